@@ -1,0 +1,39 @@
+# Upswing's shared commands. `make demo` and `make test` are the two a newcomer needs.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= var/demo
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install demo demo-data test test-sqlite lint bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up, load the bundled demo into SQLite, and serve on http://$(HOST):$(PORT)
+demo: $(STAMP)
+	UPSWING_DATA_DIR=$(DEMO_DIR) $(BIN)/upswing demo load --reset
+	UPSWING_DATA_DIR=$(DEMO_DIR) $(BIN)/upswing serve --host $(HOST) --port $(PORT)
+
+## Run every test: SQLite always, PostgreSQL when reachable (forced in CI)
+test: $(STAMP)
+	$(BIN)/pytest -n 2 -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

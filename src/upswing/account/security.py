@@ -1,0 +1,44 @@
+"""Password hashing (argon2 via pwdlib) and signed JWT access/refresh tokens (PyJWT)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any, Literal
+
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from upswing.core.db import utcnow
+from upswing.settings import Settings
+
+_password_hash = PasswordHash((Argon2Hasher(),))
+ALGORITHM = "HS256"
+TokenKind = Literal["access", "refresh"]
+
+
+def hash_password(password: str) -> str:
+    return _password_hash.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    return _password_hash.verify(password, password_hash)
+
+
+def create_token(settings: Settings, user_id: uuid.UUID, role: str, kind: TokenKind) -> str:
+    now = utcnow()
+    lifetime = (timedelta(minutes=settings.access_token_minutes) if kind == "access"
+                else timedelta(days=settings.refresh_token_days))
+    claims = {"sub": str(user_id), "role": role, "typ": kind, "iat": now, "exp": now + lifetime,
+              "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
+
+
+def decode_token(settings: Settings, token: str, kind: TokenKind) -> dict[str, Any]:
+    """Decode and check signature, expiry and token kind; raises ``jwt.InvalidTokenError``."""
+    claims: dict[str, Any] = jwt.decode(token, settings.secret_key.get_secret_value(),
+                                        algorithms=[ALGORITHM], options={"require": ["exp", "sub", "typ"]})
+    if claims.get("typ") != kind:
+        raise jwt.InvalidTokenError(f"expected a {kind} token")
+    return claims

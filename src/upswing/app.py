@@ -1,0 +1,47 @@
+"""The FastAPI application: wiring only; every endpoint lives in its domain's ``api.py``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from upswing import __version__
+from upswing.account.api import router as account_router
+from upswing.core.db import make_engine, session_factory
+from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailedError
+from upswing.core.health import router as health_router
+from upswing.core.logging import configure_logging
+from upswing.lead.api import router as lead_router
+from upswing.observation.api import router as observation_router
+from upswing.settings import Settings, get_settings
+from upswing.signal.api import router as signal_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+    app = FastAPI(title="Upswing", version=__version__, docs_url="/docs", openapi_url="/openapi.json")
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.sqlalchemy_url)
+    app.state.session_factory = session_factory(app.state.engine)
+
+    for router in (health_router, account_router, lead_router, signal_router, observation_router):
+        app.include_router(router)
+
+    @app.exception_handler(NotFoundError)
+    def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(ConflictError)
+    def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(PermissionDeniedError)
+    def _forbidden(_: Request, exc: PermissionDeniedError) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"detail": str(exc)})
+
+    @app.exception_handler(ValidationFailedError)
+    def _invalid(_: Request, exc: ValidationFailedError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc), "errors": exc.errors})
+
+    return app

@@ -1,0 +1,35 @@
+"""The ``upswing`` command line: wiring only; commands live in each domain's ``cli.py``."""
+
+from __future__ import annotations
+
+import typer
+
+from upswing.account.cli import app as users_app
+from upswing.core.cli import db_app, serve
+from upswing.core.logging import configure_logging
+from upswing.demo.cli import app as demo_app
+from upswing.lead.cli import app as leads_app
+from upswing.observation.cli import ingest_app, observations_app
+from upswing.settings import get_settings
+from upswing.signal.cli import app as signals_app
+
+app = typer.Typer(name="upswing", help="Upswing: signal-based lead engagement.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(leads_app, name="leads")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(observations_app, name="observations")
+app.add_typer(signals_app, name="signals")
+app.add_typer(demo_app, name="demo")
+app.command()(serve)
+
+
+@app.callback()
+def _configure() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import typer
+
+from upswing.core import migrate
+from upswing.core.cli_support import console
+from upswing.core.db import get_engine
+from upswing.settings import get_settings
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
+    """Apply migrations (creates the SQLite database on first run)."""
+    engine = get_engine()
+    migrate.upgrade(engine, revision)
+    console.print(f"Database at revision [bold]{migrate.current_revision(engine)}[/] "
+                  f"({engine.url.render_as_string(hide_password=True)})")
+
+
+@db_app.command("current")
+def current() -> None:
+    """Show the database's migration revision."""
+    console.print(migrate.current_revision(get_engine()) or "empty")
+
+
+def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
+          port: int = typer.Option(8000, help="Port"),
+          reload: bool = typer.Option(False, help="Reload on code changes (development)")) -> None:
+    """Run the API server (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    engine = get_engine()
+    if migrate.current_revision(engine) != migrate.head_revision():
+        migrate.upgrade(engine)
+    console.print(f"Upswing on http://{host}:{port}  (API docs: http://{host}:{port}/docs, "
+                  f"environment: {settings.environment})")
+    uvicorn.run("upswing.app:create_app", factory=True, host=host, port=port, reload=reload,
+                log_level=settings.log_level.lower())

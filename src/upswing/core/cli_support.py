@@ -1,0 +1,59 @@
+"""Small helpers every CLI command uses: consistent errors, progress bars, the operator identity."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from upswing.core.errors import UpswingError, ValidationFailedError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def fail(message: str, errors: list[dict[str, Any]] | None = None, *, show: int = 50) -> NoReturn:
+    err_console.print(f"[bold red]Error:[/] {message}")
+    for error in (errors or [])[:show]:
+        row = error.get("row")
+        field = error.get("field")
+        where = f"row {row}" if row is not None else "file"
+        if field:
+            where += f", field '{field}'"
+        value = error.get("value")
+        shown = f" (value: {value!r})" if value not in (None, "") else ""
+        err_console.print(f"  {where}: {error.get('message')}{shown}")
+    if errors and len(errors) > show:
+        err_console.print(f"  … and {len(errors) - show} more")
+    raise typer.Exit(code=1)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn service errors into a clear message and exit code 1, never a traceback."""
+    try:
+        yield
+    except ValidationFailedError as exc:
+        fail(str(exc), exc.errors)
+    except UpswingError as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err_console, transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda advance: progress.advance(task, advance)

@@ -1,0 +1,73 @@
+"""Loading the bundled demo: users, a portfolio of leads and dated profile exports, in order."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from upswing.account import service as accounts
+from upswing.account.models import Role, User
+from upswing.account.schemas import UserCreate
+from upswing.lead import service as leads
+from upswing.observation import service as observations
+from upswing.observation.reader import read_items
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEMO_PASSWORD = "upswing-demo"  # noqa: S105 - printed to the person running the demo, development only
+DEMO_PORTFOLIO = "Second Chance 2026"
+DEMO_USERS: list[tuple[str, Role, str | None, str]] = [
+    ("admin", Role.ADMIN, None, "Avery Admin"),
+    ("manager", Role.MANAGER, "Recovery East", "Morgan Manager"),
+    ("agent.alvarez", Role.AGENT, "Recovery East", "Luis Alvarez"),
+    ("agent.chen", Role.AGENT, "Recovery East", "Grace Chen"),
+    ("agent.okafor", Role.AGENT, "Recovery West", "Chidi Okafor"),
+    ("viewer", Role.VIEWER, None, "Val Viewer"),
+]
+_EXPORT_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass
+class DemoReport:
+    users_created: list[str] = field(default_factory=list)
+    leads_created: int = 0
+    exports: list[tuple[str, int, int]] = field(default_factory=list)  # file, observations, signals
+
+
+def export_files(data_dir: Path = DATA_DIR) -> list[Path]:
+    """The bundled exports, oldest first (the date is in each file name)."""
+    files = [p for p in data_dir.iterdir() if p.name.startswith("apify-") and p.suffix in (".json", ".jsonl")]
+
+    def when(path: Path) -> str:
+        match = _EXPORT_DATE.search(path.name)
+        return match.group(1) if match else path.name
+
+    return sorted(files, key=lambda p: (when(p), p.name))
+
+
+def ensure_users(session: Session, *, actor: str) -> list[str]:
+    created = []
+    for username, role, team, full_name in DEMO_USERS:
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            accounts.create_user(session, UserCreate(username=username, password=DEMO_PASSWORD, role=role,
+                                                     team=team, full_name=full_name), actor=actor)
+            created.append(username)
+    return created
+
+
+def load_leads(session: Session, *, actor: str, data_dir: Path = DATA_DIR) -> int:
+    report = leads.import_leads(session, data_dir / "leads.csv", portfolio_name=DEMO_PORTFOLIO, actor=actor)
+    return report.created
+
+
+def load_export(session: Session, path: Path, *, actor: str, lookback_days: int,
+                progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+    run = observations.ProfileIngest(session, observations.file_source(session), lookback_days=lookback_days,
+                                     progress=progress)
+    report = run.ingest(read_items(path))
+    run.record_audit(actor=actor, file=path.name)
+    return report.observations_created, report.signals_created

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from sqlalchemy import func, select
+
+from upswing.core.cli_support import cli_actor, console, fail, progress_bar
+from upswing.core.db import transaction
+from upswing.core.errors import UpswingError
+from upswing.lead import service
+from upswing.lead.importer import count_rows
+from upswing.lead.models import Lead, Portfolio
+from upswing.lead.service import LeadImportFailed
+
+app = typer.Typer(help="Leads (borrowers) and their import.", no_args_is_help=True)
+
+
+@app.command("import")
+def import_leads(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV, JSON or JSONL file"),
+    portfolio: str = typer.Option(service.DEFAULT_PORTFOLIO, help="Portfolio (book of leads) to import into"),
+    dry_run: bool = typer.Option(False, help="Validate and count, write nothing"),
+    skip_invalid: bool = typer.Option(False, help="Write the valid rows; save rejects to FILE.rejects.csv"),
+) -> None:
+    """Import leads; re-importing the same file changes nothing (upsert on external_id)."""
+    try:
+        total = count_rows(file)
+        with transaction() as session, progress_bar(f"Importing {file.name}", total) as advance:
+            report = service.import_leads(session, file, portfolio_name=portfolio, dry_run=dry_run,
+                                          skip_invalid=skip_invalid, actor=cli_actor(), progress=advance)
+    except LeadImportFailed as exc:
+        fail(f"{exc} — nothing was written", [e for e in exc.errors])
+    except UpswingError as exc:
+        fail(str(exc))
+    prefix = "Dry run (nothing written): " if report.dry_run else ""
+    console.print(f"{prefix}{report.total} rows into portfolio '{report.portfolio}': {report.created} created, "
+                  f"{report.updated} updated, {report.unchanged} unchanged, {report.rejected} rejected")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if report.rejected:
+        for error in report.errors[:20]:
+            console.print(f"  row {error.row}, field '{error.field}': {error.message}")
+        if report.rejects_file:
+            console.print(f"Rejected rows saved to {report.rejects_file}")
+
+
+@app.command("list")
+def list_leads(portfolio: str | None = typer.Option(None, help="Only this portfolio"),
+               limit: int = typer.Option(20, min=1, help="How many to show")) -> None:
+    """Show leads, most delinquent first."""
+    with transaction() as session:
+        query = select(Lead, Portfolio.name).join(Portfolio, Portfolio.id == Lead.portfolio_id)
+        if portfolio:
+            query = query.where(Portfolio.name == portfolio)
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.execute(query.order_by(Lead.days_delinquent.desc().nulls_last()).limit(limit)).all()
+    table = Table("portfolio", "external id", "name", "city", "employer", "days late", "status",
+                  title=f"{total} lead(s)")
+    for lead, portfolio_name in rows:
+        table.add_row(portfolio_name, lead.external_id, lead.full_name,
+                      f"{lead.city or ''}, {lead.state or ''}", lead.employer or "", str(lead.days_delinquent or ""),
+                      lead.status)
+    console.print(table)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    CONTACTED = "contacted"
+    PROMISE = "promise"
+    PAYING = "paying"
+    RESOLVED = "resolved"
+    LOST = "lost"
+
+
+class Portfolio(Base):
+    """A book of leads (the second spec calls it an "investigation")."""
+
+    __tablename__ = "portfolios"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("portfolio_id", "external_id"),
+        Index("ix_leads_linkedin_public_id", "linkedin_public_id"),
+        Index("ix_leads_email", "email"),
+        Index("ix_leads_assignee_id", "assignee_id"),
+        Index("ix_leads_team_id", "team_id"),
+        Index("ix_leads_status", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    portfolio_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(120))
+    first_name: Mapped[str] = mapped_column(String(120))
+    middle_name: Mapped[str | None] = mapped_column(String(120))
+    last_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(320))
+    emails: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    phones: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    address: Mapped[str | None] = mapped_column(Text)
+    city: Mapped[str | None] = mapped_column(String(120))
+    state: Mapped[str | None] = mapped_column(String(2))
+    postal_code: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    linkedin_url: Mapped[str | None] = mapped_column(String(500))
+    linkedin_public_id: Mapped[str | None] = mapped_column(String(200))
+    employer: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
+    # Column names as the spec writes them; the second spec's CRM fields use these names.
+    company_domain: Mapped[str | None] = mapped_column("companyDomain", String(255))
+    company_about: Mapped[str | None] = mapped_column("companyAbout", Text)
+    balance: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    days_delinquent: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default=LeadStatus.NEW.value)
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.middle_name, self.last_name) if p)

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from upswing.lead.models import LeadStatus
+
+#: How many row errors an ImportReport lists (all of them are counted in ``error_count``).
+MAX_REPORTED_ERRORS = 1000
+
+
+class ImportRowError(BaseModel):
+    row: int | None = Field(description="Row as a person sees it: CSV spreadsheet row (header = 1, first "
+                                        "data row = 2); JSON item / JSONL line, 1-based")
+    field: str | None = Field(description="Canonical field name, or null for a problem with the whole row")
+    value: Any = Field(default=None, description="The value as found in the file")
+    message: str
+
+
+class ImportReport(BaseModel):
+    file: str | None = None
+    format: str | None = None
+    portfolio: str
+    dry_run: bool = False
+    skip_invalid: bool = False
+    total: int = Field(default=0, description="Data rows read (blank rows are not counted)")
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = Field(default=0, description="Invalid rows (not written)")
+    error_count: int = Field(default=0, description="All errors found, also those beyond the `errors` list")
+    errors: list[ImportRowError] = Field(default_factory=list,
+                                         description=f"The first {MAX_REPORTED_ERRORS} errors")
+    warnings: list[str] = Field(default_factory=list)
+    rejects_file: str | None = Field(default=None,
+                                     description="CSV of the rejected rows (with --skip-invalid)")
+
+
+class LeadFilters(BaseModel):
+    q: str | None = Field(default=None, max_length=200, description="Search name, e-mail or external id")
+    status: LeadStatus | None = None
+    portfolio: str | None = Field(default=None, description="Portfolio name")
+    assignee_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+    state: str | None = Field(default=None, min_length=2, max_length=2)
+    min_days_delinquent: int | None = Field(default=None, ge=0)
+    limit: int = Field(default=50, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class LeadRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    portfolio_id: uuid.UUID
+    external_id: str
+    first_name: str
+    middle_name: str | None
+    last_name: str
+    full_name: str
+    email: str | None
+    phone: str | None
+    phones: list[dict[str, Any]]
+    address: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    country: str | None
+    timezone: str | None
+    linkedin_url: str | None
+    employer: str | None
+    title: str | None
+    company_domain: str | None = Field(serialization_alias="companyDomain")
+    company_about: str | None = Field(serialization_alias="companyAbout")
+    balance: Decimal | None
+    days_delinquent: int | None
+    status: LeadStatus
+    assignee_id: uuid.UUID | None
+    team_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LeadPage(BaseModel):
+    items: list[LeadRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class LeadUpdate(BaseModel):
+    status: LeadStatus | None = None
+    assignee: str | None = Field(default=None, description="Username; managers and admins only")
+    team: str | None = Field(default=None, description="Team name; managers and admins only")

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+
+from upswing.account.deps import ManagerOrAdmin
+from upswing.core.deps import AppSettings, DbSession
+from upswing.observation import service
+from upswing.observation.apify import ActorShape
+from upswing.observation.reader import parse_timestamp, read_items
+from upswing.observation.schemas import IngestReport, ObservationPage, ObservationRead
+
+router = APIRouter(prefix="/api/v1", tags=["observations"])
+
+
+@router.get("/observations/unlinked", response_model=ObservationPage, operation_id="observations_unlinked")
+def unlinked(_: ManagerOrAdmin, session: DbSession, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+             offset: Annotated[int, Query(ge=0)] = 0) -> ObservationPage:
+    rows, total = service.list_unlinked(session, limit=limit, offset=offset)
+    return ObservationPage(items=[ObservationRead.model_validate(r) for r in rows], total=total,
+                           limit=limit, offset=offset)
+
+
+@router.post("/ingest/apify", response_model=IngestReport, operation_id="ingest_apify")
+def ingest_apify(user: ManagerOrAdmin, session: DbSession, settings: AppSettings,
+                 file: Annotated[UploadFile, File(description="Apify dataset export: JSON array or JSONL")],
+                 actor: Annotated[str, Form()] = "auto",
+                 observed_at: Annotated[str | None, Form()] = None) -> IngestReport:
+    shape = None if actor == "auto" else ActorShape(actor)
+    when = parse_timestamp(observed_at) if observed_at else None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / (Path(file.filename or "upload.json").name)
+        path.write_bytes(file.file.read())
+        run = service.ProfileIngest(session, service.file_source(session), shape=shape, observed_at=when,
+                                    lookback_days=settings.lookback_days)
+        run.ingest(read_items(path))
+    run.record_audit(actor=f"user:{user.username}", file=file.filename)
+    session.commit()
+    return run.report

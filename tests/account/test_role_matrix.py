@@ -1,0 +1,122 @@
+"""Every endpoint × every role: who gets in, who is refused, and agents see only their own leads."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+
+from factories import auth, make_lead, make_portfolio, make_signal, make_team, make_user
+from upswing.account.models import Role
+
+ADMIN, MANAGER, AGENT, VIEWER = Role.ADMIN, Role.MANAGER, Role.AGENT, Role.VIEWER
+EVERYONE = {ADMIN, MANAGER, AGENT, VIEWER}
+PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh"), ("GET", "/healthz"),
+          ("GET", "/readyz")}
+
+LEAD_CSV = b"external_id,first_name,last_name\nM-1,Ada,Lovelace\n"
+APIFY_ITEM = {"publicIdentifier": "matrix-test", "linkedinUrl": "https://www.linkedin.com/in/matrix-test",
+              "firstName": "Max", "lastName": "Tester", "experience": []}
+
+# (method, path template, roles allowed, request kwargs builder)
+MATRIX: list[tuple[str, str, set[Role]]] = [
+    ("GET", "/api/v1/users/me", EVERYONE),
+    ("GET", "/api/v1/users", {ADMIN}),
+    ("POST", "/api/v1/users", {ADMIN}),
+    ("PATCH", "/api/v1/users/{user_id}", {ADMIN}),
+    ("GET", "/api/v1/teams", EVERYONE),
+    ("POST", "/api/v1/teams", {ADMIN}),
+    ("GET", "/api/v1/leads", EVERYONE),
+    ("GET", "/api/v1/leads/{lead_id}", EVERYONE),
+    ("PATCH", "/api/v1/leads/{lead_id}", {ADMIN, MANAGER, AGENT}),
+    ("POST", "/api/v1/leads/import", {ADMIN, MANAGER}),
+    ("GET", "/api/v1/signals", EVERYONE),
+    ("GET", "/api/v1/signals/{signal_id}", EVERYONE),
+    ("POST", "/api/v1/signals/{signal_id}/acknowledge", {ADMIN, MANAGER, AGENT}),
+    ("POST", "/api/v1/signals/{signal_id}/action", {ADMIN, MANAGER, AGENT}),
+    ("POST", "/api/v1/signals/{signal_id}/dismiss", {ADMIN, MANAGER, AGENT}),
+    ("GET", "/api/v1/observations/unlinked", {ADMIN, MANAGER}),
+    ("POST", "/api/v1/ingest/apify", {ADMIN, MANAGER}),
+]
+
+
+def _request_kwargs(method: str, path: str, n: int) -> dict[str, Any]:
+    if path.endswith("/users") and method == "POST":
+        return {"json": {"username": f"new-user-{n}", "password": "long-enough-pw", "role": "viewer"}}
+    if path.endswith("/users/{user_id}"):
+        return {"json": {"is_active": True}}
+    if path.endswith("/teams") and method == "POST":
+        return {"json": {"name": f"new-team-{n}"}}
+    if path.endswith("/leads/{lead_id}"):
+        return {"json": {"status": "contacted"}} if method == "PATCH" else {}
+    if path.endswith("/leads/import"):
+        return {"files": {"file": ("leads.csv", io.BytesIO(LEAD_CSV), "text/csv")}, "data": {"portfolio": "m"}}
+    if path.endswith("/dismiss"):
+        return {"json": {"reason": "not our borrower"}}
+    if path.endswith("/ingest/apify"):
+        body = json.dumps([APIFY_ITEM]).encode()
+        return {"files": {"file": ("items.json", io.BytesIO(body), "application/json")}}
+    return {}
+
+
+def test_matrix_covers_every_api_route(app: Any) -> None:
+    routes = {(method, route.path) for route in app.routes if isinstance(route, APIRoute)
+              for method in route.methods}
+    covered = {(method, path) for method, path, _ in MATRIX} | PUBLIC
+    assert routes - covered == set(), "every endpoint needs a row in the role matrix"
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX])
+@pytest.mark.parametrize("role", [ADMIN, MANAGER, AGENT, VIEWER], ids=lambda r: r.value)
+def test_endpoint_enforces_roles(app: Any, client: Any, db_session: Session, method: str, path: str,
+                                 allowed: set[Role], role: Role) -> None:
+    team = make_team(db_session)
+    user = make_user(db_session, role, team=team)
+    target_user = make_user(db_session, Role.VIEWER)
+    lead = make_lead(db_session, make_portfolio(db_session), assignee_id=user.id, team_id=team.id)
+    signal_id = make_signal(db_session, lead)
+    db_session.commit()
+    url = path.format(user_id=target_user.id, lead_id=lead.id, signal_id=signal_id)
+    kwargs = _request_kwargs(method, path, hash((role, path)) % 10_000)
+
+    anonymous = client.request(method, url, **_request_kwargs(method, path, 1))
+    assert anonymous.status_code == 401
+
+    response = client.request(method, url, headers=auth(app, user), **kwargs)
+    if role in allowed:
+        assert response.status_code < 400, response.text
+    else:
+        assert response.status_code == 403, response.text
+
+
+def test_agent_sees_only_own_or_team_leads(app: Any, client: Any, db_session: Session) -> None:
+    team, other_team = make_team(db_session), make_team(db_session)
+    agent = make_user(db_session, AGENT, team=team)
+    teammate = make_user(db_session, AGENT, team=team)
+    stranger = make_user(db_session, AGENT, team=other_team)
+    portfolio = make_portfolio(db_session)
+    own = make_lead(db_session, portfolio, assignee_id=agent.id)
+    team_lead = make_lead(db_session, portfolio, assignee_id=teammate.id, team_id=team.id)
+    foreign = make_lead(db_session, portfolio, assignee_id=stranger.id, team_id=other_team.id)
+    foreign_signal = make_signal(db_session, foreign)
+    make_signal(db_session, own)
+    db_session.commit()
+    headers = auth(app, agent)
+
+    listed = client.get("/api/v1/leads", headers=headers).json()
+    assert {item["id"] for item in listed["items"]} == {str(own.id), str(team_lead.id)}
+    assert client.get(f"/api/v1/leads/{foreign.id}", headers=headers).status_code == 404
+    assert client.patch(f"/api/v1/leads/{foreign.id}", headers=headers,
+                        json={"status": "contacted"}).status_code == 404
+    signals = client.get("/api/v1/signals", headers=headers).json()
+    assert [item["lead_id"] for item in signals["items"]] == [str(own.id)]
+    assert client.get(f"/api/v1/signals/{foreign_signal}", headers=headers).status_code == 404
+    assert client.post(f"/api/v1/signals/{foreign_signal}/acknowledge", headers=headers).status_code == 404
+
+    manager = make_user(db_session, MANAGER)
+    db_session.commit()
+    assert client.get("/api/v1/leads", headers=auth(app, manager)).json()["total"] == 3

@@ -1,0 +1,106 @@
+"""Factories for test data: one function per domain object, real rows through real code."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from upswing.account.models import Role, Team, User
+from upswing.account.security import create_token
+from upswing.detection.events import CandidateEvent, SignalType
+from upswing.lead.models import Lead, Portfolio
+from upswing.observation.service import file_source
+from upswing.settings import Settings
+from upswing.signal.service import SightedEvent, upsert_events
+
+_counter = itertools.count(1)
+# One precomputed argon2 hash keeps the role-matrix tests fast; login tests hash for real.
+_PASSWORD_HASH: str | None = None
+PASSWORD = "correct horse battery"
+
+
+def password_hash() -> str:
+    global _PASSWORD_HASH
+    if _PASSWORD_HASH is None:
+        from upswing.account.security import hash_password
+
+        _PASSWORD_HASH = hash_password(PASSWORD)
+    return _PASSWORD_HASH
+
+
+def make_team(session: Session, name: str | None = None) -> Team:
+    team = Team(name=name or f"team-{next(_counter)}")
+    session.add(team)
+    session.flush()
+    return team
+
+
+def make_user(session: Session, role: Role = Role.AGENT, *, team: Team | None = None,
+              username: str | None = None) -> User:
+    user = User(username=username or f"{role.value}-{next(_counter)}", password_hash=password_hash(),
+                role=role.value, team_id=team.id if team else None)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def make_portfolio(session: Session, name: str | None = None) -> Portfolio:
+    portfolio = Portfolio(name=name or f"portfolio-{next(_counter)}")
+    session.add(portfolio)
+    session.flush()
+    return portfolio
+
+
+def make_lead(session: Session, portfolio: Portfolio | None = None, **fields: Any) -> Lead:
+    n = next(_counter)
+    values: dict[str, Any] = {
+        "external_id": f"L-{n:05d}", "first_name": "Jordan", "last_name": f"Rivera{n}",
+        "email": f"jordan{n}@example.com", "emails": [f"jordan{n}@example.com"], "phones": [],
+        "city": "Austin", "state": "TX", "country": "US", "balance": Decimal("12000.00"),
+        "days_delinquent": 120,
+    }
+    values.update(fields)
+    lead = Lead(portfolio_id=(portfolio or make_portfolio(session)).id, **values)
+    session.add(lead)
+    session.flush()
+    return lead
+
+
+def make_signal(session: Session, lead: Lead, type_: SignalType = SignalType.NEW_EMPLOYMENT,
+                **fields: Any) -> uuid.UUID:
+    event = CandidateEvent(type=type_, identity=fields.pop("identity", f"acme|analyst|{next(_counter)}"),
+                           confidence=fields.pop("confidence", 0.95),
+                           snippet=fields.pop("snippet", "Experience: Analyst at Acme (Mar 2026 – present)"),
+                           title=fields.pop("title", "Analyst"), organization=fields.pop("organization", "Acme"),
+                           effective_date=fields.pop("effective_date", date(2026, 3, 1)))
+    source = file_source(session)
+    from upswing.observation.models import Observation
+
+    observation = Observation(source_id=source.id, lead_id=lead.id, kind="profile", raw={}, normalized={},
+                              content_hash=uuid.uuid4().hex + uuid.uuid4().hex,
+                              observed_at=datetime(2026, 11, 1, tzinfo=UTC),
+                              last_observed_at=datetime(2026, 11, 1, tzinfo=UTC))
+    session.add(observation)
+    session.flush()
+    upsert_events(session, [SightedEvent(lead.id, observation.id, lead.linkedin_url, event)])
+    from sqlalchemy import select
+
+    from upswing.signal.models import Signal
+    from upswing.signal.service import dedupe_key
+
+    signal_id = session.scalar(select(Signal.id).where(Signal.dedupe_key == dedupe_key(lead.id, event)))
+    assert signal_id is not None
+    return signal_id
+
+
+def token_for(settings: Settings, user: User) -> str:
+    return create_token(settings, user.id, user.role, "access")
+
+
+def auth(app: Any, user: User) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(app.state.settings, user)}"}

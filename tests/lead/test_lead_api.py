@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from factories import auth, make_lead, make_portfolio, make_team, make_user
+from upswing.account.models import Role
+from upswing.audit.models import AuditEntry
+from upswing.lead.models import Lead
+
+GOOD_CSV = (
+    "external_id,first_name,last_name,email,phone,phone_type,state,linkedin_url,balance,days_delinquent\n"
+    "A-1,Tasha,Greene,tasha@example.com,(614) 555-2368,cell,OH,linkedin.com/in/Tasha-Greene/,1200.50,95\n"
+    "A-2,Marcus,Hill,marcus@example.com,312-867-5309,home,IL,,8000,200\n"
+)
+BAD_CSV = (
+    "external_id,first_name,last_name,email,state,balance\n"
+    "B-1,Ok,Row,ok@example.com,OH,10\n"
+    "B-2,Bad,Mail,not-an-email,OH,10\n"
+    "B-3,Bad,State,x@example.com,ZZ,-5\n"
+)
+
+
+def _upload(client: Any, headers: dict[str, str], body: str, **data: str) -> Any:
+    return client.post("/api/v1/leads/import", headers=headers, data={"portfolio": "api", **data},
+                       files={"file": ("leads.csv", io.BytesIO(body.encode()), "text/csv")})
+
+
+def test_import_through_the_api_is_idempotent(app: Any, client: Any, db_session: Session) -> None:
+    headers = auth(app, make_user(db_session, Role.MANAGER))
+    db_session.commit()
+    first = _upload(client, headers, GOOD_CSV)
+    assert first.status_code == 200, first.text
+    assert (first.json()["created"], first.json()["updated"]) == (2, 0)
+    again = _upload(client, headers, GOOD_CSV).json()
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
+
+    listed = client.get("/api/v1/leads", headers=headers, params={"q": "tasha"}).json()
+    assert listed["total"] == 1
+    tasha = listed["items"][0]
+    assert tasha["phone"] == "+16145552368"
+    assert tasha["linkedin_url"] == "https://www.linkedin.com/in/tasha-greene"
+    assert tasha["timezone"] == "America/New_York"
+    assert "companyDomain" in tasha
+
+
+def test_bad_upload_names_rows_and_fields_and_writes_nothing(app: Any, client: Any, db_session: Session) -> None:
+    headers = auth(app, make_user(db_session, Role.ADMIN))
+    db_session.commit()
+    response = _upload(client, headers, BAD_CSV)
+    assert response.status_code == 422
+    problems = {(e["row"], e["field"]) for e in response.json()["errors"]}
+    assert {(3, "email"), (4, "state"), (4, "balance")} <= problems
+    assert db_session.scalar(select(func.count()).select_from(Lead)) == 0
+
+    skipped = _upload(client, headers, BAD_CSV, skip_invalid="true").json()
+    assert (skipped["created"], skipped["rejected"]) == (1, 2)
+
+
+def test_update_status_and_reassign(app: Any, client: Any, db_session: Session) -> None:
+    team = make_team(db_session, "West")
+    agent = make_user(db_session, Role.AGENT, team=team, username="agent.west")
+    other = make_user(db_session, Role.AGENT, username="agent.other")
+    manager = make_user(db_session, Role.MANAGER)
+    lead = make_lead(db_session, make_portfolio(db_session), assignee_id=agent.id)
+    db_session.commit()
+
+    moved = client.patch(f"/api/v1/leads/{lead.id}", headers=auth(app, agent), json={"status": "promise"})
+    assert moved.status_code == 200 and moved.json()["status"] == "promise"
+    refused = client.patch(f"/api/v1/leads/{lead.id}", headers=auth(app, agent), json={"assignee": "agent.other"})
+    assert refused.status_code == 403
+    bad_status = client.patch(f"/api/v1/leads/{lead.id}", headers=auth(app, agent), json={"status": "won"})
+    assert bad_status.status_code == 422
+    reassigned = client.patch(f"/api/v1/leads/{lead.id}", headers=auth(app, manager),
+                              json={"assignee": "agent.other"})
+    assert reassigned.json()["assignee_id"] == str(other.id)
+    unknown = client.patch(f"/api/v1/leads/{lead.id}", headers=auth(app, manager), json={"assignee": "nobody"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "assignee"
+    audited = db_session.scalars(select(AuditEntry.details).where(AuditEntry.action == "lead.update")).all()
+    assert {"status": {"from": "new", "to": "promise"}} in audited
+
+
+def test_list_filters_and_pagination(app: Any, client: Any, db_session: Session) -> None:
+    manager = make_user(db_session, Role.MANAGER)
+    portfolio = make_portfolio(db_session, "book")
+    for days in (100, 300, 200):
+        make_lead(db_session, portfolio, days_delinquent=days, state="OH")
+    make_lead(db_session, portfolio, days_delinquent=500, state="TX")
+    db_session.commit()
+    headers = auth(app, manager)
+    page = client.get("/api/v1/leads", headers=headers, params={"state": "OH", "limit": 2}).json()
+    assert page["total"] == 3 and [i["days_delinquent"] for i in page["items"]] == [300, 200]
+    second = client.get("/api/v1/leads", headers=headers, params={"state": "OH", "limit": 2, "offset": 2}).json()
+    assert [i["days_delinquent"] for i in second["items"]] == [100]
+    assert client.get("/api/v1/leads", headers=headers,
+                      params={"portfolio": "book", "min_days_delinquent": 250}).json()["total"] == 2

@@ -1,0 +1,118 @@
+"""The command line end to end on a fresh database of each kind, including the jsonl contract."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import POSTGRES_ADMIN_URL
+from upswing.cli import app
+from upswing.settings import get_settings
+
+CONTRACT_FIELDS = {"lead_external_id", "type", "title", "organization", "effective_date", "detected_at",
+                   "confidence", "evidence_url"}
+
+
+def _date(text: str | None) -> dict[str, object]:
+    if text is None:
+        return {"text": "Present"}
+    month, year = text.split()
+    return {"month": month, "year": int(year), "text": text}
+
+
+def _item(public_id: str, jobs: list[tuple[str, str, str, str | None]], scraped_at: str) -> dict[str, object]:
+    return {"publicIdentifier": public_id, "linkedinUrl": f"https://www.linkedin.com/in/{public_id}",
+            "firstName": "Rosa", "lastName": "Delgado", "scrapedAt": scraped_at,
+            "experience": [{"position": t, "companyName": c, "startDate": _date(s), "endDate": _date(e)}
+                           for t, c, s, e in jobs]}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cli(request: pytest.FixtureRequest, fresh_database_url: Callable[[str], str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., object]]:
+    if request.param == "postgresql" and POSTGRES_ADMIN_URL is None:
+        pytest.skip("PostgreSQL not reachable and UPSWING_TEST_POSTGRES_URL not set")
+    monkeypatch.setenv("UPSWING_DATABASE_URL", fresh_database_url(request.param))
+    monkeypatch.setenv("UPSWING_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str, **env: str) -> object:
+        return runner.invoke(app, list(args), env={"COLUMNS": "200", **env}, catch_exceptions=False)
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+def test_import_ingest_and_list_signals_as_jsonl(cli: Callable[..., object], tmp_path: Path) -> None:
+    assert cli("db", "upgrade").exit_code == 0  # type: ignore[attr-defined]
+    created = cli("users", "create", "boss", "--role", "admin", UPSWING_NEW_USER_PASSWORD="long-password-1")
+    assert created.exit_code == 0, created.output  # type: ignore[attr-defined]
+
+    leads = tmp_path / "leads.csv"
+    leads.write_text("external_id,first_name,last_name,linkedin_url\n"
+                     "R-1,Rosa,Delgado,https://www.linkedin.com/in/rosa-delgado\n")
+    imported = cli("leads", "import", str(leads), "--portfolio", "cli")
+    assert imported.exit_code == 0 and "1 created" in imported.output  # type: ignore[attr-defined]
+    again = cli("leads", "import", str(leads), "--portfolio", "cli")
+    assert "0 created, 0 updated, 1 unchanged" in again.output  # type: ignore[attr-defined]
+
+    before = tmp_path / "sept.json"
+    before.write_text(json.dumps([_item("rosa-delgado", [("Cashier", "Target", "May 2022", None)],
+                                        "2026-09-01T06:00:00Z"),
+                                  _item("stranger", [], "2026-09-01T06:00:00Z")]))
+    after = tmp_path / "oct.jsonl"
+    after.write_text(json.dumps(_item("rosa-delgado", [("Cashier", "Target", "May 2022", "Sep 2026"),
+                                                       ("Dental Assistant", "Bright Smiles", "Sep 2026", None)],
+                                      "2026-10-01T06:00:00Z")) + "\n")
+    assert cli("ingest", "apify", str(before)).exit_code == 0  # type: ignore[attr-defined]
+    ingested = cli("ingest", "apify", str(after), "--actor", "harvestapi")
+    assert "signals: 1 new" in ingested.output  # type: ignore[attr-defined]
+    assert cli("ingest", "apify", str(after)).exit_code == 0  # type: ignore[attr-defined]
+
+    listed = cli("signals", "list", "--format", "jsonl")
+    lines = [json.loads(line) for line in listed.output.splitlines()]  # type: ignore[attr-defined]
+    assert len(lines) == 1
+    assert CONTRACT_FIELDS <= set(lines[0])
+    assert (lines[0]["lead_external_id"], lines[0]["type"], lines[0]["title"], lines[0]["organization"],
+            lines[0]["effective_date"]) == ("R-1", "new_employment", "Dental Assistant", "Bright Smiles",
+                                            "2026-09-01")
+    assert lines[0]["evidence_url"] == "https://www.linkedin.com/in/rosa-delgado"
+    future = cli("signals", "list", "--format", "jsonl", "--since", "2999-01-01T00:00:00Z")
+    assert future.output == ""  # type: ignore[attr-defined]
+    assert "Rosa Delgado" in cli("signals", "list").output  # type: ignore[attr-defined]
+
+    unlinked = cli("observations", "unlinked")
+    assert "li:stranger" in unlinked.output  # type: ignore[attr-defined]
+
+
+def test_bad_lead_file_names_row_and_field_and_writes_nothing(cli: Callable[..., object], tmp_path: Path) -> None:
+    assert cli("db", "upgrade").exit_code == 0  # type: ignore[attr-defined]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("external_id,first_name,last_name,email,days_delinquent\n"
+                   "X-1,Ann,Lee,ann@example.com,100\n"
+                   "X-2,Bo,,bo@example,abc\n")
+    result = cli("leads", "import", str(bad))
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    output = result.output  # type: ignore[attr-defined]
+    assert "nothing was written" in output
+    assert "row 3, field 'last_name'" in output and "row 3, field 'email'" in output
+    assert "row 3, field 'days_delinquent'" in output
+    assert "0 lead(s)" in cli("leads", "list").output  # type: ignore[attr-defined]
+
+    skipped = cli("leads", "import", str(bad), "--skip-invalid")
+    assert "1 created" in skipped.output  # type: ignore[attr-defined]
+    assert (tmp_path / "bad.rejects.csv").exists()
+
+
+def test_invalid_options_are_clear_errors(cli: Callable[..., object], tmp_path: Path) -> None:
+    export = tmp_path / "x.json"
+    export.write_text("[]")
+    wrong_actor = cli("ingest", "apify", str(export), "--actor", "linkedin")
+    assert wrong_actor.exit_code != 0 and "--actor" in wrong_actor.output  # type: ignore[attr-defined]
+    wrong_time = cli("signals", "list", "--since", "yesterday")
+    assert wrong_time.exit_code != 0 and "--since" in wrong_time.output  # type: ignore[attr-defined]
