@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from upswing.core import migrate
 from upswing.core.db import make_engine, session_factory
+from upswing.demo import service as demo
 from upswing.demo.generate import LEAD_COLUMNS, generate_portfolio
 from upswing.lead import service as leads
 from upswing.observation import service as observations
@@ -61,6 +62,9 @@ def run_on(url: str, leads_csv: Path, exports: list[Path], snapshots: int) -> di
     engine = make_engine(url)
     migrate.upgrade(engine)
     factory = session_factory(engine)
+    with factory() as session:  # the generated leads are assigned to the demo agents
+        demo.ensure_users(session, actor="bench")
+        session.commit()
 
     started = time.perf_counter()
     with factory() as session:

@@ -908,3 +908,41 @@ def test_ending_one_of_two_current_jobs_is_not_a_job_loss(shape: str) -> None:
     before = with_jobs(BASE, ANALYST, Job("Tutor", "Night School", "2023-09"), INTERN)
     after = with_jobs(BASE, ANALYST, Job("Tutor", "Night School", "2023-09", "2026-04"), INTERN)
     assert diff(shape, before, after) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Cases found by replaying the bundled demo against its ground truth
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lower", "higher"),
+    [("Sales Associate", "Assistant Store Manager"), ("Assistant Store Manager", "Store Manager"),
+     ("Associate Engineer", "Engineer"), ("Assistant Manager", "Manager")],
+)
+def test_ladder_orders_entry_level_and_assistant_titles(lower: str, higher: str) -> None:
+    assert seniority_level(lower) < seniority_level(higher)
+
+
+@pytest.mark.parametrize(("before", "after"), [("Fulfillment Associate", "Package Handler"),
+                                               ("Teaching Assistant", "Tutor")])
+def test_entry_level_head_nouns_are_lateral(before: str, after: str) -> None:
+    assert seniority_level(before) == seniority_level(after)
+
+
+def test_degree_finished_early_is_an_education_event() -> None:
+    from upswing.observation.snapshot import Education
+
+    school = "Arizona State University Online"
+    degree = "Associate of Applied Science - AAS"
+    before = ProfileSnapshot(actor="harvestapi", public_identifier="p",
+                             education=(Education(school=school, degree=degree, start="2023", end="2028"),))
+    after = ProfileSnapshot(actor="harvestapi", public_identifier="p",
+                            education=(Education(school=school, degree=degree, start="2023", end="2026-09"),))
+    events = diff_profiles(before, after, observed_at=datetime(2026, 10, 1, tzinfo=UTC),
+                           previous_observed_at=datetime(2026, 9, 1, tzinfo=UTC))
+    assert [(e.type, e.title, e.organization, e.effective_date) for e in events] == [
+        (SignalType.EDUCATION, degree, school, date(2026, 9, 1))]
+    # Seen again a month later with the same end date: nothing new.
+    assert diff_profiles(after, after, observed_at=datetime(2026, 11, 1, tzinfo=UTC),
+                         previous_observed_at=datetime(2026, 10, 1, tzinfo=UTC)) == []

@@ -1,49 +1,72 @@
 """Deterministic demo data: a lead CSV plus Apify LinkedIn profile-scraper exports taken over time.
 
-Pure Python, standard library only, driven by one seeded ``Random``: the same ``(n_leads, seed)``
-always gives byte-identical output.
+Pure Python, standard library only, driven by seeded ``Random`` objects: the same arguments always
+give the same output, byte for byte once written.
 
-What it builds (see ``generate_portfolio``):
+What ``generate_portfolio(n_leads, seed)`` builds:
 
 * ``leads``: rows for the lead CSV (``LEAD_COLUMNS``): young US borrowers in "second chance" jobs
   (barista, sales associate, junior developer, nursing assistant, teaching assistant...). About 85 %
-  carry a ``linkedin_url`` in varied human formatting (trailing slash, no ``www``, upper case, share
-  query strings). A few namesake pairs share a full name but live in different cities; some LinkedIn
-  profiles show a nickname (CSV "Robert", profile "Rob") or an accented surname.
-* ``exports``: the Apify dataset exports, in time order.
+  carry a ``linkedin_url`` in varied human formatting (trailing slash, no ``www``, upper case, no
+  scheme, share query strings). Some pairs of leads share a full name but live in different cities
+  (``namesakes``); some LinkedIn profiles show a nickname (CSV "Robert", profile "Rob") or an accented
+  surname (CSV "Gonzalez", profile "González"). The CSV employer/title is the job at
+  import time, sometimes empty, upper-cased or stale.
+* ``exports``: the Apify dataset exports, in time order (``EXPORT_PLAN``):
 
-  ====  ==============  ==========  ====================================================
-  idx   actor           observed    who is in it
-  ====  ==============  ==========  ====================================================
-  0     harvestapi      2026-09-01  every tracked profile (first snapshot)
-  1     harvestapi      2026-10-01  every tracked profile (written as JSONL)
-  2     dev_fusion      2026-11-01  most tracked profiles
-  3     apimaestro      2026-11-03  the rest (a small set, none of which has an award)
-  ====  ==============  ==========  ====================================================
+  ====  ==========  ==========  =======  ==============================================
+  idx   actor       observed    file     who is in it
+  ====  ==========  ==========  =======  ==============================================
+  0     harvestapi  2026-09-01  JSON     every tracked profile (first snapshot)
+  1     harvestapi  2026-10-01  JSONL    every tracked profile
+  2     dev_fusion  2026-11-01  JSON     most (about 90 %) of the tracked profiles
+  3     apimaestro  2026-11-03  JSON     the rest (none of them ever has an award)
+  ====  ==========  ==========  =======  ==============================================
 
-  "Tracked profiles" are the leads with a LinkedIn URL, a few leads without one whose harvestapi
-  item lists the lead's e-mail in ``emails`` (``email_linked``), and some profiles of people who
-  are not leads at all (``unlinked``; two of them share a full name with a lead).
-  Items follow each Actor's documented shape (``/work/shared/reference/external-apis.md`` section 1a)
-  and each also carries a top-level ``scrapedAt`` ISO 8601 string (UTC, ``...Z``), at or a little
-  after the export's ``observed_at``. File names carry the date too (``apify-<actor>-<date>.json[l]``).
+  Tracked profiles: the leads with a LinkedIn URL; a few leads without one whose items carry the
+  lead's e-mail (harvestapi ``emails``, dev_fusion ``email``, apimaestro ``basic_info.email``;
+  ``email_linked``); and profiles of people who are not leads (``unlinked``, about one per 30 leads;
+  two share a full name with a lead). Items follow each Actor's shape as documented in
+  ``/work/shared/reference/external-apis.md`` section 1a, and each also carries a top-level
+  ``scrapedAt`` (ISO 8601, UTC, ``...Z``) at or shortly after the export's ``observed_at``; file names
+  carry the date too (``apify-<actor>-<YYYY-MM-DD>.json[l]``). apimaestro's
+  ``basic_info.created_timestamp`` is the account's creation time, not a scrape time.
+* ``expected_changes``: ground truth, ``ExpectedChange(external_id, export_index, kind)`` for leads
+  only. ``kind`` is one of ``SIGNAL_KINDS`` (what a detector should report at that export) or
+  ``"title_change"``: a lateral title change at the same employer, which must NOT be reported as a
+  promotion. Export 0 lists the few leads whose current job started within 90 days of the first
+  snapshot (``new_employment``; every other role then is older than 4 months). About 40 % of tracked
+  profiles change in export 1 or in round 2 (export 2 or 3), some in both:
 
-* ``expected_changes``: ground truth, ``(external_id, export_index, kind)``. ``kind`` is one of
-  ``SIGNAL_KINDS`` (what a detector should report at that export) or ``"title_change"``, a lateral
-  title change at the same employer that must NOT be reported as a promotion. Export 0 lists the
-  few leads whose current job started within 90 days of the first snapshot (``new_employment``).
-  A business launch may end the previous job too; its kind is still only ``business_launch``.
-* ``noise``: non-changes that must not become signals: ``photo`` (new picture), ``reorder`` (lists
-  come back in another order), ``whitespace`` / ``casing`` (a title or headline re-typed).
-  Besides those, follower/connection counts drift on most profiles, photo URLs are re-signed at
-  every export, ``duration`` texts grow, and export 2 switches Actor (same positions, same
-  title/company/start, other shape): none of these is a change either.
+  - new_employment: a current role at another employer, started the month of the export or the one
+    before; the previous role gets an end date (unless the person had none).
+  - promotion: a more senior title at the same employer, as a new entry (the old one ends) or edited
+    in place; ``title_change``: same level, e.g. "Software Engineer" -> "Backend Engineer".
+  - business_launch: a "Founder"/"Owner" role at a new small business (the old job ends, or goes on).
+  - certification / award: a new entry issued the month of the export or the one before.
+  - education: an in-progress degree (expected end year in the future) gets its real end month, or a
+    just-completed degree appears.
+  - job_loss: the current role(s) get an end date, no new role; often ``openToWork`` switches on.
+* ``noise``: non-changes that must not become signals, by kind: ``photo`` (a new picture), ``reorder``
+  (lists come back in another order), ``whitespace`` / ``casing`` (a title or headline re-typed). On top
+  of those, follower and connection counts drift, photo URLs are re-signed at every export,
+  ``duration`` texts grow, and round 2 switches Actor (same positions with the same title, company and
+  start, in another shape): none of these is a change either.
 
-Dates inside items follow each Actor's format: harvestapi ``startDate{month:"Mar",year:2026,
-text:"Mar 2026"}`` with ``endDate{text:"Present"}`` for a current role; dev_fusion ``jobStartedOn``
-``"2026-03"`` (or ``"2019"`` when only the year is known), ``jobEndedOn`` and ``jobStillWorking``;
-apimaestro ``start_date{year, month:"Mar"}``, ``end_date`` absent and ``is_current`` true for a current
-role. Education dates are years, plus a month when a degree was just completed.
+Dates inside items, per Actor: harvestapi ``startDate{month:"Mar",year:2026,text:"Mar 2026"}`` (or
+``{year,text}`` when only the year is known) and ``endDate{text:"Present"}`` for a current role;
+dev_fusion ``jobStartedOn``/``jobEndedOn`` ``"2026-03"`` or ``"2019"``, ``jobEndedOn`` null and
+``jobStillWorking`` true for a current role; apimaestro ``start_date{year, month:"Mar"}``, no
+``end_date`` and ``is_current`` true for a current role. Education dates are years, plus a month
+when a degree was just completed. The UI-style dev_fusion lists, whose shape the reference leaves
+loose, look like: ``educations[]{title: school, subtitle: "Degree, Field", caption: "2022 - 2024",
+period{startedOn{year}, endedOn{year, month?}}}``, ``licenseAndCertificates[]{title, subtitle: issuer,
+caption: "Issued Sep 2023", metadata: "Credential ID ..."}``, ``honorsAndAwards[]{title, subtitle:
+"Issued by <issuer> \u00b7 Oct 2026", metadata: "Associated with ..."}``. Certificates may read
+"Issued Sep 2023 \u00b7 Expires Sep 2026" in all three Actors. apimaestro items have no honors.
+
+Scale: ``generate_portfolio(100_000)`` takes some seconds. From ``COMPACT_FROM`` leads it runs in
+compact mode (see ``generate_portfolio``); ``iter_snapshot_items`` streams the items instead.
 
 Command line: ``python -m upswing.demo.generate OUTDIR [--leads N] [--seed S]``.
 The bundled demo in ``upswing/demo/data`` is ``write_demo(<that folder>, 300, 7)``.
@@ -75,6 +98,7 @@ __all__ = [
     "ACTORS",
     "CAREER_POOL",
     "COMPACT_FROM",
+    "DEFAULT_DATA_DIR",
     "EXPORT_PLAN",
     "LEAD_COLUMNS",
     "NON_SIGNAL_KINDS",
@@ -88,6 +112,7 @@ __all__ = [
     "generate_portfolio",
     "iter_snapshot_items",
     "main",
+    "summarize",
     "write_demo",
 ]
 
@@ -142,6 +167,9 @@ EXPORT_PLAN: tuple[ExportSpec, ...] = (
     ExportSpec(2, "dev_fusion", datetime(2026, 11, 1, 6, 0, tzinfo=UTC), "json"),
     ExportSpec(2, "apimaestro", datetime(2026, 11, 3, 7, 30, tzinfo=UTC), "json"),
 )
+COMPACT_FROM = 10_000  # from this many leads, generate_portfolio runs in compact mode by default
+CAREER_POOL = 3_000  # careers generated in compact mode, shared by all the members
+
 _ROUND_MONTH: tuple[tuple[int, int], ...] = ((2026, 9), (2026, 10), (2026, 11))
 _REG_END = datetime(2024, 12, 31, tzinfo=UTC)
 _CHANGE_RATE = 0.40  # share of tracked profiles with a change in export 1 or 2
@@ -153,12 +181,16 @@ _DEVFUSION_EXPORT = 2
 
 
 class ExpectedChange(NamedTuple):
+    """A real change of a lead's profile, first visible in ``exports[export_index]``."""
+
     external_id: str
     export_index: int
     kind: str
 
 
 class NoiseChange(NamedTuple):
+    """A difference between two snapshots that is not a change of the person's situation."""
+
     external_id: str | None  # None for a profile that is not a lead
     public_identifier: str
     export_index: int
@@ -167,6 +199,8 @@ class NoiseChange(NamedTuple):
 
 @dataclass(slots=True)
 class DemoExport:
+    """One Apify dataset export: raw items in ``actor``'s shape, as scraped from ``observed_at`` (UTC) on."""
+
     observed_at: datetime
     actor: str
     items: list[dict[str, Any]]
@@ -179,6 +213,8 @@ class DemoExport:
 
 @dataclass(slots=True)
 class DemoPortfolio:
+    """Leads, exports over time, and the ground truth to check detection and matching against."""
+
     leads: list[dict[str, str]]
     exports: list[DemoExport]
     expected_changes: list[ExpectedChange]
@@ -190,6 +226,8 @@ class DemoPortfolio:
 
 
 class SnapshotItem(NamedTuple):
+    """One streamed item with the export it belongs to."""
+
     export_index: int
     actor: str
     observed_at: datetime
@@ -334,8 +372,8 @@ def _co(name: str, slug: str, industry: str, website: str, size: str, founded: i
 
 
 # fmt: off
-_C = {
-    c.slug: c
+_C: dict[str, Company] = {
+    c.slug or c.name: c
     for c in (
         _co("Target", "target", "Retail", "https://corporate.target.com", "10001+", 1902),
         _co("Walmart", "walmart", "Retail", "https://corporate.walmart.com", "10001+", 1962),
@@ -1078,12 +1116,14 @@ def _csv_linkedin_url(rng: Random, slug: str) -> str:
 
 
 def _company_for(rng: Random, track: str, exclude: set[str]) -> Company:
+    """An employer of the track the person has not worked for (any other one if there is none)."""
     companies = TRACKS[track].companies
-    for _ in range(8):
+    for _ in range(4):
         slug = _choice(rng, companies)
         if slug not in exclude:
-            break
-    return _C[slug]
+            return _C[slug]
+    fresh = [c for c in companies if c not in exclude] or [c for c in _C if c not in exclude] or list(_C)
+    return _C[_choice(rng, fresh)]
 
 
 def _business(rng: Random, first: str, last: str, city: City, start_year: int) -> Company:
@@ -1305,7 +1345,7 @@ def _settled(p: Pos, rnd: int) -> bool:
 def _applicable(person: Person, s: State, rnd: int, allow_award: bool) -> list[tuple[str, int]]:
     cur = s.current()
     regular = cur is not None and cur.level >= 0 and _settled(cur, rnd)
-    kinds: list[tuple[str, int]] = [("new_employment", 24), ("business_launch", 7), ("education", 10)]
+    kinds: list[tuple[str, int]] = [("new_employment", 24), ("business_launch", 7), ("education", 12)]
     if regular and cur is not None:
         if cur.level + 1 < len(TRACKS[cur.track].ladder):
             kinds.append(("promotion", 14))
@@ -1316,7 +1356,7 @@ def _applicable(person: Person, s: State, rnd: int, allow_award: bool) -> list[t
     if any(c[0].format(state=person.city.state_name) not in held for c in TRACKS[person.track].certs):
         kinds.append(("certification", 15))
     if allow_award and (cur is not None or _ongoing(s, rnd)):
-        kinds.append(("award", 9))
+        kinds.append(("award", 11))
     return kinds
 
 
@@ -1493,7 +1533,6 @@ def _evolve(person: Person, rng: Random, change_rate: float) -> None:
             plan[3 - first_round] = 1
     for rnd in (1, 2):
         s = person.states[-1].clone()
-        s.hl_noise = 0 if rng.random() < 0.5 else s.hl_noise
         if rnd in plan:
             kinds = _applicable(person, s, rnd, allow_award)
             names = [k for k, _ in kinds]
@@ -1664,7 +1703,7 @@ def _h_location(city: City) -> dict[str, Any]:
 def _am_location(city: City) -> dict[str, Any]:
     return {
         "country": "United States",
-        "city": f"{city.name}, {city.state_name}",
+        "city": city.name,
         "full": city.linkedin_text,
         "country_code": "US",
     }
@@ -1921,7 +1960,7 @@ def _render_apimaestro(person: Person, s: State, rnd: int, scraped: str, pool: _
     education = [
         {
             "school": e.school,
-            "degree": ", ".join(x for x in (e.degree, e.field_of_study) if x),
+            "degree": e.degree,
             "degree_name": e.degree,
             "field_of_study": e.field_of_study,
             "duration": _edu_period(e),
@@ -2077,7 +2116,7 @@ def _lead_row(
         s0 = person.states[0]
         cur = s0.current()
         r = rng.random()
-        if cur is not None and r < 0.7:
+        if cur is not None and r < 0.8:
             employer, title = cur.company.name, cur.title
             if rng.random() < 0.1:
                 employer = {
@@ -2088,7 +2127,7 @@ def _lead_row(
                 }.get(employer, employer.upper())
         elif cur is None and s0.positions and r < 0.5:
             employer, title = s0.positions[0].company.name, s0.positions[0].title  # stale: the last known job
-    elif rng.random() < 0.5:
+    elif rng.random() < 0.6:  # no profile to compare with: what the borrower told the lender
         track = TRACKS[_wchoice(rng, _TRACK_NAMES, _TRACK_WEIGHTS)]
         employer, title = _C[_choice(rng, track.companies)].name, track.ladder[0][0]
     zip_code = _choice(rng, city.zips) + f"{_randint(rng, 1, 99):02d}"
@@ -2228,10 +2267,6 @@ def _render_clone(person: Person, career: Person, rnd: int, actor: str, scraped:
     return item
 
 
-COMPACT_FROM = 10_000
-CAREER_POOL = 3_000
-
-
 def generate_portfolio(n_leads: int, seed: int = 7, *, compact: bool | None = None) -> DemoPortfolio:
     """Build ``n_leads`` leads and the Apify exports over time, with ground truth. Deterministic.
 
@@ -2272,6 +2307,8 @@ def _generate_portfolio(n_leads: int, seed: int, compact: bool) -> DemoPortfolio
             continue
         for export_index, item in _render_person(person, None, pool):
             buckets[export_index].append(item)
+        for rnd, kind in person.noise:
+            noise.append(NoiseChange(person.external_id, person.slug, _export_index(person, rnd), kind))
         if person.external_id is None:
             unlinked.append(person.slug)
             continue
@@ -2280,8 +2317,6 @@ def _generate_portfolio(n_leads: int, seed: int, compact: bool) -> DemoPortfolio
             email_linked.append(person.external_id)
         for rnd, kind in person.changes:
             expected.append(ExpectedChange(person.external_id, _export_index(person, rnd), kind))
-        for rnd, kind in person.noise:
-            noise.append(NoiseChange(person.external_id, person.slug, _export_index(person, rnd), kind))
 
     exports: list[DemoExport] = []
     for export_index, (spec, items) in enumerate(zip(EXPORT_PLAN, buckets, strict=True)):

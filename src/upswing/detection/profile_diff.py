@@ -199,11 +199,16 @@ def seniority_level(title: str | None) -> float:
             senior = True
         elif word in _INTERN_WORDS:
             intern = True
-        elif word in _JUNIOR_WORDS:
+        elif word in _JUNIOR_WORDS and not (i == n - 1 and word in ("associate", "assistant") and n > 1):
+            # As the head noun ("Sales Associate", "Nursing Assistant") these name an entry-level
+            # role, not a junior grade of one; as a modifier ("Associate Engineer") they do.
             junior = True
         if level > best:
             best = level
     if best >= 0:
+        # "Assistant Store Manager", "Deputy Head Teacher": a leading modifier lowers the whole title.
+        if n > 1 and words[0] in _LOWER_MODIFIERS and best == int(best) and best >= MANAGER:
+            return best - 0.5
         return best
     if intern:
         return INTERN
@@ -661,10 +666,14 @@ def _education_events(
         (day := _first_day(e.end)) is not None and window.previous < day <= window.today
         for e in current_items
     )
-    if not unseen and not reached:
+    ends_moved = {(e.school, e.degree, e.end) for e in previous_snapshot.education} != {
+        (e.school, e.degree, e.end) for e in current_items
+    }
+    if not unseen and not reached and not ends_moved:
         return
     previous = [_Edu(e) for e in previous_snapshot.education]
     prev_keys = {e.key for e in previous}
+    prev_end_day = {e.key: _first_day(e.item.end) for e in previous}
     cur_keys = {_Edu(e).key for e in current_items}
     edited = {(e.school, e.item.start, e.item.end) for e in previous if e.key not in cur_keys}
     for item in current_items:
@@ -683,12 +692,13 @@ def _education_events(
             events.append(_education_event(edu, confidence, effective, "diff"))
             continue
         end_day = _first_day(item.end)
-        if (
-            window.previous is not None
-            and end_day is not None
-            and window.previous < end_day <= window.today
-            and not window.stale(item.end)
-        ):
+        if window.previous is None or end_day is None or end_day > window.today or window.stale(item.end):
+            continue
+        before = prev_end_day.get(edu.key)
+        # Still open when last seen: no end yet, or an end still ahead (a "2028" that became "Sep 2026"
+        # is a degree finished early), or an end that fell between the two observations.
+        was_open = before is None or before > window.previous or end_day > window.previous
+        if was_open:
             events.append(_education_event(edu, CONFIDENCE_INFERRED, item.end, "end_date_reached"))
 
 

@@ -24,6 +24,7 @@ from upswing.account.models import Role, Team, User
 from upswing.audit.service import record
 from upswing.core.db import utcnow
 from upswing.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
+from upswing.lead.access import can_see_lead, visible_leads_clause
 from upswing.lead.importer import (
     FileFormat,
     LeadFileReader,
@@ -33,7 +34,6 @@ from upswing.lead.importer import (
     RowError,
     write_rejects_csv,
 )
-from upswing.lead.access import can_see_lead, visible_leads_clause
 from upswing.lead.models import Lead, LeadStatus, Portfolio
 from upswing.lead.schemas import (
     MAX_REPORTED_ERRORS,

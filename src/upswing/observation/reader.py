@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from upswing.core.errors import ValidationFailedError
 
 # Fields an export may carry for when the item was fetched, in order of preference.
@@ -40,7 +42,7 @@ def _is_json_array(path: Path) -> bool:
 
 def _load_array(path: Path) -> list[Any]:
     try:
-        data = json.loads(path.read_bytes())
+        data = orjson.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
     except json.JSONDecodeError as exc:
         raise ValidationFailedError(f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno})",
                                     [{"row": exc.lineno, "field": None, "message": exc.msg}]) from None
@@ -55,7 +57,7 @@ def _read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
+                item = orjson.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValidationFailedError(f"{path.name}: line {number} is not valid JSON ({exc.msg})",
                                             [{"row": number, "field": None, "message": exc.msg}]) from None

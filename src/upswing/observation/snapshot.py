@@ -96,9 +96,17 @@ class ProfileSnapshot(_Frozen):
         """A hash that ignores list order and the Actor that produced the item.
 
         Two exports of an unchanged profile hash the same, even if the lists came back reordered.
+        Serialization is pydantic's (compiled), field order is the class's: stable across runs.
         """
-        data = self.model_dump(mode="json", exclude={"actor"})
-        for key in ("experiences", "certifications", "awards", "education", "emails"):
-            data[key] = sorted(data[key], key=lambda item: json.dumps(item, sort_keys=True))
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        digest = hashlib.sha256(self.model_dump_json(exclude=_UNORDERED_EXCLUDE).encode())
+        for name in _UNORDERED_FIELDS:
+            digest.update(b"\x1e" + name.encode())
+            values: tuple[object, ...] = getattr(self, name)
+            parts = sorted(v.model_dump_json() if isinstance(v, BaseModel) else json.dumps(v) for v in values)
+            for part in parts:
+                digest.update(b"\x1f" + part.encode())
+        return digest.hexdigest()
+
+
+_UNORDERED_FIELDS = ("emails", "experiences", "certifications", "awards", "education")
+_UNORDERED_EXCLUDE = {"actor", *_UNORDERED_FIELDS}

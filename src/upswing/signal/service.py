@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from upswing.account.models import User
@@ -20,6 +20,8 @@ from upswing.lead.access import can_see_lead, visible_leads_clause
 from upswing.lead.models import Lead
 from upswing.signal.models import Signal, SignalStatus
 from upswing.signal.schemas import SignalFilters, SignalRead
+
+_SIGNALS: Table = Signal.__table__  # type: ignore[assignment]
 
 
 def dedupe_key(lead_id: uuid.UUID, event: CandidateEvent) -> str:
@@ -89,7 +91,7 @@ def upsert_events(session: Session, sightings: Sequence[SightedEvent]) -> Upsert
             merges.append({"id": known.id, "observation_ids": merged_ids + added,
                            "confidence": max(known.confidence, sighting.event.confidence), "updated_at": now})
     if new_rows:
-        session.execute(insert(Signal), new_rows)
+        session.execute(_SIGNALS.insert(), new_rows)
     if merges:
         session.execute(update(Signal), merges)
     result.created = len(new_rows)
@@ -104,7 +106,7 @@ def _read(signal: Signal, lead: Lead) -> SignalRead:
     })
 
 
-def _filtered(user: User | None, filters: SignalFilters) -> Select[tuple[Signal, Lead]]:
+def _filtered(user: User | None, filters: SignalFilters) -> Select[Signal, Lead]:
     query = select(Signal, Lead).join(Lead, Lead.id == Signal.lead_id)
     if user is not None:
         query = query.where(visible_leads_clause(user))
