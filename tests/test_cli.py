@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from conftest import POSTGRES_ADMIN_URL
 from upswing.cli import app
+from upswing.core import cli_support
 from upswing.settings import get_settings
 
 CONTRACT_FIELDS = {"lead_external_id", "type", "title", "organization", "effective_date", "detected_at",
@@ -39,6 +40,8 @@ def cli(request: pytest.FixtureRequest, fresh_database_url: Callable[[str], str]
     monkeypatch.setenv("UPSWING_DATABASE_URL", fresh_database_url(request.param))
     monkeypatch.setenv("UPSWING_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
+    for console in (cli_support.console, cli_support.err_console):  # wide enough that lines never wrap
+        monkeypatch.setattr(console, "width", 200)
     runner = CliRunner()
 
     def invoke(*args: str, **env: str) -> object:
@@ -77,7 +80,7 @@ def test_import_ingest_and_list_signals_as_jsonl(cli: Callable[..., object], tmp
     listed = cli("signals", "list", "--format", "jsonl")
     lines = [json.loads(line) for line in listed.output.splitlines()]  # type: ignore[attr-defined]
     assert len(lines) == 1
-    assert CONTRACT_FIELDS <= set(lines[0])
+    assert set(lines[0]) >= CONTRACT_FIELDS
     assert (lines[0]["lead_external_id"], lines[0]["type"], lines[0]["title"], lines[0]["organization"],
             lines[0]["effective_date"]) == ("R-1", "new_employment", "Dental Assistant", "Bright Smiles",
                                             "2026-09-01")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from factories import make_team, make_user
 from upswing.audit.models import AuditEntry
+from upswing.core import bulk
 from upswing.core.errors import NotFoundError, ValidationFailedError
 from upswing.lead import service
 from upswing.lead.importer import LeadFileError
@@ -306,7 +307,7 @@ def test_import_from_row_mappings(db_session: Session) -> None:
 
 
 def test_many_rows_are_written_in_batches(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "WRITE_CHUNK", 7)
+    monkeypatch.setattr(bulk, "WRITE_CHUNK", 7)
     monkeypatch.setattr(service, "_COPY_UPDATE_MIN_ROWS", 5)
     monkeypatch.setattr(service, "_LOOKUP_BY_ID_BELOW", 10)
     rows: list[dict[str, Any]] = [{"id": f"B{n}", "first_name": "A", "last_name": "B", "balance": n}

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from psycopg import sql as pg_sql
-from sqlalchemy import Table, func, insert, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from upswing.account.models import Role, Team, User
 from upswing.audit.service import record
+from upswing.core.bulk import bulk_insert, chunks, copy_rows, json_columns, psycopg_cursor
 from upswing.core.db import utcnow
 from upswing.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from upswing.lead.access import can_see_lead, visible_leads_clause
@@ -46,8 +47,6 @@ from upswing.lead.schemas import (
 
 DEFAULT_PORTFOLIO = "default"
 
-#: Rows per INSERT/UPDATE executemany batch.
-WRITE_CHUNK = 5000
 #: Rows between two progress callbacks.
 PROGRESS_STEP = 1000
 #: Below this many rows the existing leads are looked up by external id instead of loading the portfolio.
@@ -204,11 +203,6 @@ def _open_rows(source: LeadSource | LeadRows, filename: str | None, file_format:
     return reader, lambda: reader.columns, reader.filename, reader.format
 
 
-def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def import_leads(
     session: Session,
     source: LeadSource | LeadRows,
@@ -327,7 +321,7 @@ def _import_leads(session: Session, source: LeadSource | LeadRows, *, actor: str
     portfolio = portfolio or get_or_create_portfolio(session, portfolio_name)
     for values in inserts:
         values["portfolio_id"] = portfolio.id
-    _insert_leads(session, inserts)
+    bulk_insert(session, _LEADS, inserts)
     _update_leads(session, updates)
 
     if rejects:
@@ -346,41 +340,9 @@ def _import_leads(session: Session, source: LeadSource | LeadRows, *, actor: str
     return report
 
 
-_JSON_COLUMNS = frozenset({"emails", "phones"})
 #: On PostgreSQL, update groups at least this large go through COPY into a temporary table.
 _COPY_UPDATE_MIN_ROWS = 200
-
-
-def _psycopg_cursor(session: Session) -> Any | None:
-    """A raw psycopg cursor in the session's transaction, or None on any other database/driver."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-        driver_connection: Any = connection.connection.driver_connection
-        return driver_connection.cursor()
-    return None
-
-
-def _copy_rows(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
-    statement = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
-        pg_sql.Identifier(table), pg_sql.SQL(", ").join(map(pg_sql.Identifier, columns)))
-    with cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([json.dumps(row[c]) if c in _JSON_COLUMNS else row[c] for c in columns])
-
-
-def _insert_leads(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert new leads (dicts with the same keys). PostgreSQL via psycopg: COPY, several times faster
-    than executemany. Elsewhere: Core executemany on the table (the ORM bulk insert would split the
-    rows into one statement per distinct set of non-null values: thousands for a real file)."""
-    if not rows:
-        return
-    cursor = _psycopg_cursor(session)
-    if cursor is not None:
-        with cursor:
-            _copy_rows(cursor, _LEADS.name, list(rows[0]), rows)
-        return
-    for chunk in _chunks(rows, WRITE_CHUNK):
-        session.execute(insert(_LEADS), chunk)
+_JSON_COLUMNS = json_columns(_LEADS)
 
 
 def _update_leads(session: Session, updates: list[dict[str, Any]]) -> None:
@@ -390,7 +352,7 @@ def _update_leads(session: Session, updates: list[dict[str, Any]]) -> None:
     by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for values in updates:
         by_keys.setdefault(tuple(sorted(values)), []).append(values)
-    cursor = _psycopg_cursor(session) if updates else None
+    cursor = psycopg_cursor(session) if updates else None
     try:
         for keys, group in by_keys.items():
             if cursor is not None and len(group) >= _COPY_UPDATE_MIN_ROWS:
@@ -399,14 +361,14 @@ def _update_leads(session: Session, updates: list[dict[str, Any]]) -> None:
                 leads, temp = pg_sql.Identifier(_LEADS.name), pg_sql.Identifier("_lead_import_update")
                 cursor.execute(pg_sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM {} WITH NO DATA").format(
                     temp, pg_sql.SQL(", ").join(idents), leads))
-                _copy_rows(cursor, "_lead_import_update", columns, group)
+                copy_rows(cursor, "_lead_import_update", columns, group, _JSON_COLUMNS)
                 assignments = pg_sql.SQL(", ").join(
                     pg_sql.SQL("{} = u.{}").format(ident, ident) for ident in idents[1:])
                 cursor.execute(pg_sql.SQL("UPDATE {} SET {} FROM {} u WHERE {}.id = u.id").format(
                     leads, assignments, temp, leads))
                 cursor.execute(pg_sql.SQL("DROP TABLE {}").format(temp))
             else:
-                for chunk in _chunks(group, WRITE_CHUNK):
+                for chunk in chunks(group):
                     session.execute(update(Lead), chunk)
     finally:
         if cursor is not None:

@@ -18,6 +18,7 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from upswing.audit import service as audit
+from upswing.core.bulk import bulk_insert
 from upswing.core.db import utcnow
 from upswing.core.errors import ValidationFailedError
 from upswing.detection.profile_diff import diff_profiles
@@ -184,8 +185,7 @@ class ProfileIngest:
                 "observed_at": item.observed_at, "last_observed_at": item.observed_at, "created_at": now,
             })
         if to_insert:
-            # Core executemany: the ORM bulk path costs more per row and gives nothing here.
-            session.execute(_OBSERVATIONS.insert(), to_insert)
+            bulk_insert(session, _OBSERVATIONS, to_insert)
         if relinks:
             session.execute(update(Observation), relinks)
         if seen_updates:

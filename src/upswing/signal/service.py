@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from upswing.account.models import User
 from upswing.audit import service as audit
+from upswing.core.bulk import bulk_insert
 from upswing.core.db import utcnow
 from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from upswing.detection.events import CandidateEvent
@@ -91,7 +92,7 @@ def upsert_events(session: Session, sightings: Sequence[SightedEvent]) -> Upsert
             merges.append({"id": known.id, "observation_ids": merged_ids + added,
                            "confidence": max(known.confidence, sighting.event.confidence), "updated_at": now})
     if new_rows:
-        session.execute(_SIGNALS.insert(), new_rows)
+        bulk_insert(session, _SIGNALS, new_rows)
     if merges:
         session.execute(update(Signal), merges)
     result.created = len(new_rows)
