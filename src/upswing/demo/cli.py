@@ -8,7 +8,7 @@ from upswing.core import migrate
 from upswing.core.cli_support import cli_actor, console, progress_bar, user_errors
 from upswing.core.db import get_engine, transaction
 from upswing.demo import service
-from upswing.observation.reader import count_items
+from upswing.observation.reader import open_items
 from upswing.settings import get_settings
 
 app = typer.Typer(help="The bundled demo data.", no_args_is_help=True)
@@ -31,9 +31,9 @@ def load(reset: bool = typer.Option(False, help="Start from an empty database fi
         console.print(f"Users created: {', '.join(created_users) or 'none (already there)'}; "
                       f"leads created: {created_leads}")
         for path in service.export_files(data_dir):
-            with transaction(engine) as session, progress_bar(f"Replaying {path.name}",
-                                                              count_items(path)) as advance:
-                created, signals = service.load_export(session, path, actor=actor,
+            total, items = open_items(path)
+            with transaction(engine) as session, progress_bar(f"Replaying {path.name}", total) as advance:
+                created, signals = service.load_export(session, path, actor=actor, items=items,
                                                        lookback_days=settings.lookback_days, progress=advance)
             console.print(f"  {path.name}: {created} new snapshots, {signals} new signals")
     console.print(f"\n[bold]Demo login[/]: admin / {service.DEMO_PASSWORD}  "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,9 +66,10 @@ def load_leads(session: Session, *, actor: str, data_dir: Path = DATA_DIR) -> in
 
 
 def load_export(session: Session, path: Path, *, actor: str, lookback_days: int,
-                progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+                progress: Callable[[int], None] | None = None,
+                items: Iterable[tuple[int, dict[str, Any]]] | None = None) -> tuple[int, int]:
     run = observations.ProfileIngest(session, observations.file_source(session), lookback_days=lookback_days,
                                      progress=progress)
-    report = run.ingest(read_items(path))
+    report = run.ingest(items if items is not None else read_items(path))
     run.record_audit(actor=actor, file=path.name)
     return report.observations_created, report.signals_created

@@ -25,6 +25,7 @@ from upswing.audit.service import record
 from upswing.core.bulk import bulk_insert, chunks, copy_rows, json_columns, psycopg_cursor
 from upswing.core.db import utcnow
 from upswing.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
+from upswing.core.logging import get_logger
 from upswing.lead.access import can_see_lead, visible_leads_clause
 from upswing.lead.importer import (
     FileFormat,
@@ -46,6 +47,7 @@ from upswing.lead.schemas import (
 )
 
 DEFAULT_PORTFOLIO = "default"
+log = get_logger(__name__)
 
 #: Rows between two progress callbacks.
 PROGRESS_STEP = 1000
@@ -333,6 +335,8 @@ def _import_leads(session: Session, source: LeadSource | LeadRows, *, actor: str
             write_rejects_csv(target, columns(), ((r.raw, r.errors) for r in rejects))
             report.rejects_file = str(target)
 
+    log.info("lead_import.finished", file=report.file, portfolio=report.portfolio, created=report.created,
+             updated=report.updated, unchanged=report.unchanged, rejected=report.rejected, dry_run=report.dry_run)
     record(session, actor=actor, action="lead.import", entity_type="portfolio", entity_id=portfolio.id,
            details=report.model_dump(include={"file", "format", "portfolio", "total", "created", "updated",
                                               "unchanged", "rejected", "error_count", "skip_invalid",

@@ -9,7 +9,7 @@ from upswing.core.cli_support import cli_actor, console, fail, progress_bar, use
 from upswing.core.db import transaction
 from upswing.observation import service
 from upswing.observation.apify import ActorShape
-from upswing.observation.reader import count_items, parse_timestamp, read_items
+from upswing.observation.reader import open_items, parse_timestamp
 from upswing.settings import get_settings
 
 ingest_app = typer.Typer(help="Ingest saved source exports.", no_args_is_help=True)
@@ -37,12 +37,12 @@ def ingest_apify(
     shape = None if actor == "auto" else ActorShape(actor)
     settings = get_settings()
     with user_errors():
-        total = count_items(file)
+        total, items = open_items(file)
         with transaction() as session, progress_bar(f"Ingesting {file.name}", total) as advance:
             run = service.ProfileIngest(session, service.file_source(session), shape=shape, observed_at=when,
                                         lookback_days=settings.lookback_days, skip_invalid=skip_invalid,
                                         progress=advance)
-            report = run.ingest(read_items(file))
+            report = run.ingest(items)
             run.record_audit(actor=cli_actor(), file=file.name)
     console.print(
         f"{report.items} items: {report.observations_created} new observations, "

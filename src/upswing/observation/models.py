@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
@@ -37,7 +37,9 @@ class Observation(Base):
     schema_version: Mapped[int] = mapped_column(Integer, default=1)
     version: Mapped[int | None] = mapped_column(Integer)
     url: Mapped[str | None] = mapped_column(String(1000))
-    raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Archival copy of what the source sent: plain JSON (text) on PostgreSQL, because JSONB's parse
+    # on write was the ingest bottleneck there and nothing queries inside it.
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
     normalized: Mapped[dict[str, Any]] = mapped_column(JSONType)
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)

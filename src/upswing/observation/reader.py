@@ -17,13 +17,16 @@ TIMESTAMP_FIELDS = ("scrapedAt", "scraped_at", "scrapeTimestamp", "crawledAt", "
                     "timestamp")
 
 
-def count_items(path: Path) -> int:
-    """How many items a file holds (for progress bars), without keeping them."""
+def open_items(path: Path) -> tuple[int, Iterator[tuple[int, dict[str, Any]]]]:
+    """How many items a file holds (for a progress bar) and an iterator over them, reading it once
+    for a JSON array and streaming it for JSON Lines."""
     if _is_json_array(path):
         data = _load_array(path)
-        return len(data)
+        return len(data), (
+            (number, _expect_object(item, number, path)) for number, item in enumerate(data, start=1))
     with path.open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
+        total = sum(1 for line in handle if line.strip())
+    return total, _read_lines(path)
 
 
 def read_items(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -21,6 +21,7 @@ from upswing.audit import service as audit
 from upswing.core.bulk import bulk_insert
 from upswing.core.db import utcnow
 from upswing.core.errors import ValidationFailedError
+from upswing.core.logging import get_logger
 from upswing.detection.profile_diff import diff_profiles
 from upswing.lead.models import Lead
 from upswing.observation.apify import ActorShape, normalize_item
@@ -31,6 +32,7 @@ from upswing.observation.snapshot import ProfileSnapshot
 from upswing.signal.service import SightedEvent, upsert_events
 from upswing.source.models import Source
 
+log = get_logger(__name__)
 CHUNK_SIZE = 1000
 _OBSERVATIONS: Table = Observation.__table__  # type: ignore[assignment]
 
@@ -256,6 +258,8 @@ class ProfileIngest:
 
     def record_audit(self, *, actor: str, file: str | None) -> None:
         self.report.file = file
+        log.info("profile_ingest.finished", source=self.source.slug, file=file,
+                 **self.report.model_dump(exclude={"errors", "file"}))
         audit.record(self.session, actor=actor, action="observation.ingest", entity_type="source",
                      entity_id=self.source.id,
                      details={**self.report.model_dump(exclude={"errors"}), "source": self.source.slug})

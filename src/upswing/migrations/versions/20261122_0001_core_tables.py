@@ -129,7 +129,7 @@ def upgrade() -> None:
     sa.Column('schema_version', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=True),
     sa.Column('url', sa.String(length=1000), nullable=True),
-    sa.Column('raw', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('raw', sa.JSON(), nullable=False),
     sa.Column('normalized', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('observed_at', sa.DateTime(timezone=True), nullable=False),
@@ -193,10 +193,23 @@ AUDIT_GUARD_POSTGRES = [
 ]
 
 
+# Profile payloads are a few kB each: lz4 compresses them several times faster than the default pglz,
+# which was the largest cost of an ingest on PostgreSQL. Servers built without lz4 keep pglz.
+OBSERVATIONS_LZ4 = """
+DO $$ BEGIN
+    ALTER TABLE observations ALTER COLUMN raw SET COMPRESSION lz4,
+                             ALTER COLUMN normalized SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;
+END $$
+"""
+
+
 def _protect_audit_log() -> None:
     dialect = op.get_bind().dialect.name
     for statement in AUDIT_GUARD_POSTGRES if dialect == "postgresql" else AUDIT_GUARD_SQLITE:
         op.execute(statement)
+    if dialect == "postgresql":
+        op.execute(OBSERVATIONS_LZ4)
 
 
 def downgrade() -> None:
