@@ -5,11 +5,9 @@ Services never commit: the CLI command or the request that calls them does.
 
 from __future__ import annotations
 
-import gc
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -26,6 +24,7 @@ from upswing.core.bulk import bulk_insert, chunks, copy_rows, json_columns, psyc
 from upswing.core.db import utcnow
 from upswing.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from upswing.core.logging import get_logger
+from upswing.core.runtime import gc_paused
 from upswing.lead.access import can_see_lead, visible_leads_clause
 from upswing.lead.importer import (
     FileFormat,
@@ -239,23 +238,10 @@ def import_leads(
 
     One audit entry (``lead.import``) records the import. The caller commits.
     """
-    with _gc_paused():
+    with gc_paused():
         return _import_leads(session, source, actor=actor, filename=filename, file_format=file_format,
                              portfolio_name=portfolio_name, dry_run=dry_run, skip_invalid=skip_invalid,
                              progress=progress, rejects_path=rejects_path)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Cyclic GC off during an import: it builds hundreds of thousands of long-lived objects that the
-    collector would otherwise rescan again and again for nothing (reference counting still frees)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _import_leads(session: Session, source: LeadSource | LeadRows, *, actor: str, filename: str | None,

@@ -22,6 +22,7 @@ from upswing.core.bulk import bulk_insert
 from upswing.core.db import utcnow
 from upswing.core.errors import ValidationFailedError
 from upswing.core.logging import get_logger
+from upswing.core.runtime import gc_paused
 from upswing.detection.profile_diff import diff_profiles
 from upswing.lead.models import Lead
 from upswing.observation.apify import ActorShape, normalize_item
@@ -94,10 +95,11 @@ class ProfileIngest:
 
     def ingest(self, items: Iterable[tuple[int, dict[str, Any]]]) -> IngestReport:
         iterator = iter(items)
-        while chunk := list(islice(iterator, CHUNK_SIZE)):
-            self._ingest_chunk(chunk)
-            if self.progress:
-                self.progress(len(chunk))
+        with gc_paused():
+            while chunk := list(islice(iterator, CHUNK_SIZE)):
+                self._ingest_chunk(chunk)
+                if self.progress:
+                    self.progress(len(chunk))
         return self.report
 
     def _normalize(self, chunk: list[tuple[int, dict[str, Any]]]) -> list[_Pending]:
@@ -134,6 +136,8 @@ class ProfileIngest:
             )
         }
         leads = self._link(pending)
+        # Earlier chunks are in the database now; keeping their snapshots would only grow memory.
+        self._latest.clear()
 
         to_insert: list[dict[str, Any]] = []
         relinks: list[dict[str, Any]] = []
