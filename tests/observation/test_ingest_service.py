@@ -154,3 +154,25 @@ def test_reader_names_the_bad_line(tmp_path: Path) -> None:
     array = tmp_path / "export.json"
     array.write_text(json.dumps([{"publicIdentifier": "a"}, {"publicIdentifier": "b"}]))
     assert [n for n, _ in read_items(array)] == [1, 2]
+
+
+def test_ingest_over_the_api(app: Any, client: Any, db_session: Session) -> None:
+    import io
+
+    from factories import auth, make_user
+    from upswing.account.models import Role
+
+    make_lead(db_session, linkedin_public_id="api-person")
+    manager = make_user(db_session, Role.MANAGER)
+    db_session.commit()
+    body = json.dumps([harvest_item("api-person", jobs=[("Welder", "Ironworks", "Oct 2026", None)])]).encode()
+
+    def post(**data: str) -> Any:
+        return client.post("/api/v1/ingest/apify", headers=auth(app, manager), data=data,
+                           files={"file": ("export.json", io.BytesIO(body), "application/json")})
+
+    assert post(actor="linkedin").status_code == 422
+    assert post(observed_at="last tuesday").status_code == 422
+    report = post(actor="harvestapi", observed_at="2026-11-01T00:00:00Z").json()
+    assert (report["observations_created"], report["linked"], report["signals_created"]) == (1, 1, 1)
+    assert post().json()["duplicates"] == 1

@@ -4,7 +4,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 
 from upswing.account.deps import ManagerOrAdmin
 from upswing.core.deps import AppSettings, DbSession
@@ -29,11 +29,18 @@ def ingest_apify(user: ManagerOrAdmin, session: DbSession, settings: AppSettings
                  file: Annotated[UploadFile, File(description="Apify dataset export: JSON array or JSONL")],
                  actor: Annotated[str, Form()] = "auto",
                  observed_at: Annotated[str | None, Form()] = None) -> IngestReport:
+    if actor != "auto" and actor not in {shape.value for shape in ActorShape}:
+        raise HTTPException(422, f"actor must be auto or one of {', '.join(s.value for s in ActorShape)}")
     shape = None if actor == "auto" else ActorShape(actor)
     when = parse_timestamp(observed_at) if observed_at else None
+    if observed_at and when is None:
+        raise HTTPException(422, f"observed_at is not an ISO 8601 timestamp: {observed_at!r}")
+    content = file.file.read(settings.import_max_bytes + 1)
+    if len(content) > settings.import_max_bytes:
+        raise HTTPException(413, f"file larger than {settings.import_max_bytes} bytes")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / (Path(file.filename or "upload.json").name)
-        path.write_bytes(file.file.read())
+        path.write_bytes(content)
         run = service.ProfileIngest(session, service.file_source(session), shape=shape, observed_at=when,
                                     lookback_days=settings.lookback_days)
         run.ingest(read_items(path))
