@@ -8,15 +8,18 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from upswing.account.models import Role, Team, User
-from upswing.account.security import create_token
+from upswing.account.security import create_token, hash_password
 from upswing.detection.events import CandidateEvent, SignalType
 from upswing.lead.models import Lead, Portfolio
+from upswing.observation.models import Observation
 from upswing.observation.service import file_source
 from upswing.settings import Settings
-from upswing.signal.service import SightedEvent, upsert_events
+from upswing.signal.models import Signal
+from upswing.signal.service import SightedEvent, dedupe_key, upsert_events
 
 _counter = itertools.count(1)
 # One precomputed argon2 hash keeps the role-matrix tests fast; login tests hash for real.
@@ -27,8 +30,6 @@ PASSWORD = "correct horse battery"
 def password_hash() -> str:
     global _PASSWORD_HASH
     if _PASSWORD_HASH is None:
-        from upswing.account.security import hash_password
-
         _PASSWORD_HASH = hash_password(PASSWORD)
     return _PASSWORD_HASH
 
@@ -79,8 +80,6 @@ def make_signal(session: Session, lead: Lead, type_: SignalType = SignalType.NEW
                            title=fields.pop("title", "Analyst"), organization=fields.pop("organization", "Acme"),
                            effective_date=fields.pop("effective_date", date(2026, 3, 1)))
     source = file_source(session)
-    from upswing.observation.models import Observation
-
     observation = Observation(source_id=source.id, lead_id=lead.id, kind="profile", raw={}, normalized={},
                               content_hash=uuid.uuid4().hex + uuid.uuid4().hex,
                               observed_at=datetime(2026, 11, 1, tzinfo=UTC),
@@ -88,11 +87,6 @@ def make_signal(session: Session, lead: Lead, type_: SignalType = SignalType.NEW
     session.add(observation)
     session.flush()
     upsert_events(session, [SightedEvent(lead.id, observation.id, lead.linkedin_url, event)])
-    from sqlalchemy import select
-
-    from upswing.signal.models import Signal
-    from upswing.signal.service import dedupe_key
-
     signal_id = session.scalar(select(Signal.id).where(Signal.dedupe_key == dedupe_key(lead.id, event)))
     assert signal_id is not None
     return signal_id

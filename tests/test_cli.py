@@ -113,6 +113,9 @@ def test_bad_lead_file_names_row_and_field_and_writes_nothing(cli: Callable[...,
 
 
 def test_invalid_options_are_clear_errors(cli: Callable[..., object], tmp_path: Path) -> None:
+    not_migrated = cli("signals", "list")
+    assert not_migrated.exit_code == 1 and "upswing db upgrade" in not_migrated.output  # type: ignore[attr-defined]
+    assert cli("db", "upgrade").exit_code == 0  # type: ignore[attr-defined]
     export = tmp_path / "x.json"
     export.write_text("[]")
     wrong_actor = cli("ingest", "apify", str(export), "--actor", "linkedin")

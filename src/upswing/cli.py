@@ -5,7 +5,10 @@ from __future__ import annotations
 import typer
 
 from upswing.account.cli import app as users_app
+from upswing.core import migrate
 from upswing.core.cli import db_app, serve
+from upswing.core.cli_support import fail
+from upswing.core.db import get_engine
 from upswing.core.logging import configure_logging
 from upswing.demo.cli import app as demo_app
 from upswing.lead.cli import app as leads_app
@@ -25,10 +28,19 @@ app.add_typer(demo_app, name="demo")
 app.command()(serve)
 
 
+# Commands that create or migrate the schema themselves.
+_MIGRATING_COMMANDS = {"db", "demo", "serve"}
+
+
 @app.callback()
-def _configure() -> None:
+def _configure(ctx: typer.Context) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, json_output=settings.log_json)
+    if ctx.invoked_subcommand not in _MIGRATING_COMMANDS and not ctx.resilient_parsing:
+        engine = get_engine()
+        if migrate.current_revision(engine) != migrate.head_revision():
+            fail(f"the database at {engine.url.render_as_string(hide_password=True)} is not at the latest "
+                 "migration: run `upswing db upgrade` first")
 
 
 def main() -> None:

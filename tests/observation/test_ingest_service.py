@@ -175,4 +175,6 @@ def test_ingest_over_the_api(app: Any, client: Any, db_session: Session) -> None
     assert post(observed_at="last tuesday").status_code == 422
     report = post(actor="harvestapi", observed_at="2026-11-01T00:00:00Z").json()
     assert (report["observations_created"], report["linked"], report["signals_created"]) == (1, 1, 1)
+    # --observed-at wins over the item's own time; without either, the ingest time is used.
+    assert db_session.scalars(select(Observation.observed_at)).one() == datetime(2026, 11, 1, tzinfo=UTC)
     assert post().json()["duplicates"] == 1

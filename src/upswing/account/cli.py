@@ -6,7 +6,7 @@ from rich.table import Table
 from upswing.account import service
 from upswing.account.models import Role
 from upswing.account.schemas import UserCreate
-from upswing.core.cli_support import cli_actor, console, user_errors
+from upswing.core.cli_support import cli_actor, console, fail, user_errors
 from upswing.core.db import transaction
 
 app = typer.Typer(help="Users and teams.", no_args_is_help=True)
@@ -26,8 +26,6 @@ def create(username: str = typer.Argument(..., help="Login name"),
             data = UserCreate(username=username, password=password, role=role, team=team, email=email,
                               full_name=full_name)
         except ValueError as exc:
-            from upswing.core.cli_support import fail
-
             fail(str(exc))
         with transaction() as session:
             user = service.create_user(session, data, actor=cli_actor())

@@ -8,6 +8,20 @@ import sys
 import structlog
 
 
+class _StderrLogger:
+    """Writes each event to whatever ``sys.stderr`` is at that moment (stdout stays clean for
+    machine-readable output, and a replaced stderr, as in tests, is honoured)."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def _stderr_logger(*_args: object) -> _StderrLogger:
+    return _StderrLogger()
+
+
 def configure_logging(level: str = "INFO", *, json_output: bool = False) -> None:
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -20,7 +34,7 @@ def configure_logging(level: str = "INFO", *, json_output: bool = False) -> None
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=True,
     )
 
