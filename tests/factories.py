@@ -18,8 +18,8 @@ from upswing.lead.models import Lead, Portfolio
 from upswing.observation.models import Observation
 from upswing.observation.service import file_source
 from upswing.settings import Settings
-from upswing.signal.models import Signal
-from upswing.signal.service import SightedEvent, dedupe_key, upsert_events
+from upswing.signal.models import Evidence
+from upswing.signal.service import SightedEvent, upsert_events
 
 _counter = itertools.count(1)
 # One precomputed argon2 hash keeps the role-matrix tests fast; login tests hash for real.
@@ -79,15 +79,17 @@ def make_signal(session: Session, lead: Lead, type_: SignalType = SignalType.NEW
                            snippet=fields.pop("snippet", "Experience: Analyst at Acme (Mar 2026 – present)"),
                            title=fields.pop("title", "Analyst"), organization=fields.pop("organization", "Acme"),
                            effective_date=fields.pop("effective_date", date(2026, 3, 1)))
+    observed_at = fields.pop("observed_at", datetime(2026, 11, 1, tzinfo=UTC))
     source = file_source(session)
     observation = Observation(source_id=source.id, lead_id=lead.id, kind="profile", raw={}, normalized={},
                               content_hash=uuid.uuid4().hex + uuid.uuid4().hex,
-                              observed_at=datetime(2026, 11, 1, tzinfo=UTC),
-                              last_observed_at=datetime(2026, 11, 1, tzinfo=UTC))
+                              subject_key=fields.pop("subject_key", None),
+                              observed_at=observed_at, last_observed_at=observed_at)
     session.add(observation)
     session.flush()
     upsert_events(session, [SightedEvent(lead.id, observation.id, lead.linkedin_url, event)])
-    signal_id = session.scalar(select(Signal.id).where(Signal.dedupe_key == dedupe_key(lead.id, event)))
+    # The signal this sighting created or joined (same identity, or same employer/title and date).
+    signal_id = session.scalar(select(Evidence.signal_id).where(Evidence.observation_id == observation.id))
     assert signal_id is not None
     return signal_id
 
@@ -98,3 +100,23 @@ def token_for(settings: Settings, user: User) -> str:
 
 def auth(app: Any, user: User) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(app.state.settings, user)}"}
+
+
+def make_review_match(session: Session, lead: Lead, **fields: Any) -> uuid.UUID:
+    """An unlinked profile observation waiting in the review queue for ``lead``; returns the match id."""
+    from upswing.resolution.models import Match
+
+    observation = Observation(source_id=file_source(session).id, lead_id=None, kind="profile", raw={},
+                              normalized={"actor": "harvestapi", "first_name": lead.first_name,
+                                          "last_name": lead.last_name, "experiences": []},
+                              subject_key=fields.pop("subject_key", f"li:review-{next(_counter)}"),
+                              content_hash=uuid.uuid4().hex + uuid.uuid4().hex,
+                              observed_at=datetime(2026, 11, 1, tzinfo=UTC),
+                              last_observed_at=datetime(2026, 11, 1, tzinfo=UTC))
+    session.add(observation)
+    session.flush()
+    match = Match(observation_id=observation.id, lead_id=lead.id, score=fields.pop("score", 0.75), outcome="review",
+                  method="probabilistic", agreed={"first_name": "exact"}, disagreed={}, **fields)
+    session.add(match)
+    session.flush()
+    return match.id

@@ -14,8 +14,9 @@ from upswing.cli import app
 from upswing.core import cli_support
 from upswing.settings import get_settings
 
-CONTRACT_FIELDS = {"lead_external_id", "type", "title", "organization", "effective_date", "detected_at",
-                   "confidence", "evidence_url"}
+CONTRACT_FIELDS = {"id", "lead_external_id", "lead_name", "type", "title", "organization", "effective_date",
+                   "detected_at", "confidence", "evidence_url", "evidence_snippet", "status", "score", "priority",
+                   "score_breakdown", "evidence"}
 
 
 def _date(text: str | None) -> dict[str, object]:
@@ -85,6 +86,31 @@ def test_import_ingest_and_list_signals_as_jsonl(cli: Callable[..., object], tmp
             lines[0]["effective_date"]) == ("R-1", "new_employment", "Dental Assistant", "Bright Smiles",
                                             "2026-09-01")
     assert lines[0]["evidence_url"] == "https://www.linkedin.com/in/rosa-delgado"
+    line = lines[0]
+    assert isinstance(line["score"], int) and 0 < line["score"] <= 100
+    assert line["priority"] in ("urgent", "high", "medium", "low")
+    assert set(line["score_breakdown"]) == {"strength", "confidence", "recency", "corroboration", "balance",
+                                            "delinquency", "outcomes"}
+    assert abs(sum(line["score_breakdown"].values()) - line["score"]) <= 0.5
+    assert isinstance(line["evidence"], list) and len(line["evidence"]) == 1
+    assert line["evidence"][0] == {"url": "https://www.linkedin.com/in/rosa-delgado",
+                                   "snippet": line["evidence_snippet"], "source": "apify-file",
+                                   "observed_at": "2026-10-01T06:00:00+00:00",
+                                   "observation_id": line["evidence"][0]["observation_id"]}
+
+    rescored = cli("signals", "rescore")
+    assert rescored.exit_code == 0 and "1 signal(s) rescored" in rescored.output  # type: ignore[attr-defined]
+    shown = cli("signals", "show", line["id"])
+    assert shown.exit_code == 0 and '"score_breakdown"' in shown.output  # type: ignore[attr-defined]
+    acted = cli("signals", "action", line["id"], "call", "--as", "boss", "--note", "spoke to Rosa")
+    assert acted.exit_code == 0 and "actioned (call)" in acted.output  # type: ignore[attr-defined]
+    early = cli("signals", "dismiss", line["id"], "duplicate", "--as", "boss")
+    assert early.exit_code == 1 and "can be dismissed" in early.output  # type: ignore[attr-defined]
+    resolved = cli("signals", "outcome", line["id"], "payment", "--as", "boss")
+    assert resolved.exit_code == 0 and "resolved (payment)" in resolved.output  # type: ignore[attr-defined]
+    assert cli("signals", "ack", line["id"], "--as", "nobody").exit_code == 1  # type: ignore[attr-defined]
+    after = json.loads(cli("signals", "list", "--format", "jsonl").output)  # type: ignore[attr-defined]
+    assert after["status"] == "resolved"
     future = cli("signals", "list", "--format", "jsonl", "--since", "2999-01-01T00:00:00Z")
     assert future.output == ""  # type: ignore[attr-defined]
     assert "Rosa Delgado" in cli("signals", "list").output  # type: ignore[attr-defined]

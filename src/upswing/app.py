@@ -13,6 +13,8 @@ from upswing.core.health import router as health_router
 from upswing.core.logging import configure_logging
 from upswing.lead.api import router as lead_router
 from upswing.observation.api import router as observation_router
+from upswing.resolution.api import router as resolution_router
+from upswing.resolution.dedupe_api import router as dedupe_router
 from upswing.settings import Settings, get_settings
 from upswing.signal.api import router as signal_router
 
@@ -25,7 +27,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.session_factory = session_factory(app.state.engine)
 
-    for router in (health_router, account_router, lead_router, signal_router, observation_router):
+    # The dedupe router goes before the lead router: /leads/duplicates and /leads/merges are not lead ids.
+    for router in (health_router, account_router, dedupe_router, lead_router, signal_router, observation_router,
+                   resolution_router):
         app.include_router(router)
 
     @app.exception_handler(NotFoundError)

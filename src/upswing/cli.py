@@ -13,6 +13,7 @@ from upswing.core.logging import configure_logging
 from upswing.demo.cli import app as demo_app
 from upswing.lead.cli import app as leads_app
 from upswing.observation.cli import ingest_app, observations_app
+from upswing.resolution.cli import app as matches_app
 from upswing.settings import get_settings
 from upswing.signal.cli import app as signals_app
 
@@ -23,6 +24,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(leads_app, name="leads")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(observations_app, name="observations")
+app.add_typer(matches_app, name="matches")
 app.add_typer(signals_app, name="signals")
 app.add_typer(demo_app, name="demo")
 app.command()(serve)

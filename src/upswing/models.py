@@ -2,9 +2,11 @@
 
 from upswing.account.models import Team, User
 from upswing.audit.models import AuditEntry
-from upswing.lead.models import Lead, Portfolio
+from upswing.lead.models import Lead, LeadMerge, Portfolio
 from upswing.observation.models import Observation
-from upswing.signal.models import Signal
+from upswing.resolution.models import Match, NonMatch
+from upswing.signal.models import Evidence, Signal
 from upswing.source.models import Source
 
-__all__ = ["AuditEntry", "Lead", "Observation", "Portfolio", "Signal", "Source", "Team", "User"]
+__all__ = ["AuditEntry", "Evidence", "Lead", "LeadMerge", "Match", "NonMatch", "Observation", "Portfolio", "Signal",
+           "Source", "Team", "User"]

@@ -25,6 +25,30 @@ class Settings(BaseSettings):
     log_json: bool = False
     lookback_days: int = Field(default=90, ge=1, description="First-snapshot look-back window")
     import_max_bytes: int = 200 * 1024 * 1024
+    # Linking observations to leads (see docs/technical.md, "Resolution").
+    link_threshold: float = Field(default=0.9, gt=0, le=1, description="Match score that links automatically")
+    review_threshold: float = Field(default=0.6, gt=0, le=1, description="Match score that goes to review")
+    # Signals: one per real event, and their score (see docs/user-manual.md, "Scoring").
+    corroboration_window_days: int = Field(
+        default=45, ge=0, description="Sightings of the same event this many days apart merge into one signal")
+    scoring_half_life_days: float = Field(default=30.0, gt=0, description="Recency halves every this many days")
+    scoring_weights: dict[str, float] = Field(
+        default_factory=dict, description='Type weights 0..1 over the defaults, JSON: {"award": 0.2}')
+    scoring_thresholds: dict[str, int] = Field(
+        default_factory=dict, description='Lowest score per priority, JSON: {"urgent": 80, "high": 60}')
+
+    @model_validator(mode="after")
+    def _valid_scoring(self) -> Settings:
+        from upswing.signal.scoring import ScoringConfig  # pure module, no settings import: no cycle
+
+        ScoringConfig().with_overrides(weights=self.scoring_weights, thresholds=self.scoring_thresholds)
+        return self
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> Settings:
+        if self.review_threshold > self.link_threshold:
+            raise ValueError("UPSWING_REVIEW_THRESHOLD must not be above UPSWING_LINK_THRESHOLD")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

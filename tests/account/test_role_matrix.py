@@ -10,8 +10,10 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
-from factories import auth, make_lead, make_portfolio, make_signal, make_team, make_user
+from factories import auth, make_lead, make_portfolio, make_review_match, make_signal, make_team, make_user
 from upswing.account.models import Role
+from upswing.signal import service as signal_service
+from upswing.signal.models import SignalAction
 
 ADMIN, MANAGER, AGENT, VIEWER = Role.ADMIN, Role.MANAGER, Role.AGENT, Role.VIEWER
 EVERYONE = {ADMIN, MANAGER, AGENT, VIEWER}
@@ -38,9 +40,19 @@ MATRIX: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/v1/signals/{signal_id}", EVERYONE),
     ("POST", "/api/v1/signals/{signal_id}/acknowledge", {ADMIN, MANAGER, AGENT}),
     ("POST", "/api/v1/signals/{signal_id}/action", {ADMIN, MANAGER, AGENT}),
+    ("POST", "/api/v1/signals/{signal_id}/outcome", {ADMIN, MANAGER, AGENT}),
     ("POST", "/api/v1/signals/{signal_id}/dismiss", {ADMIN, MANAGER, AGENT}),
+    ("GET", "/api/v1/leads/{lead_id}/timeline", EVERYONE),
     ("GET", "/api/v1/observations/unlinked", {ADMIN, MANAGER}),
     ("POST", "/api/v1/ingest/apify", {ADMIN, MANAGER}),
+    ("GET", "/api/v1/matches/review", {ADMIN, MANAGER}),
+    ("POST", "/api/v1/matches/{match_id}/approve", {ADMIN, MANAGER}),
+    ("POST", "/api/v1/matches/{match_id}/reject", {ADMIN, MANAGER}),
+    ("GET", "/api/v1/leads/duplicates", {ADMIN, MANAGER}),
+    ("GET", "/api/v1/leads/merges", {ADMIN, MANAGER}),
+    ("POST", "/api/v1/leads/merges", {ADMIN, MANAGER}),
+    ("GET", "/api/v1/leads/merges/{merge_id}", {ADMIN, MANAGER}),
+    ("POST", "/api/v1/leads/merges/{merge_id}/undo", {ADMIN, MANAGER}),
 ]
 
 
@@ -56,11 +68,28 @@ def _request_kwargs(method: str, path: str, n: int) -> dict[str, Any]:
     if path.endswith("/leads/import"):
         return {"files": {"file": ("leads.csv", io.BytesIO(LEAD_CSV), "text/csv")}, "data": {"portfolio": "m"}}
     if path.endswith("/dismiss"):
-        return {"json": {"reason": "not our borrower"}}
+        return {"json": {"reason": "not_relevant", "note": "not our borrower"}}
+    if path.endswith("/action"):
+        return {"json": {"action": "call", "note": "left a voicemail"}}
+    if path.endswith("/outcome"):
+        return {"json": {"outcome": "promise_to_pay"}}
     if path.endswith("/ingest/apify"):
         body = json.dumps([APIFY_ITEM]).encode()
         return {"files": {"file": ("items.json", io.BytesIO(body), "application/json")}}
     return {}
+
+
+def _merge_setup(session: Session, lead: Any, method: str, path: str) -> tuple[Any, dict[str, Any]]:
+    """For the lead-merge routes: an applied merge's id, or the body of a merge request."""
+    if "/leads/merges" not in path or (method == "GET" and "{merge_id}" not in path):
+        return None, {}
+    from upswing.lead.models import Portfolio
+    from upswing.resolution.dedupe_service import merge_leads
+
+    other = make_lead(session, session.get(Portfolio, lead.portfolio_id))
+    if "{merge_id}" in path:
+        return merge_leads(session, survivor_id=lead.id, merged_id=other.id, actor="test").id, {}
+    return None, {"json": {"survivor_id": str(lead.id), "merged_id": str(other.id)}}
 
 
 def test_matrix_covers_every_api_route(app: Any) -> None:
@@ -79,11 +108,17 @@ def test_endpoint_enforces_roles(app: Any, client: Any, db_session: Session, met
     target_user = make_user(db_session, Role.VIEWER)
     lead = make_lead(db_session, make_portfolio(db_session), assignee_id=user.id, team_id=team.id)
     signal_id = make_signal(db_session, lead)
+    if path.endswith("/outcome"):  # an outcome needs an action first
+        signal_service.record_action(db_session, signal_id, SignalAction.CALL, user=make_user(db_session, ADMIN))
     db_session.commit()
-    url = path.format(user_id=target_user.id, lead_id=lead.id, signal_id=signal_id)
-    kwargs = _request_kwargs(method, path, hash((role, path)) % 10_000)
+    match_id = make_review_match(db_session, make_lead(db_session)) if "{match_id}" in path else None
+    merge_id, merge_body = _merge_setup(db_session, lead, method, path)
+    db_session.commit()
+    url = path.format(user_id=target_user.id, lead_id=lead.id, signal_id=signal_id, match_id=match_id,
+                      merge_id=merge_id)
+    kwargs = merge_body or _request_kwargs(method, path, hash((role, path)) % 10_000)
 
-    anonymous = client.request(method, url, **_request_kwargs(method, path, 1))
+    anonymous = client.request(method, url, **(merge_body or _request_kwargs(method, path, 1)))
     assert anonymous.status_code == 401
 
     response = client.request(method, url, headers=auth(app, user), **kwargs)

@@ -17,6 +17,7 @@ from upswing.core.errors import ValidationFailedError
 from upswing.observation import service
 from upswing.observation.models import Observation
 from upswing.observation.reader import read_items
+from upswing.resolution.models import Match
 from upswing.signal.models import Signal
 
 SEPT = datetime(2026, 9, 1, 6, tzinfo=UTC)
@@ -126,9 +127,15 @@ def test_links_by_exact_email_but_never_by_a_shared_one(db_session: Session) -> 
     by_email = harvest_item("kim-n-1", jobs=[], emails=["Kim.Nguyen@example.org"])
     shared = harvest_item("somebody", jobs=[], emails=["shared@example.org"])
     report = ingest(db_session, [by_email, shared], SEPT)
-    assert (report.linked, report.unlinked) == (1, 1)
+    assert (report.linked, report.unlinked, report.review) == (1, 1, 1)
     linked = db_session.scalars(select(Observation).where(Observation.lead_id.is_not(None))).one()
     assert linked.lead_id == lead.id
+    # The shared address puts the item in review for each of the two leads: a person decides.
+    unlinked = db_session.scalars(select(Observation).where(Observation.lead_id.is_(None))).one()
+    reviews = db_session.scalars(select(Match).where(Match.observation_id == unlinked.id)).all()
+    assert len(reviews) == 2 and lead.id not in {m.lead_id for m in reviews}
+    assert {(m.outcome, m.method) for m in reviews} == {("review", "deterministic")}
+    assert all(m.agreed["email"].startswith("shared@example.org") for m in reviews)
 
 
 def test_a_bad_item_writes_nothing_unless_skipped(db_session: Session, tmp_path: Path) -> None:

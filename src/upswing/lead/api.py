@@ -9,6 +9,7 @@ from upswing.account.deps import AnyUser, ManagerOrAdmin, Worker
 from upswing.core.deps import AppSettings, DbSession
 from upswing.lead import service
 from upswing.lead.schemas import ImportReport, LeadFilters, LeadPage, LeadRead, LeadUpdate
+from upswing.lead.timeline import LeadTimeline, timeline
 
 router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
 
@@ -22,6 +23,12 @@ def list_leads(user: AnyUser, session: DbSession, filters: Annotated[LeadFilters
 @router.get("/{lead_id}", response_model=LeadRead, operation_id="leads_get")
 def get_lead(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> LeadRead:
     return service.read_lead(session, lead_id, user=user)
+
+
+@router.get("/{lead_id}/timeline", response_model=LeadTimeline, operation_id="leads_timeline")
+def lead_timeline(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> LeadTimeline:
+    """Snapshots, signals, evidence, actions and outcomes, oldest first."""
+    return timeline(session, lead_id, user=user)
 
 
 @router.patch("/{lead_id}", response_model=LeadRead, operation_id="leads_update")

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
 from pathlib import Path
 
+import orjson
 import typer
 from rich.table import Table
 from sqlalchemy import func, select
@@ -51,7 +54,8 @@ def list_leads(portfolio: str | None = typer.Option(None, help="Only this portfo
                limit: int = typer.Option(20, min=1, help="How many to show")) -> None:
     """Show leads, most delinquent first."""
     with transaction() as session:
-        query = select(Lead, Portfolio.name).join(Portfolio, Portfolio.id == Lead.portfolio_id)
+        query = (select(Lead, Portfolio.name).join(Portfolio, Portfolio.id == Lead.portfolio_id)
+                 .where(Lead.merged_into_id.is_(None)))
         if portfolio:
             query = query.where(Portfolio.name == portfolio)
         total = session.scalar(select(func.count()).select_from(query.subquery()))
@@ -63,3 +67,48 @@ def list_leads(portfolio: str | None = typer.Option(None, help="Only this portfo
                       f"{lead.city or ''}, {lead.state or ''}", lead.employer or "", str(lead.days_delinquent or ""),
                       lead.status)
     console.print(table)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSONL = "jsonl"
+
+
+@app.command("dedupe")
+def dedupe(
+    portfolio: str | None = typer.Option(None, help="Only this portfolio (default: each portfolio on its own)"),
+    threshold: float = typer.Option(0.8, min=0.0, max=1.0, help="Lowest match probability to propose"),
+    apply: bool = typer.Option(False, "--apply", help="Merge every proposed pair now (undoable)"),
+    output_format: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="table for people, or jsonl"),
+) -> None:
+    """Find leads that are the same person (across imports) and propose merges with scores and reasons."""
+    from upswing.resolution import dedupe_service
+
+    try:
+        with transaction() as session:
+            duplicates = dedupe_service.propose_merges(session, portfolio=portfolio, threshold=threshold,
+                                                       actor=cli_actor())
+            merges = dedupe_service.apply_duplicates(session, duplicates, actor=cli_actor()) if apply else []
+    except UpswingError as exc:
+        fail(str(exc))
+    applied = {m.id for m in merges}
+    if output_format is OutputFormat.JSONL:
+        for duplicate in duplicates:
+            line = duplicate.model_dump(mode="json")
+            line["status"] = "applied" if duplicate.merge_id in applied else "proposed"
+            sys.stdout.write(orjson.dumps(line).decode() + "\n")
+        return
+    table = Table("score", "portfolio", "keep", "merge", "agreed", "disagreed", "merge id",
+                  title=f"{len(duplicates)} probable duplicate(s) at probability >= {threshold:g}")
+    for duplicate in duplicates:
+        table.add_row(f"{duplicate.score:.3f}", duplicate.portfolio,
+                      f"{duplicate.survivor_external_id} {duplicate.survivor_name}",
+                      f"{duplicate.merged_external_id} {duplicate.merged_name}",
+                      "; ".join(f"{k} {v}" for k, v in duplicate.agreed.items()),
+                      "; ".join(f"{k} {v}" for k, v in duplicate.disagreed.items()),
+                      str(duplicate.merge_id or ""))
+    console.print(table)
+    if apply:
+        console.print(f"Applied {len(merges)} merge(s); undo one with POST /api/v1/leads/merges/{{id}}/undo")
+    elif duplicates:
+        console.print("Proposed; merge them with --apply or POST /api/v1/leads/merges")

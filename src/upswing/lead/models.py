@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
@@ -40,6 +40,7 @@ class Lead(Base):
         Index("ix_leads_assignee_id", "assignee_id"),
         Index("ix_leads_team_id", "team_id"),
         Index("ix_leads_status", "status"),
+        Index("ix_leads_merged_into_id", "merged_into_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
@@ -70,9 +71,57 @@ class Lead(Base):
     status: Mapped[str] = mapped_column(String(20), default=LeadStatus.NEW.value)
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    #: Set when this lead was merged into another (a duplicate); merged leads are left out of lead search.
+    #: No foreign key: adding one to ``leads`` on SQLite means rebuilding the table, whose DROP would cascade
+    #: to every lead's signals. The merge service keeps it consistent (``lead_merges`` has the foreign keys).
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.middle_name, self.last_name) if p)
+
+
+class MergeStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPLIED = "applied"
+    UNDONE = "undone"
+    REJECTED = "rejected"
+
+
+class LeadMerge(Base):
+    """A proposed, applied, undone or rejected merge of a duplicate lead into the lead that survives.
+
+    ``snapshot`` (set when applied) holds what undo needs to restore the rows exactly: the merged lead's
+    row, the ids of the rows moved to the survivor, and the full rows of signals that were combined.
+    A rejected merge remembers that the two leads are different people, so dedupe does not propose them again.
+    """
+
+    __tablename__ = "lead_merges"
+    __table_args__ = (
+        Index("ix_lead_merges_portfolio_id_status", "portfolio_id", "status"),
+        Index("ix_lead_merges_survivor_id", "survivor_id"),
+        Index("ix_lead_merges_merged_id", "merged_id"),
+        CheckConstraint("status IN ('proposed', 'applied', 'undone', 'rejected')", name="status"),
+        CheckConstraint("survivor_id <> merged_id", name="distinct_leads"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    portfolio_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"))
+    survivor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    merged_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    #: Match probability (0–1) from the dedupe model.
+    score: Mapped[float] = mapped_column(Float)
+    #: ``{"weight", "agreed": {field: detail}, "disagreed": {field: detail}}``.
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default=MergeStatus.PROPOSED.value)
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    applied_by: Mapped[str | None] = mapped_column(String(200))
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undone_by: Mapped[str | None] = mapped_column(String(200))
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_by: Mapped[str | None] = mapped_column(String(200))
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

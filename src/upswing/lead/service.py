@@ -435,8 +435,8 @@ def _changes(row: LeadImportRow, people: dict[str, Any], current: dict[str, Any]
 
 
 def search_leads(session: Session, filters: LeadFilters, *, user: User) -> tuple[list[LeadRead], int]:
-    """Leads the user may see, filtered and paginated (most delinquent first)."""
-    query = select(Lead).where(visible_leads_clause(user))
+    """Leads the user may see, filtered and paginated (most delinquent first); merged duplicates are left out."""
+    query = select(Lead).where(visible_leads_clause(user), Lead.merged_into_id.is_(None))
     if filters.q:
         pattern = f"%{filters.q.strip().lower()}%"
         full_name = func.lower(Lead.first_name + " " + Lead.last_name)

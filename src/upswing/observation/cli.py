@@ -46,7 +46,8 @@ def ingest_apify(
             run.record_audit(actor=cli_actor(), file=file.name)
     console.print(
         f"{report.items} items: {report.observations_created} new observations, "
-        f"{report.duplicates} already known, {report.linked} linked, {report.unlinked} unlinked, "
+        f"{report.duplicates} already known, {report.linked} linked, {report.unlinked} unlinked "
+        f"({report.review} to review: `upswing matches review`), "
         f"{report.rejected} rejected; signals: {report.signals_created} new, {report.signals_merged} merged"
     )
     for error in report.errors[:20]:

@@ -14,6 +14,7 @@ class IngestReport(BaseModel):
     duplicates: int = Field(default=0, description="Items whose normalized content was already stored")
     linked: int = 0
     unlinked: int = 0
+    review: int = Field(default=0, description="Items waiting in the match review queue (counted as unlinked)")
     signals_created: int = 0
     signals_merged: int = 0
     rejected: int = 0

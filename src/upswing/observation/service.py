@@ -24,18 +24,21 @@ from upswing.core.errors import ValidationFailedError
 from upswing.core.logging import get_logger
 from upswing.core.runtime import gc_paused
 from upswing.detection.profile_diff import diff_profiles
-from upswing.lead.models import Lead
 from upswing.observation.apify import ActorShape, normalize_item
 from upswing.observation.models import Observation, ObservationKind
 from upswing.observation.reader import item_timestamp
 from upswing.observation.schemas import IngestReport
 from upswing.observation.snapshot import ProfileSnapshot
-from upswing.signal.service import SightedEvent, upsert_events
+from upswing.resolution import service as resolution
+from upswing.resolution.models import Match, MatchOutcome
+from upswing.settings import get_settings
+from upswing.signal.service import SightedEvent, UpsertResult, upsert_events
 from upswing.source.models import Source
 
 log = get_logger(__name__)
 CHUNK_SIZE = 1000
 _OBSERVATIONS: Table = Observation.__table__  # type: ignore[assignment]
+_MATCHES: Table = Match.__table__  # type: ignore[assignment]
 
 
 @dataclass(slots=True)
@@ -54,6 +57,73 @@ class _Known:
     snapshot: ProfileSnapshot
     observed_at: datetime
     version: int
+
+
+class _LeadHistory:
+    """Each lead's latest snapshot, and the step every newly linked observation goes through: its version,
+    and the diff against the lead's previous snapshot that yields candidate events."""
+
+    def __init__(self, session: Session, lookback_days: int) -> None:
+        self.session = session
+        self.lookback_days = lookback_days
+        self.latest: dict[uuid.UUID, _Known] = {}
+
+    def load(self, lead_ids: set[uuid.UUID]) -> None:
+        lead_ids = {lead for lead in lead_ids if lead not in self.latest}
+        if not lead_ids:
+            return
+        ranked = (
+            select(Observation.lead_id, Observation.normalized, Observation.observed_at, Observation.version,
+                   func.row_number().over(partition_by=Observation.lead_id,
+                                          order_by=Observation.observed_at.desc()).label("rank"))
+            .where(Observation.lead_id.in_(lead_ids), Observation.kind == ObservationKind.PROFILE.value)
+            .subquery()
+        )
+        for row in self.session.execute(select(ranked).where(ranked.c.rank == 1)):
+            self.latest[row.lead_id] = _Known(ProfileSnapshot.model_validate(row.normalized),
+                                              _aware(row.observed_at), row.version or 1)
+
+    def previous_before(self, lead_id: uuid.UUID, observed_at: datetime) -> _Known | None:
+        row = self.session.execute(
+            select(Observation.normalized, Observation.observed_at, Observation.version)
+            .where(Observation.lead_id == lead_id, Observation.kind == ObservationKind.PROFILE.value,
+                   Observation.observed_at < observed_at)
+            .order_by(Observation.observed_at.desc()).limit(1)
+        ).first()
+        if row is None:
+            return None
+        return _Known(ProfileSnapshot.model_validate(row.normalized), _aware(row.observed_at), row.version or 1)
+
+    def sight(self, lead_id: uuid.UUID, observation_id: uuid.UUID, snapshot: ProfileSnapshot,
+              observed_at: datetime) -> tuple[int | None, list[SightedEvent]]:
+        """One observation linked to a lead: its version (None for an export older than the lead's latest)
+        and the candidate events of the diff against the lead's previous snapshot."""
+        previous = self.latest.get(lead_id)
+        if previous is not None and observed_at < previous.observed_at:
+            previous = self.previous_before(lead_id, observed_at)
+            version = None  # an older export arriving late does not move the latest pointer
+        else:
+            version = (previous.version + 1) if previous else 1
+            self.latest[lead_id] = _Known(snapshot, observed_at, version)
+        events = diff_profiles(
+            previous.snapshot if previous else None, snapshot, observed_at=observed_at,
+            previous_observed_at=previous.observed_at if previous else None, lookback_days=self.lookback_days)
+        return version, [SightedEvent(lead_id, observation_id, snapshot.linkedin_url, event) for event in events]
+
+
+def link_observation(session: Session, observation: Observation, lead_id: uuid.UUID, *,
+                     lookback_days: int = 90) -> UpsertResult:
+    """Link a stored, unlinked profile observation to a lead and detect its signals, as the ingest does.
+
+    The review queue's approval calls this.
+    """
+    history = _LeadHistory(session, lookback_days)
+    history.load({lead_id})
+    snapshot = ProfileSnapshot.model_validate(observation.normalized)
+    version, sightings = history.sight(lead_id, observation.id, snapshot, _aware(observation.observed_at))
+    observation.lead_id, observation.version = lead_id, version
+    session.flush()
+    return upsert_events(session, sightings)
 
 
 def get_or_create_source(session: Session, slug: str, *, connector: str, name: str,
@@ -81,7 +151,8 @@ class ProfileIngest:
 
     def __init__(self, session: Session, source: Source, *, shape: ActorShape | None = None,
                  observed_at: datetime | None = None, lookback_days: int = 90, skip_invalid: bool = False,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, link_threshold: float | None = None,
+                 review_threshold: float | None = None) -> None:
         self.session = session
         self.source = source
         self.shape = shape
@@ -90,8 +161,11 @@ class ProfileIngest:
         self.skip_invalid = skip_invalid
         self.progress = progress
         self.report = IngestReport()
-        self._latest: dict[uuid.UUID, _Known] = {}
+        self._history = _LeadHistory(session, lookback_days)
         self._run_started = utcnow()
+        settings = get_settings()
+        self.link_threshold = settings.link_threshold if link_threshold is None else link_threshold
+        self.review_threshold = settings.review_threshold if review_threshold is None else review_threshold
 
     def ingest(self, items: Iterable[tuple[int, dict[str, Any]]]) -> IngestReport:
         iterator = iter(items)
@@ -135,16 +209,19 @@ class ProfileIngest:
                 .where(Observation.content_hash.in_(hashes))
             )
         }
-        leads = self._link(pending)
+        decisions = self._resolve(pending, known_hashes)
         # Earlier chunks are in the database now; keeping their snapshots would only grow memory.
-        self._latest.clear()
+        self._history.latest.clear()
+        self._history.load({d.lead_id for d in decisions.values() if d.lead_id is not None})
 
         to_insert: list[dict[str, Any]] = []
         relinks: list[dict[str, Any]] = []
         seen_updates: list[dict[str, Any]] = []
         sightings: list[SightedEvent] = []
+        matches: list[dict[str, Any]] = []
+        decided_again: list[uuid.UUID] = []  # stored earlier without a lead, decided anew now
         seen_in_chunk: set[str] = set()
-        self._load_latest({lead for lead in leads.values() if lead not in self._latest})
+        now = utcnow()
 
         for item in pending:
             known = known_hashes.get(item.content_hash)
@@ -154,34 +231,28 @@ class ProfileIngest:
                     seen_updates.append({"id": known.id, "last_observed_at": item.observed_at})
                 continue
             seen_in_chunk.add(item.content_hash)
-            lead_id = leads.get(subject_key(item.snapshot) or "")
-            if known is not None and lead_id is None:
-                self.report.duplicates += 1  # stored before, still nobody to link it to
-                continue
+            decision = decisions.get(subject_key(item.snapshot) or "", resolution.UNLINKED)
+            lead_id = decision.lead_id
             observation_id = known.id if known is not None else uuid.uuid4()
+            matches.extend(resolution.match_rows(observation_id, decision, now))
+            if decision.outcome is MatchOutcome.REVIEW:
+                self.report.review += 1
+            if known is not None:
+                decided_again.append(known.id)
+                if lead_id is None:
+                    self.report.duplicates += 1  # stored before, still nobody to link it to
+                    continue
             version = None
             if lead_id is not None:
                 self.report.linked += 1
-                previous = self._latest.get(lead_id)
-                if previous is not None and item.observed_at < previous.observed_at:
-                    previous = self._previous_before(lead_id, item.observed_at)
-                    version = None  # an older export arriving late does not move the latest pointer
-                else:
-                    version = (previous.version + 1) if previous else 1
-                    self._latest[lead_id] = _Known(item.snapshot, item.observed_at, version)
-                events = diff_profiles(
-                    previous.snapshot if previous else None, item.snapshot, observed_at=item.observed_at,
-                    previous_observed_at=previous.observed_at if previous else None,
-                    lookback_days=self.lookback_days)
-                sightings.extend(SightedEvent(lead_id, observation_id, item.snapshot.linkedin_url, event)
-                                 for event in events)
+                version, sighted = self._history.sight(lead_id, observation_id, item.snapshot, item.observed_at)
+                sightings.extend(sighted)
             else:
                 self.report.unlinked += 1
             if known is not None:  # stored unlinked earlier; a lead for it exists now
                 relinks.append({"id": known.id, "lead_id": lead_id, "version": version})
                 continue
             self.report.observations_created += 1
-            now = utcnow()
             to_insert.append({
                 "id": observation_id, "source_id": self.source.id, "lead_id": lead_id,
                 "kind": ObservationKind.PROFILE.value, "subject_key": subject_key(item.snapshot),
@@ -196,69 +267,53 @@ class ProfileIngest:
             session.execute(update(Observation), relinks)
         if seen_updates:
             session.execute(update(Observation), seen_updates)
+        self._record_matches(matches, decided_again, now)
         outcome = upsert_events(session, sightings)
         self.report.signals_created += outcome.created
         self.report.signals_merged += outcome.merged
 
-    def _link(self, pending: list[_Pending]) -> dict[str, uuid.UUID]:
-        """Map subject keys to leads: LinkedIn public id first, else an exact, unambiguous e-mail."""
-        public_ids = {p.snapshot.public_identifier for p in pending if p.snapshot.public_identifier}
-        by_public_id: dict[str, uuid.UUID] = {}
-        if public_ids:
-            rows = self.session.execute(
-                select(Lead.linkedin_public_id, Lead.id).where(Lead.linkedin_public_id.in_(public_ids))
-                .order_by(Lead.created_at)
-            )
-            for public_id, lead_id in rows:
-                if public_id is not None:
-                    by_public_id.setdefault(public_id, lead_id)
-        emails = {e for p in pending for e in p.snapshot.emails
-                  if p.snapshot.public_identifier not in by_public_id}
-        by_email: dict[str, set[uuid.UUID]] = {}
-        if emails:
-            for email, lead_id in self.session.execute(
-                select(Lead.email, Lead.id).where(Lead.email.in_(emails))
-            ):
-                if email is not None:
-                    by_email.setdefault(email, set()).add(lead_id)
-        links: dict[str, uuid.UUID] = {}
+    def _resolve(self, pending: list[_Pending], known_hashes: dict[str, Any]) -> dict[str, resolution.Resolution]:
+        """Decide the lead of every subject in the chunk that needs it (all but repeats of linked content)."""
+        subjects: dict[str, ProfileSnapshot] = {}
         for item in pending:
+            known = known_hashes.get(item.content_hash)
+            if known is not None and known.lead_id is not None:
+                continue
             key = subject_key(item.snapshot)
-            if key is None:
-                continue
-            snapshot = item.snapshot
-            if snapshot.public_identifier and snapshot.public_identifier in by_public_id:
-                links[key] = by_public_id[snapshot.public_identifier]
-                continue
-            candidates = {lead for e in snapshot.emails for lead in by_email.get(e, ())}
-            if len(candidates) == 1:  # two leads sharing an address is not proof of identity
-                links[key] = candidates.pop()
-        return links
+            if key is not None:
+                subjects.setdefault(key, item.snapshot)
+        return resolution.resolve(self.session, subjects, link_threshold=self.link_threshold,
+                                  review_threshold=self.review_threshold)
 
-    def _load_latest(self, lead_ids: set[uuid.UUID]) -> None:
-        if not lead_ids:
-            return
-        ranked = (
-            select(Observation.lead_id, Observation.normalized, Observation.observed_at, Observation.version,
-                   func.row_number().over(partition_by=Observation.lead_id,
-                                          order_by=Observation.observed_at.desc()).label("rank"))
-            .where(Observation.lead_id.in_(lead_ids), Observation.kind == ObservationKind.PROFILE.value)
-            .subquery()
-        )
-        for row in self.session.execute(select(ranked).where(ranked.c.rank == 1)):
-            self._latest[row.lead_id] = _Known(ProfileSnapshot.model_validate(row.normalized),
-                                               _aware(row.observed_at), row.version or 1)
-
-    def _previous_before(self, lead_id: uuid.UUID, observed_at: datetime) -> _Known | None:
-        row = self.session.execute(
-            select(Observation.normalized, Observation.observed_at, Observation.version)
-            .where(Observation.lead_id == lead_id, Observation.kind == ObservationKind.PROFILE.value,
-                   Observation.observed_at < observed_at)
-            .order_by(Observation.observed_at.desc()).limit(1)
-        ).first()
-        if row is None:
-            return None
-        return _Known(ProfileSnapshot.model_validate(row.normalized), _aware(row.observed_at), row.version or 1)
+    def _record_matches(self, rows: list[dict[str, Any]], decided_again: list[uuid.UUID], now: datetime) -> None:
+        """Store the chunk's link decisions. An observation decided before keeps its rows: a review that now
+        links becomes linked, its other pending reviews close, and a review seen again is not repeated."""
+        if decided_again and rows:
+            existing = resolution.matches_for_observations(self.session, decided_again)
+            again = set(decided_again)
+            now_linked = [r["observation_id"] for r in rows
+                          if r["observation_id"] in again and r["outcome"] == MatchOutcome.LINKED.value]
+            if now_linked:
+                self.session.execute(
+                    update(Match).where(Match.observation_id.in_(now_linked),
+                                        Match.outcome == MatchOutcome.REVIEW.value)
+                    .values(outcome=MatchOutcome.UNLINKED.value, decided_by=resolution.SYSTEM, decided_at=now)
+                    .execution_options(synchronize_session=False))
+            fresh, updates = [], []
+            for row in rows:
+                match_id = existing.get((row["observation_id"], row["lead_id"]))
+                if match_id is None:
+                    fresh.append(row)
+                elif row["outcome"] == MatchOutcome.LINKED.value:
+                    updates.append({"id": match_id, "score": row["score"], "outcome": row["outcome"],
+                                    "method": row["method"], "agreed": row["agreed"],
+                                    "disagreed": row["disagreed"], "decided_by": row["decided_by"],
+                                    "decided_at": row["decided_at"]})
+            if updates:
+                self.session.execute(update(Match), updates)
+            rows = fresh
+        if rows:
+            bulk_insert(self.session, _MATCHES, rows)
 
     def record_audit(self, *, actor: str, file: str | None) -> None:
         self.report.file = file

@@ -1,3 +1,4 @@
+"""signal domain."""
 from __future__ import annotations
 
 import uuid
@@ -8,8 +9,14 @@ from fastapi import APIRouter, Query
 from upswing.account.deps import AnyUser, Worker
 from upswing.core.deps import DbSession
 from upswing.signal import service
-from upswing.signal.models import SignalStatus
-from upswing.signal.schemas import DismissRequest, SignalFilters, SignalPage, SignalRead
+from upswing.signal.schemas import (
+    ActionRequest,
+    DismissRequest,
+    OutcomeRequest,
+    SignalFilters,
+    SignalPage,
+    SignalRead,
+)
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
 
@@ -28,20 +35,27 @@ def get_signal(signal_id: uuid.UUID, user: AnyUser, session: DbSession) -> Signa
 
 @router.post("/{signal_id}/acknowledge", response_model=SignalRead, operation_id="signals_acknowledge")
 def acknowledge(signal_id: uuid.UUID, user: Worker, session: DbSession) -> SignalRead:
-    result = service.change_status(session, signal_id, SignalStatus.ACKNOWLEDGED, user=user)
+    result = service.acknowledge(session, signal_id, user=user)
     session.commit()
     return result
 
 
 @router.post("/{signal_id}/action", response_model=SignalRead, operation_id="signals_action")
-def mark_actioned(signal_id: uuid.UUID, user: Worker, session: DbSession) -> SignalRead:
-    result = service.change_status(session, signal_id, SignalStatus.ACTIONED, user=user)
+def record_action(signal_id: uuid.UUID, body: ActionRequest, user: Worker, session: DbSession) -> SignalRead:
+    result = service.record_action(session, signal_id, body.action, user=user, note=body.note)
+    session.commit()
+    return result
+
+
+@router.post("/{signal_id}/outcome", response_model=SignalRead, operation_id="signals_outcome")
+def record_outcome(signal_id: uuid.UUID, body: OutcomeRequest, user: Worker, session: DbSession) -> SignalRead:
+    result = service.record_outcome(session, signal_id, body.outcome, user=user, note=body.note)
     session.commit()
     return result
 
 
 @router.post("/{signal_id}/dismiss", response_model=SignalRead, operation_id="signals_dismiss")
 def dismiss(signal_id: uuid.UUID, body: DismissRequest, user: Worker, session: DbSession) -> SignalRead:
-    result = service.change_status(session, signal_id, SignalStatus.DISMISSED, user=user, reason=body.reason)
+    result = service.dismiss(session, signal_id, body.reason, user=user, note=body.note)
     session.commit()
     return result

@@ -3,18 +3,71 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
 
 
 class SignalStatus(StrEnum):
+    """``new → acknowledged → actioned → resolved`` (an outcome is recorded), or ``dismissed``."""
+
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
     ACTIONED = "actioned"
+    RESOLVED = "resolved"
     DISMISSED = "dismissed"
+
+
+class SignalAction(StrEnum):
+    CALL = "call"
+    EMAIL = "email"
+    LETTER = "letter"
+    CRM_TASK = "crm_task"
+
+
+class SignalOutcome(StrEnum):
+    PROMISE_TO_PAY = "promise_to_pay"
+    PAYMENT = "payment"
+    NO_RESPONSE = "no_response"
+    DISPUTE = "dispute"
+    WRONG_PERSON = "wrong_person"
+
+
+class DismissReason(StrEnum):
+    WRONG_PERSON = "wrong_person"
+    NOT_RELEVANT = "not_relevant"
+    DUPLICATE = "duplicate"
+
+
+class Priority(StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class EvidenceKind(StrEnum):
+    PROFILE = "profile"
+    TEXT = "text"
+
+
+def _in(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 class Signal(Base):
@@ -25,6 +78,12 @@ class Signal(Base):
         Index("ix_signals_lead_id", "lead_id"),
         Index("ix_signals_detected_at", "detected_at"),
         Index("ix_signals_type_status", "type", "status"),
+        Index("ix_signals_score", "score"),
+        CheckConstraint(_in("priority", Priority), name="priority"),
+        CheckConstraint(f"action IS NULL OR {_in('action', SignalAction)}", name="action"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', SignalOutcome)}", name="outcome"),
+        CheckConstraint(f"dismiss_reason IS NULL OR {_in('dismiss_reason', DismissReason)}",
+                        name="dismiss_reason"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
@@ -34,14 +93,55 @@ class Signal(Base):
     organization: Mapped[str | None] = mapped_column(String(300))
     effective_date: Mapped[date | None] = mapped_column(Date)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Combined over the independent sources of the evidence (noisy-OR), capped below 1.
     confidence: Mapped[float] = mapped_column(Float)
+    #: The first evidence item's URL and snippet (the full list is in ``evidence``).
     evidence_url: Mapped[str | None] = mapped_column(String(1000))
     evidence_snippet: Mapped[str | None] = mapped_column(Text)
+    #: Ids of every observation in the evidence, in the order they were attached.
     observation_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    score: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    priority: Mapped[str] = mapped_column(String(10), default=Priority.LOW.value,
+                                          server_default=text("'low'"))
+    score_breakdown: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict,
+                                                            server_default=text("'{}'"))
+    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default=SignalStatus.NEW.value)
+    #: The free-text note of the latest transition (dismissal, action or outcome).
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_changed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    action: Mapped[str | None] = mapped_column(String(20))
+    actioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    actioned_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    dismiss_reason: Mapped[str | None] = mapped_column(String(20))
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Evidence(Base):
+    """One observation that supports a signal (a profile diff, a post, a news item)."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("signal_id", "observation_id"),
+        Index("ix_evidence_observation_id", "observation_id"),
+        CheckConstraint(_in("kind", EvidenceKind), name="kind"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    signal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("signals.id", ondelete="CASCADE"))
+    observation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("observations.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str | None] = mapped_column(String(1000))
+    snippet: Mapped[str | None] = mapped_column(Text)
+    #: Slug of the source the observation came from.
+    source: Mapped[str | None] = mapped_column(String(120))
+    #: The confidence of the event as this observation alone supports it.
+    confidence: Mapped[float] = mapped_column(Float)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

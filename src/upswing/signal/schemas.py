@@ -2,11 +2,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from upswing.detection.events import SignalType
-from upswing.signal.models import SignalStatus
+from upswing.signal.models import DismissReason, Priority, SignalAction, SignalOutcome, SignalStatus
+
+
+class EvidenceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    observation_id: uuid.UUID
+    kind: str = Field(description="profile (a profile diff) or text (a post, a news item)")
+    url: str | None
+    snippet: str | None
+    source: str | None = Field(description="Slug of the source the observation came from")
+    confidence: float = Field(description="Confidence in the event from this item alone")
+    observed_at: datetime
 
 
 class SignalRead(BaseModel):
@@ -21,13 +35,26 @@ class SignalRead(BaseModel):
     organization: str | None
     effective_date: date | None
     detected_at: datetime
-    confidence: float
+    confidence: float = Field(description="Combined over the independent sources of the evidence")
     evidence_url: str | None
     evidence_snippet: str | None
     observation_ids: list[str]
+    evidence: list[EvidenceRead] = Field(default_factory=list)
+    score: int = Field(description="0–100: how urgently to act")
+    priority: Priority
+    score_breakdown: dict[str, float] = Field(description="Points per factor; they add up to the score")
+    scored_at: datetime | None
     status: SignalStatus
-    status_reason: str | None
+    status_reason: str | None = Field(description="The note given with the latest transition")
     status_changed_at: datetime | None
+    status_changed_by: uuid.UUID | None
+    action: SignalAction | None
+    actioned_at: datetime | None
+    actioned_by: uuid.UUID | None
+    outcome: SignalOutcome | None
+    outcome_at: datetime | None
+    outcome_by: uuid.UUID | None
+    dismiss_reason: DismissReason | None
 
 
 class SignalPage(BaseModel):
@@ -37,19 +64,44 @@ class SignalPage(BaseModel):
     offset: int
 
 
+_NOTE = Field(default=None, min_length=1, max_length=2000, description="Free-text note, kept with the signal")
+
+
+class ActionRequest(BaseModel):
+    action: SignalAction
+    note: str | None = _NOTE
+
+
+class OutcomeRequest(BaseModel):
+    outcome: SignalOutcome
+    note: str | None = _NOTE
+
+
 class DismissRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, description="Why the signal is dismissed")
+    reason: DismissReason = Field(description="wrong_person also teaches the linker a known non-match")
+    note: str | None = _NOTE
 
 
 class SignalFilters(BaseModel):
     type: SignalType | None = None
     status: SignalStatus | None = None
+    priority: Priority | None = None
     lead_id: uuid.UUID | None = None
     lead_external_id: str | None = None
     since: datetime | None = Field(default=None, description="detected_at on or after")
     until: datetime | None = Field(default=None, description="detected_at before")
+    sort: Literal["detected_at", "score"] = Field(
+        default="detected_at", description="detected_at: newest first; score: highest first, then newest")
     limit: int = Field(default=50, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
+
+
+class EvidenceContract(BaseModel):
+    url: str | None
+    snippet: str | None
+    source: str | None
+    observed_at: str
+    observation_id: str
 
 
 class SignalContract(BaseModel):
@@ -67,3 +119,7 @@ class SignalContract(BaseModel):
     evidence_url: str | None
     evidence_snippet: str | None
     status: str
+    score: int
+    priority: str
+    score_breakdown: dict[str, float]
+    evidence: list[EvidenceContract]

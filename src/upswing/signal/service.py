@@ -1,28 +1,50 @@
-"""Turning candidate events into signals (one per real event), and the signal lifecycle."""
+"""Turning candidate events into signals (one per real event), scoring them, and the signal lifecycle."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Select, Table, func, select, update
 from sqlalchemy.orm import Session
 
-from upswing.account.models import User
+from upswing.account.models import Role, User
 from upswing.audit import service as audit
 from upswing.core.bulk import bulk_insert
 from upswing.core.db import utcnow
 from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from upswing.detection.events import CandidateEvent
+from upswing.detection.profile_diff import company_key, title_key
 from upswing.lead.access import can_see_lead, visible_leads_clause
 from upswing.lead.models import Lead
-from upswing.signal.models import Signal, SignalStatus
-from upswing.signal.schemas import SignalFilters, SignalRead
+from upswing.observation.models import Observation
+from upswing.settings import Settings, get_settings
+from upswing.signal.models import (
+    DismissReason,
+    Evidence,
+    EvidenceKind,
+    Signal,
+    SignalAction,
+    SignalOutcome,
+    SignalStatus,
+)
+from upswing.signal.schemas import EvidenceRead, SignalFilters, SignalRead
+from upswing.signal.scoring import ScoreInput, ScoreResult, ScoringConfig, combine_confidences, score_signal
+from upswing.source.models import Source
 
 _SIGNALS: Table = Signal.__table__  # type: ignore[assignment]
+_EVIDENCE: Table = Evidence.__table__  # type: ignore[assignment]
+#: Ids per IN (...) list when reading in chunks.
+_IN_CHUNK = 1000
+WRONG_PERSON = "wrong_person"
 
 
 def dedupe_key(lead_id: uuid.UUID, event: CandidateEvent) -> str:
@@ -30,81 +52,426 @@ def dedupe_key(lead_id: uuid.UUID, event: CandidateEvent) -> str:
     return hashlib.sha256(f"{lead_id}|{event.type.value}|{event.identity}".encode()).hexdigest()
 
 
+def scoring_config(settings: Settings | None = None) -> ScoringConfig:
+    """The scoring configuration from settings (``UPSWING_SCORING_*``) over the defaults."""
+    settings = settings or get_settings()
+    return ScoringConfig().with_overrides(weights=settings.scoring_weights, thresholds=settings.scoring_thresholds,
+                                          half_life_days=settings.scoring_half_life_days)
+
+
+# --------------------------------------------------------------------------------------------------
+# One signal per real event
+# --------------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class SightedEvent:
-    """A candidate event together with the lead and observation it came from."""
+    """A candidate event together with the lead and observation it came from.
+
+    ``source`` (the source's slug) and ``observed_at`` are read from the observation when not given.
+    """
 
     lead_id: uuid.UUID
     observation_id: uuid.UUID
     evidence_url: str | None
     event: CandidateEvent
+    kind: EvidenceKind = EvidenceKind.PROFILE
+    source: str | None = None
+    observed_at: datetime | None = None
 
 
 @dataclass
 class UpsertResult:
     created: int = 0
     merged: int = 0
+    #: Of the merged signals, how many were matched by organization/title and date (not the exact key).
+    corroborated: int = 0
+    evidence: int = 0
 
 
-def upsert_events(session: Session, sightings: Sequence[SightedEvent]) -> UpsertResult:
-    """Create a signal per new event; attach the evidence of events already known to their signal.
+@lru_cache(maxsize=4096)
+def _host(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
 
-    Works in bulk: one SELECT for the batch's keys, one INSERT for the new signals.
+
+def source_key(kind: str, url: str | None, observation_id: uuid.UUID | str) -> str:
+    """Which witness an evidence item is: every sighting of one profile (any Actor, any export) is one
+    witness, so it does not corroborate itself; each text item (post, article) is its own."""
+    if kind == EvidenceKind.PROFILE.value:
+        return f"profile:{_host(url)}" if url else "profile"
+    return f"text:{url or observation_id}"
+
+
+def event_day(effective_date: date | None, fallback: datetime | None) -> date | None:
+    return effective_date if effective_date is not None else (fallback.date() if fallback else None)
+
+
+def same_event(a_title: str | None, a_organization: str | None, a_day: date | None,
+               b_title: str | None, b_organization: str | None, b_day: date | None, *, window_days: int) -> bool:
+    """Whether two sightings (same lead, same type) describe one real event.
+
+    Organization and title compare normalized (``"Acme Corp."`` = ``"ACME"``, ``"Sr. Analyst"`` =
+    ``"Senior Analyst"``); a side without a value does not disagree, but at least one of the two must be
+    known on both sides and equal. The dates (effective, else when seen) must lie within the window.
+    """
+    agreed = False
+    for key, left, right in ((company_key, a_organization, b_organization), (title_key, a_title, b_title)):
+        left_key, right_key = key(left), key(right)
+        if left_key and right_key:
+            if left_key != right_key:
+                return False
+            agreed = True
+    if not agreed:
+        return False
+    if a_day is None or b_day is None:
+        return True
+    return abs((a_day - b_day).days) <= window_days
+
+
+@dataclass(slots=True)
+class _Target:
+    """A signal (stored, or new in this batch) that sightings can attach to."""
+
+    id: uuid.UUID
+    lead_id: uuid.UUID
+    type: str
+    title: str | None
+    organization: str | None
+    effective_date: date | None
+    detected_at: datetime
+    confidence: float
+    observation_ids: list[str]
+    new: bool
+    row: dict[str, Any] | None = None
+    sources: dict[str, float] | None = None  # loaded for stored signals only when they gain evidence
+    added: list[str] = field(default_factory=list)  # source keys gained in this batch, with confidences
+    added_confidence: list[float] = field(default_factory=list)
+    filled: dict[str, Any] = field(default_factory=dict)
+    corroborated: bool = False
+
+    @property
+    def day(self) -> date | None:
+        return event_day(self.effective_date, self.detected_at)
+
+
+@dataclass(slots=True)
+class _LeadFacts:
+    balance: Decimal | None = None
+    days_delinquent: int | None = None
+    #: signal id → outcome (or wrong_person from a dismissal) of the lead's signals.
+    outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    def prior(self, signal_id: uuid.UUID) -> tuple[str, ...]:
+        return tuple(outcome for sid, outcome in self.outcomes.items() if sid != signal_id)
+
+
+def _lead_outcome(outcome: str | None, dismiss_reason: str | None) -> str | None:
+    return outcome or (WRONG_PERSON if dismiss_reason == DismissReason.WRONG_PERSON.value else None)
+
+
+def upsert_events(session: Session, sightings: Sequence[SightedEvent], *, window_days: int | None = None,
+                  config: ScoringConfig | None = None, now: datetime | None = None) -> UpsertResult:
+    """Create a signal per new real event; attach other sightings of it to its signal as evidence.
+
+    A sighting joins a signal of the same lead and type when its dedupe key is the signal's, or when
+    organization and title agree (normalized) and the dates lie within ``window_days``
+    (``UPSWING_CORROBORATION_WINDOW_DAYS``). Each new observation becomes an evidence row; independent
+    sources raise the confidence (noisy-OR); the score is computed for every created or changed signal.
+
+    Bulk: one SELECT for the batch's leads and their signals, one for the observations' sources (when
+    the sightings do not carry them), one for the evidence of stored signals that gain some, one
+    INSERT for new signals, one for evidence, one executemany UPDATE for merged signals.
     """
     result = UpsertResult()
     if not sightings:
         return result
-    by_key: dict[str, SightedEvent] = {}
-    extra_evidence: dict[str, list[str]] = {}
+    settings = get_settings()
+    window = settings.corroboration_window_days if window_days is None else window_days
+    config = config or scoring_config(settings)
+    now = now or utcnow()
+
+    facts, by_key, by_lead_type = _load_targets(session, {s.lead_id for s in sightings})
+    origin = _observation_origins(session, [s for s in sightings if s.source is None or s.observed_at is None])
+
+    evidence_rows: list[dict[str, Any]] = []
+    touched: dict[uuid.UUID, _Target] = {}
     for sighting in sightings:
-        key = dedupe_key(sighting.lead_id, sighting.event)
-        if key in by_key:
-            extra_evidence.setdefault(key, []).append(str(sighting.observation_id))
+        event = sighting.event
+        key = dedupe_key(sighting.lead_id, event)
+        observation_id = str(sighting.observation_id)
+        source, observed_at = sighting.source, sighting.observed_at
+        if source is None or observed_at is None:
+            known_source, known_at = origin.get(sighting.observation_id, (None, None))
+            source = source or known_source
+            observed_at = observed_at or known_at or now
+        target = by_key.get(key)
+        if target is None:
+            day = event_day(event.effective_date, observed_at)
+            candidates = [
+                t for t in by_lead_type[(sighting.lead_id, event.type.value)]
+                if same_event(t.title, t.organization, t.day, event.title, event.organization, day,
+                              window_days=window)
+            ]
+            if candidates:
+                target = min(candidates, key=lambda t: abs((t.day - day).days) if t.day and day else 0)
+                target.corroborated = target.corroborated or not target.new
+            else:
+                target = _new_target(sighting, key, now)
+                by_lead_type[(sighting.lead_id, event.type.value)].append(target)
+            by_key[key] = target
+        if observation_id in target.observation_ids:
+            continue  # this observation is already evidence of the signal
+        _fill_missing(target, event)
+        target.observation_ids.append(observation_id)
+        target.added.append(source_key(sighting.kind.value, sighting.evidence_url, observation_id))
+        target.added_confidence.append(event.confidence)
+        touched[target.id] = target
+        evidence_rows.append({
+            "id": uuid.uuid4(), "signal_id": target.id, "observation_id": sighting.observation_id,
+            "kind": sighting.kind.value, "url": sighting.evidence_url, "snippet": event.snippet,
+            "source": source, "confidence": event.confidence, "observed_at": observed_at, "created_at": now,
+        })
+
+    _load_sources(session, [t for t in touched.values() if not t.new])
+    new_rows: list[dict[str, Any]] = []
+    merges: list[dict[str, Any]] = []
+    for target in touched.values():
+        sources = dict(target.sources or {})
+        for witness, confidence in zip(target.added, target.added_confidence, strict=True):
+            sources[witness] = max(confidence, sources.get(witness, 0.0))
+        target.confidence = combine_confidences(sources.values())
+        lead = facts[target.lead_id]
+        scored = score_signal(_score_input(target.type, target.confidence, target.effective_date,
+                                           target.detected_at, len(sources), lead, target.id, now), config)
+        values = {"confidence": target.confidence, "observation_ids": target.observation_ids,
+                  "score": scored.score, "priority": scored.priority, "score_breakdown": scored.breakdown,
+                  "scored_at": now}
+        if target.new:
+            assert target.row is not None
+            target.row.update(values)
+            new_rows.append(target.row)
         else:
-            by_key[key] = sighting
-    existing = {
-        row.dedupe_key: row
-        for row in session.execute(
-            select(Signal.id, Signal.dedupe_key, Signal.observation_ids, Signal.confidence)
-            .where(Signal.dedupe_key.in_(list(by_key)))
-        )
-    }
-    now = utcnow()
-    new_rows = []
-    merges = []
-    for key, sighting in by_key.items():
-        observation_ids = [str(sighting.observation_id), *extra_evidence.get(key, [])]
-        known = existing.get(key)
-        if known is None:
-            event = sighting.event
-            new_rows.append({
-                "id": uuid.uuid4(), "lead_id": sighting.lead_id, "type": event.type.value,
-                "title": event.title, "organization": event.organization,
-                "effective_date": event.effective_date, "detected_at": now,
-                "confidence": event.confidence, "evidence_url": sighting.evidence_url,
-                "evidence_snippet": event.snippet, "observation_ids": observation_ids,
-                "status": SignalStatus.NEW.value, "dedupe_key": key, "created_at": now, "updated_at": now,
-            })
-            continue
-        merged_ids = list(known.observation_ids)
-        added = [oid for oid in observation_ids if oid not in merged_ids]
-        if added:
-            merges.append({"id": known.id, "observation_ids": merged_ids + added,
-                           "confidence": max(known.confidence, sighting.event.confidence), "updated_at": now})
+            merges.append({"id": target.id, **values, **target.filled, "updated_at": now})
+            result.corroborated += target.corroborated
     if new_rows:
         bulk_insert(session, _SIGNALS, new_rows)
+    if evidence_rows:
+        bulk_insert(session, _EVIDENCE, evidence_rows)
     if merges:
         session.execute(update(Signal), merges)
     result.created = len(new_rows)
     result.merged = len(merges)
+    result.evidence = len(evidence_rows)
     return result
 
 
-def _read(signal: Signal, lead: Lead) -> SignalRead:
-    return SignalRead.model_validate({
-        **{c: getattr(signal, c) for c in SignalRead.model_fields if hasattr(signal, c)},
-        "lead_external_id": lead.external_id, "lead_name": lead.full_name,
-    })
+def _new_target(sighting: SightedEvent, key: str, now: datetime) -> _Target:
+    event = sighting.event
+    signal_id = uuid.uuid4()
+    row: dict[str, Any] = {
+        "id": signal_id, "lead_id": sighting.lead_id, "type": event.type.value, "title": event.title,
+        "organization": event.organization, "effective_date": event.effective_date, "detected_at": now,
+        "confidence": event.confidence, "evidence_url": sighting.evidence_url, "evidence_snippet": event.snippet,
+        "observation_ids": [], "score": 0, "priority": "low", "score_breakdown": {}, "scored_at": now,
+        "status": SignalStatus.NEW.value, "dedupe_key": key, "created_at": now, "updated_at": now,
+    }
+    return _Target(id=signal_id, lead_id=sighting.lead_id, type=event.type.value, title=event.title,
+                   organization=event.organization, effective_date=event.effective_date, detected_at=now,
+                   confidence=event.confidence, observation_ids=[], new=True, row=row, sources={})
+
+
+def _fill_missing(target: _Target, event: CandidateEvent) -> None:
+    """A corroborating sighting fills in what the signal did not know (never overwrites)."""
+    for name in ("title", "organization", "effective_date"):
+        value = getattr(event, name)
+        if getattr(target, name) is None and value is not None:
+            setattr(target, name, value)
+            if target.row is not None:
+                target.row[name] = value
+            else:
+                target.filled[name] = value
+
+
+def _load_targets(session: Session, lead_ids: set[uuid.UUID]) -> tuple[
+        dict[uuid.UUID, _LeadFacts], dict[str, _Target], defaultdict[tuple[uuid.UUID, str], list[_Target]]]:
+    facts: dict[uuid.UUID, _LeadFacts] = {}
+    by_key: dict[str, _Target] = {}
+    by_lead_type: defaultdict[tuple[uuid.UUID, str], list[_Target]] = defaultdict(list)
+    for chunk in _chunked(list(lead_ids)):
+        rows = session.execute(
+            select(Lead.id.label("lid"), Lead.balance, Lead.days_delinquent, Signal.id, Signal.type,
+                   Signal.title, Signal.organization, Signal.effective_date, Signal.detected_at,
+                   Signal.confidence, Signal.observation_ids, Signal.dedupe_key, Signal.outcome,
+                   Signal.dismiss_reason)
+            .outerjoin(Signal, Signal.lead_id == Lead.id)
+            .where(Lead.id.in_(chunk))
+        )
+        for row in rows:
+            lead = facts.get(row.lid)
+            if lead is None:
+                lead = facts[row.lid] = _LeadFacts(row.balance, row.days_delinquent)
+            if row.id is None:
+                continue
+            outcome = _lead_outcome(row.outcome, row.dismiss_reason)
+            if outcome:
+                lead.outcomes[row.id] = outcome
+            target = _Target(id=row.id, lead_id=row.lid, type=row.type, title=row.title,
+                             organization=row.organization, effective_date=row.effective_date,
+                             detected_at=row.detected_at, confidence=row.confidence,
+                             observation_ids=list(row.observation_ids or []), new=False)
+            by_key[row.dedupe_key] = target
+            by_lead_type[(row.lid, row.type)].append(target)
+    missing = lead_ids - facts.keys()
+    if missing:
+        raise NotFoundError(f"no lead {sorted(map(str, missing))[0]}")
+    return facts, by_key, by_lead_type
+
+
+def _observation_origins(session: Session, sightings: Sequence[SightedEvent]) -> dict[
+        uuid.UUID, tuple[str | None, datetime | None]]:
+    ids = list({s.observation_id for s in sightings})
+    origins: dict[uuid.UUID, tuple[str | None, datetime | None]] = {}
+    for chunk in _chunked(ids):
+        for row in session.execute(
+            select(Observation.id, Observation.observed_at, Source.slug)
+            .join(Source, Source.id == Observation.source_id).where(Observation.id.in_(chunk))
+        ):
+            origins[row.id] = (row.slug, row.observed_at)
+    return origins
+
+
+def _load_sources(session: Session, targets: Sequence[_Target]) -> None:
+    """Per stored signal, the best confidence from each independent source of its evidence."""
+    if not targets:
+        return
+    by_id = {t.id: t for t in targets}
+    for target in targets:
+        target.sources = {}
+    for chunk in _chunked(list(by_id)):
+        for row in session.execute(
+            select(Evidence.signal_id, Evidence.kind, Evidence.url, Evidence.observation_id, Evidence.confidence)
+            .where(Evidence.signal_id.in_(chunk))
+        ):
+            sources = by_id[row.signal_id].sources
+            assert sources is not None
+            key = source_key(row.kind, row.url, row.observation_id)
+            sources[key] = max(row.confidence, sources.get(key, 0.0))
+    for target in targets:
+        if not target.sources:  # a signal without evidence rows: its stored confidence is one witness
+            target.sources = {"profile": target.confidence}
+
+
+def _score_input(signal_type: str, confidence: float, effective_date: date | None, detected_at: datetime,
+                 sources: int, lead: _LeadFacts, signal_id: uuid.UUID, now: datetime) -> ScoreInput:
+    return ScoreInput(signal_type=signal_type, confidence=confidence, detected_at=detected_at, now=now,
+                      effective_date=effective_date, sources=max(1, sources), balance=lead.balance,
+                      days_delinquent=lead.days_delinquent, prior_outcomes=lead.prior(signal_id))
+
+
+def _chunked(items: list[Any], size: int = _IN_CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# --------------------------------------------------------------------------------------------------
+# Rescoring (recency decays; lead values and outcomes change)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RescoreResult:
+    signals: int = 0
+    changed: int = 0
+
+
+def rescore(session: Session, *, lead_ids: Collection[uuid.UUID] | None = None,
+            config: ScoringConfig | None = None, now: datetime | None = None,
+            progress: Callable[[int], None] | None = None) -> RescoreResult:
+    """Recompute the score of every signal (of these leads), in chunks of leads; returns the counts."""
+    config = config or scoring_config()
+    now = now or utcnow()
+    result = RescoreResult()
+    if lead_ids is None:
+        all_leads = list(session.scalars(select(Signal.lead_id).distinct().order_by(Signal.lead_id)))
+    else:
+        all_leads = list(lead_ids)
+    for chunk in _chunked(all_leads, 500):
+        facts: dict[uuid.UUID, _LeadFacts] = {}
+        signals: list[Any] = []
+        for row in session.execute(
+            select(Lead.id.label("lid"), Lead.balance, Lead.days_delinquent, Signal.id, Signal.type,
+                   Signal.effective_date, Signal.detected_at, Signal.confidence, Signal.outcome,
+                   Signal.dismiss_reason, Signal.score, Signal.priority, Signal.score_breakdown)
+            .join(Signal, Signal.lead_id == Lead.id).where(Lead.id.in_(chunk))
+        ):
+            lead = facts.setdefault(row.lid, _LeadFacts(row.balance, row.days_delinquent))
+            outcome = _lead_outcome(row.outcome, row.dismiss_reason)
+            if outcome:
+                lead.outcomes[row.id] = outcome
+            signals.append(row)
+        witnesses = _source_counts(session, [row.id for row in signals])
+        updates = []
+        for row in signals:
+            scored = score_signal(_score_input(row.type, row.confidence, row.effective_date, row.detected_at,
+                                               witnesses.get(row.id, 1), facts[row.lid], row.id, now), config)
+            if (scored.score, scored.priority, scored.breakdown) != (row.score, row.priority, row.score_breakdown):
+                result.changed += 1
+            updates.append(_score_values(row.id, scored, now))
+        if updates:
+            session.execute(update(Signal), updates)
+        result.signals += len(updates)
+        if progress:
+            progress(len(chunk))
+    return result
+
+
+def _score_values(signal_id: uuid.UUID, scored: ScoreResult, now: datetime) -> dict[str, Any]:
+    return {"id": signal_id, "score": scored.score, "priority": scored.priority,
+            "score_breakdown": scored.breakdown, "scored_at": now}
+
+
+def _source_counts(session: Session, signal_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    keys: defaultdict[uuid.UUID, set[str]] = defaultdict(set)
+    for chunk in _chunked(signal_ids):
+        for row in session.execute(
+            select(Evidence.signal_id, Evidence.kind, Evidence.url, Evidence.observation_id)
+            .where(Evidence.signal_id.in_(chunk))
+        ):
+            keys[row.signal_id].add(source_key(row.kind, row.url, row.observation_id))
+    return {signal_id: len(found) for signal_id, found in keys.items()}
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------------
+
+
+def evidence_for(session: Session, signal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[EvidenceRead]]:
+    """The evidence of these signals, oldest observation first."""
+    found: defaultdict[uuid.UUID, list[EvidenceRead]] = defaultdict(list)
+    for chunk in _chunked(list(signal_ids)):
+        for item in session.scalars(
+            select(Evidence).where(Evidence.signal_id.in_(chunk))
+            .order_by(Evidence.observed_at, Evidence.created_at, Evidence.id)
+        ):
+            found[item.signal_id].append(EvidenceRead.model_validate(item))
+    return found
+
+
+_READ_FIELDS = tuple(name for name in SignalRead.model_fields
+                     if name not in ("lead_external_id", "lead_name", "evidence"))
+
+
+def _read(signal: Signal, lead: Lead, evidence: list[EvidenceRead] | None = None) -> SignalRead:
+    values = {name: getattr(signal, name) for name in _READ_FIELDS}
+    return SignalRead.model_validate({**values, "lead_external_id": lead.external_id,
+                                      "lead_name": lead.full_name, "evidence": evidence or []})
+
+
+def _read_many(session: Session, rows: Sequence[Any]) -> list[SignalRead]:
+    evidence = evidence_for(session, [signal.id for signal, _ in rows])
+    return [_read(signal, lead, evidence.get(signal.id)) for signal, lead in rows]
 
 
 def _filtered(user: User | None, filters: SignalFilters) -> Select[Signal, Lead]:
@@ -115,6 +482,8 @@ def _filtered(user: User | None, filters: SignalFilters) -> Select[Signal, Lead]
         query = query.where(Signal.type == filters.type.value)
     if filters.status is not None:
         query = query.where(Signal.status == filters.status.value)
+    if filters.priority is not None:
+        query = query.where(Signal.priority == filters.priority.value)
     if filters.lead_id is not None:
         query = query.where(Signal.lead_id == filters.lead_id)
     if filters.lead_external_id is not None:
@@ -130,55 +499,156 @@ def list_signals(session: Session, filters: SignalFilters, *, user: User | None)
     """Signals the user may see (``user=None``: the CLI, which runs with the operator's rights)."""
     query = _filtered(user, filters)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(
-        query.order_by(Signal.detected_at.desc(), Signal.id).limit(filters.limit).offset(filters.offset)
-    ).all()
-    return [_read(signal, lead) for signal, lead in rows], total
+    if filters.sort == "score":
+        query = query.order_by(Signal.score.desc(), Signal.detected_at.desc(), Signal.id)
+    else:
+        query = query.order_by(Signal.detected_at.desc(), Signal.id)
+    rows = session.execute(query.limit(filters.limit).offset(filters.offset)).all()
+    return _read_many(session, rows), total
 
 
 def iter_all_signals(session: Session, *, since: datetime | None = None) -> list[SignalRead]:
     query = _filtered(None, SignalFilters(since=since)).order_by(Signal.detected_at, Signal.id)
-    return [_read(signal, lead) for signal, lead in session.execute(query)]
+    return _read_many(session, session.execute(query).all())
 
 
-def _load_visible(session: Session, signal_id: uuid.UUID, user: User) -> tuple[Signal, Lead]:
+def _load(session: Session, signal_id: uuid.UUID, user: User | None) -> tuple[Signal, Lead]:
     row = session.execute(
         select(Signal, Lead).join(Lead, Lead.id == Signal.lead_id).where(Signal.id == signal_id)
+        .execution_options(populate_existing=True)  # bulk updates (scores) bypass the identity map
     ).first()
     # A signal on a lead the user may not see is reported as absent, not forbidden.
-    if row is None or not can_see_lead(user, row[1]):
+    if row is None or (user is not None and not can_see_lead(user, row[1])):
         raise NotFoundError(f"signal {signal_id} not found")
     return row[0], row[1]
 
 
-def get_signal(session: Session, signal_id: uuid.UUID, *, user: User) -> SignalRead:
-    return _read(*_load_visible(session, signal_id, user))
+def get_signal(session: Session, signal_id: uuid.UUID, *, user: User | None) -> SignalRead:
+    signal, lead = _load(session, signal_id, user)
+    return _read(signal, lead, evidence_for(session, [signal.id]).get(signal.id))
 
 
-_TRANSITIONS: dict[SignalStatus, set[SignalStatus]] = {
-    SignalStatus.NEW: {SignalStatus.ACKNOWLEDGED, SignalStatus.ACTIONED, SignalStatus.DISMISSED},
-    SignalStatus.ACKNOWLEDGED: {SignalStatus.ACTIONED, SignalStatus.DISMISSED},
-    SignalStatus.ACTIONED: set(),
-    SignalStatus.DISMISSED: set(),
-}
+# --------------------------------------------------------------------------------------------------
+# Lifecycle: new → acknowledged → actioned → resolved (outcome), or dismissed
+# --------------------------------------------------------------------------------------------------
+
+
+def _begin(session: Session, signal_id: uuid.UUID, user: User) -> tuple[Signal, Lead, SignalStatus]:
+    signal, lead = _load(session, signal_id, user)
+    if user.role == Role.VIEWER.value:
+        raise PermissionDeniedError("viewers cannot change signals")
+    return signal, lead, SignalStatus(signal.status)
+
+
+def _finish(session: Session, signal: Signal, lead: Lead, user: User, *, current: SignalStatus,
+            to: SignalStatus, audit_action: str, note: str | None, **details: str | None) -> SignalRead:
+    now = utcnow()
+    signal.status = to.value
+    signal.status_reason = note
+    signal.status_changed_by = user.id
+    signal.status_changed_at = now
+    audit.record(session, actor=f"user:{user.username}", action=audit_action, entity_type="signal",
+                 entity_id=signal.id,
+                 details={"from": current.value, "to": to.value, **details, "note": note, "lead_id": str(lead.id)})
+    session.flush()
+    return get_signal(session, signal.id, user=user)
+
+
+def acknowledge(session: Session, signal_id: uuid.UUID, *, user: User) -> SignalRead:
+    signal, lead, current = _begin(session, signal_id, user)
+    if current is SignalStatus.ACKNOWLEDGED:
+        return get_signal(session, signal_id, user=user)  # acknowledging twice is not an error
+    if current is not SignalStatus.NEW:
+        raise ConflictError(f"signal is {current.value}; only a new signal can be acknowledged")
+    return _finish(session, signal, lead, user, current=current, to=SignalStatus.ACKNOWLEDGED,
+                   audit_action="signal.acknowledged", note=None)
+
+
+def record_action(session: Session, signal_id: uuid.UUID, action: SignalAction, *, user: User,
+                  note: str | None = None) -> SignalRead:
+    """The specialist acted (call, e-mail, letter, CRM task); acting again later records another action."""
+    signal, lead, current = _begin(session, signal_id, user)
+    if current not in (SignalStatus.NEW, SignalStatus.ACKNOWLEDGED, SignalStatus.ACTIONED):
+        raise ConflictError(f"signal is {current.value}; it cannot be actioned")
+    signal.action = action.value
+    signal.actioned_at = utcnow()
+    signal.actioned_by = user.id
+    return _finish(session, signal, lead, user, current=current, to=SignalStatus.ACTIONED,
+                   audit_action="signal.actioned", note=note, action=action.value)
+
+
+def record_outcome(session: Session, signal_id: uuid.UUID, outcome: SignalOutcome, *, user: User,
+                   note: str | None = None) -> SignalRead:
+    """What came of the action. Only after an action; a later outcome replaces an earlier one
+    (no response, then a payment), except after ``wrong_person``, which is final."""
+    signal, lead, current = _begin(session, signal_id, user)
+    if current is SignalStatus.RESOLVED:
+        if signal.outcome == outcome.value:
+            return get_signal(session, signal_id, user=user)
+        if signal.outcome == SignalOutcome.WRONG_PERSON.value:
+            raise ConflictError("the outcome is wrong_person; it cannot change")
+    elif current is not SignalStatus.ACTIONED:
+        raise ConflictError(f"signal is {current.value}; record an action before an outcome")
+    previous = signal.outcome
+    signal.outcome = outcome.value
+    signal.outcome_at = utcnow()
+    signal.outcome_by = user.id
+    _finish(session, signal, lead, user, current=current, to=SignalStatus.RESOLVED, audit_action="signal.outcome",
+            note=note, outcome=outcome.value, previous_outcome=previous)
+    if outcome is SignalOutcome.WRONG_PERSON:
+        _report_wrong_person(session, signal, user)
+    rescore(session, lead_ids=[lead.id])  # the lead's other signals see this outcome
+    return get_signal(session, signal_id, user=user)
+
+
+def dismiss(session: Session, signal_id: uuid.UUID, reason: DismissReason, *, user: User,
+            note: str | None = None) -> SignalRead:
+    signal, lead, current = _begin(session, signal_id, user)
+    if current is SignalStatus.DISMISSED:
+        return get_signal(session, signal_id, user=user)
+    if current not in (SignalStatus.NEW, SignalStatus.ACKNOWLEDGED):
+        raise ConflictError(f"signal is {current.value}; only a new or acknowledged signal can be dismissed")
+    signal.dismiss_reason = reason.value
+    result = _finish(session, signal, lead, user, current=current, to=SignalStatus.DISMISSED,
+                     audit_action="signal.dismissed", note=note, reason=reason.value)
+    if reason is not DismissReason.WRONG_PERSON:
+        return result
+    _report_wrong_person(session, signal, user)
+    rescore(session, lead_ids=[lead.id])  # a wrong person on this lead lowers its other signals
+    return get_signal(session, signal_id, user=user)
 
 
 def change_status(session: Session, signal_id: uuid.UUID, new_status: SignalStatus, *, user: User,
-                  reason: str | None = None) -> SignalRead:
-    signal, lead = _load_visible(session, signal_id, user)
-    if user.role == "viewer":
-        raise PermissionDeniedError("viewers cannot change signals")
-    current = SignalStatus(signal.status)
-    if new_status == current:
-        return _read(signal, lead)  # idempotent: acknowledging twice is not an error
-    if new_status not in _TRANSITIONS[current]:
-        raise ConflictError(f"signal is {current.value}; it cannot become {new_status.value}")
-    signal.status = new_status.value
-    signal.status_reason = reason
-    signal.status_changed_by = user.id
-    signal.status_changed_at = utcnow()
-    audit.record(session, actor=f"user:{user.username}", action=f"signal.{new_status.value}",
-                 entity_type="signal", entity_id=signal.id,
-                 details={"from": current.value, "to": new_status.value, "reason": reason})
-    session.flush()
-    return _read(signal, lead)
+                  action: SignalAction | None = None, outcome: SignalOutcome | None = None,
+                  reason: DismissReason | None = None, note: str | None = None) -> SignalRead:
+    """One entry point for every transition (the CLI uses it); each needs its own argument."""
+    if new_status is SignalStatus.ACKNOWLEDGED:
+        return acknowledge(session, signal_id, user=user)
+    if new_status is SignalStatus.ACTIONED and action is not None:
+        return record_action(session, signal_id, action, user=user, note=note)
+    if new_status is SignalStatus.RESOLVED and outcome is not None:
+        return record_outcome(session, signal_id, outcome, user=user, note=note)
+    if new_status is SignalStatus.DISMISSED and reason is not None:
+        return dismiss(session, signal_id, reason, user=user, note=note)
+    raise ConflictError(f"a signal cannot be set to {new_status.value} without its action, outcome or reason")
+
+
+def subject_key_of(session: Session, signal: Signal) -> str | None:
+    """The subject (``li:…``, ``email:…``) of the signal's first observation that has one."""
+    ids = [uuid.UUID(oid) for oid in signal.observation_ids]
+    if not ids:
+        return None
+    keys = {row.id: row.subject_key for row in session.execute(
+        select(Observation.id, Observation.subject_key).where(Observation.id.in_(ids)))}
+    return next((key for oid in ids if (key := keys.get(oid))), None)
+
+
+def _report_wrong_person(session: Session, signal: Signal, user: User) -> None:
+    """Tell the linker: this subject is not this lead (a known non-match it must never link again)."""
+    from upswing.resolution.service import record_non_match
+
+    subject = subject_key_of(session, signal)
+    if subject is None:
+        return  # nothing identifies who the evidence was about
+    record_non_match(session, lead_id=signal.lead_id, subject_key=subject, actor=f"user:{user.username}",
+                     reason=WRONG_PERSON)

@@ -1,0 +1,1 @@
+"""Resolution: which lead an observation is about (deterministic keys, probabilistic matching, review)."""

@@ -1,0 +1,99 @@
+"""The signal API: scores and evidence in every read, the lifecycle bodies, filters and sorting."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from factories import auth, make_lead, make_signal, make_team, make_user
+from upswing.account.models import Role
+from upswing.audit.models import AuditEntry
+from upswing.detection.events import SignalType
+
+
+def _setup(db_session: Session) -> tuple[Any, Any, list[Any]]:
+    team = make_team(db_session)
+    agent = make_user(db_session, Role.AGENT, team=team)
+    lead = make_lead(db_session, assignee_id=agent.id, team_id=team.id)
+    cheap = make_lead(db_session, assignee_id=agent.id, balance=Decimal("50"), days_delinquent=5)
+    signals = [make_signal(db_session, lead), make_signal(db_session, cheap, SignalType.AWARD),
+               make_signal(db_session, lead, SignalType.PROMOTION)]
+    db_session.commit()
+    return agent, lead, signals
+
+
+def test_signal_read_carries_score_breakdown_and_evidence(app: Any, client: Any, db_session: Session) -> None:
+    agent, _, signals = _setup(db_session)
+    body = client.get(f"/api/v1/signals/{signals[0]}", headers=auth(app, agent)).json()
+    assert 0 <= body["score"] <= 100 and body["priority"] in ("urgent", "high", "medium", "low")
+    assert set(body["score_breakdown"]) == {"strength", "confidence", "recency", "corroboration", "balance",
+                                            "delinquency", "outcomes"}
+    assert abs(sum(body["score_breakdown"].values()) - body["score"]) <= 0.5
+    [evidence] = body["evidence"]
+    assert evidence["kind"] == "profile" and evidence["source"] == "apify-file"
+    assert evidence["observation_id"] == body["observation_ids"][0]
+    assert evidence["snippet"] == body["evidence_snippet"]
+    assert body["action"] is None and body["outcome"] is None and body["dismiss_reason"] is None
+
+
+def test_list_sorts_by_score_and_filters_by_priority(app: Any, client: Any, db_session: Session) -> None:
+    agent, _, _ = _setup(db_session)
+    headers = auth(app, agent)
+    by_score = client.get("/api/v1/signals", headers=headers, params={"sort": "score"}).json()["items"]
+    assert len(by_score) == 3
+    scores = [item["score"] for item in by_score]
+    assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
+    assert by_score[-1]["type"] == "award"
+    low = by_score[-1]["priority"]
+    filtered = client.get("/api/v1/signals", headers=headers, params={"priority": low}).json()
+    assert filtered["total"] >= 1 and {item["priority"] for item in filtered["items"]} == {low}
+    assert client.get("/api/v1/signals", headers=headers, params={"sort": "random"}).status_code == 422
+    assert client.get("/api/v1/signals", headers=headers, params={"priority": "critical"}).status_code == 422
+
+
+def test_lifecycle_over_the_api(app: Any, client: Any, db_session: Session) -> None:
+    agent, _, signals = _setup(db_session)
+    headers = auth(app, agent)
+    first, second, _ = signals
+    url = f"/api/v1/signals/{first}"
+
+    assert client.post(f"{url}/action", headers=headers).status_code == 422  # the action is required
+    assert client.post(f"{url}/action", headers=headers, json={"action": "fax"}).status_code == 422
+    outcome_first = client.post(f"{url}/outcome", headers=headers, json={"outcome": "payment"})
+    assert outcome_first.status_code == 409 and "action" in outcome_first.json()["detail"]
+
+    assert client.post(f"{url}/acknowledge", headers=headers).json()["status"] == "acknowledged"
+    acted = client.post(f"{url}/action", headers=headers, json={"action": "crm_task", "note": "task #881"})
+    assert acted.status_code == 200
+    assert (acted.json()["status"], acted.json()["action"], acted.json()["status_reason"]) == (
+        "actioned", "crm_task", "task #881")
+    assert acted.json()["actioned_by"] == str(agent.id) and acted.json()["actioned_at"] is not None
+    resolved = client.post(f"{url}/outcome", headers=headers, json={"outcome": "promise_to_pay"}).json()
+    assert (resolved["status"], resolved["outcome"], resolved["outcome_by"]) == (
+        "resolved", "promise_to_pay", str(agent.id))
+    assert client.get("/api/v1/signals", headers=headers, params={"status": "resolved"}).json()["total"] == 1
+
+    second_url = f"/api/v1/signals/{second}"
+    assert client.post(f"{second_url}/dismiss", headers=headers, json={"reason": "not our borrower"}).status_code == 422
+    dismissed = client.post(f"{second_url}/dismiss", headers=headers,
+                            json={"reason": "not_relevant", "note": "old award"}).json()
+    assert (dismissed["status"], dismissed["dismiss_reason"], dismissed["status_reason"]) == (
+        "dismissed", "not_relevant", "old award")
+    assert client.post(f"{second_url}/action", headers=headers, json={"action": "call"}).status_code == 409
+
+    entries = db_session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "signal")
+                                 .order_by(AuditEntry.id)).all()
+    assert [(e.action, e.actor) for e in entries] == [
+        ("signal.acknowledged", f"user:{agent.username}"), ("signal.actioned", f"user:{agent.username}"),
+        ("signal.outcome", f"user:{agent.username}"), ("signal.dismissed", f"user:{agent.username}")]
+
+
+def test_viewer_cannot_act(app: Any, client: Any, db_session: Session) -> None:
+    _, _, signals = _setup(db_session)
+    viewer = make_user(db_session, Role.VIEWER)
+    db_session.commit()
+    response = client.post(f"/api/v1/signals/{signals[0]}/action", headers=auth(app, viewer), json={"action": "call"})
+    assert response.status_code == 403
