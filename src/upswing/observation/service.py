@@ -63,9 +63,10 @@ class _LeadHistory:
     """Each lead's latest snapshot, and the step every newly linked observation goes through: its version,
     and the diff against the lead's previous snapshot that yields candidate events."""
 
-    def __init__(self, session: Session, lookback_days: int) -> None:
+    def __init__(self, session: Session, lookback_days: int, source_slug: str | None = None) -> None:
         self.session = session
         self.lookback_days = lookback_days
+        self.source_slug = source_slug  # when known, spares the signal service a look-up per batch
         self.latest: dict[uuid.UUID, _Known] = {}
 
     def load(self, lead_ids: set[uuid.UUID]) -> None:
@@ -108,7 +109,8 @@ class _LeadHistory:
         events = diff_profiles(
             previous.snapshot if previous else None, snapshot, observed_at=observed_at,
             previous_observed_at=previous.observed_at if previous else None, lookback_days=self.lookback_days)
-        return version, [SightedEvent(lead_id, observation_id, snapshot.linkedin_url, event) for event in events]
+        return version, [SightedEvent(lead_id, observation_id, snapshot.linkedin_url, event,
+                                      source=self.source_slug, observed_at=observed_at) for event in events]
 
 
 def link_observation(session: Session, observation: Observation, lead_id: uuid.UUID, *,
@@ -161,7 +163,7 @@ class ProfileIngest:
         self.skip_invalid = skip_invalid
         self.progress = progress
         self.report = IngestReport()
-        self._history = _LeadHistory(session, lookback_days)
+        self._history = _LeadHistory(session, lookback_days, source.slug)
         self._run_started = utcnow()
         settings = get_settings()
         self.link_threshold = settings.link_threshold if link_threshold is None else link_threshold
