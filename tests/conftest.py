@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -154,3 +155,29 @@ def client(app: object) -> Iterator[object]:
 
     with TestClient(app) as test_client:  # type: ignore[arg-type]
         yield test_client
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def cli(request: pytest.FixtureRequest, fresh_database_url: Callable[[str], str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
+    """Runs ``upswing`` commands against a fresh database of each kind: ``cli("leads", "list", VAR="x")``."""
+    from typer.testing import CliRunner
+
+    from upswing.cli import app as cli_app
+    from upswing.core import cli_support
+    from upswing.settings import get_settings
+
+    if request.param == "postgresql" and POSTGRES_ADMIN_URL is None:
+        pytest.skip("PostgreSQL not reachable and UPSWING_TEST_POSTGRES_URL not set")
+    monkeypatch.setenv("UPSWING_DATABASE_URL", fresh_database_url(request.param))
+    monkeypatch.setenv("UPSWING_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    for console in (cli_support.console, cli_support.err_console):  # wide enough that lines never wrap
+        monkeypatch.setattr(console, "width", 250)
+    runner = CliRunner()
+
+    def invoke(*args: str, **env: str) -> Any:
+        return runner.invoke(cli_app, list(args), env={"COLUMNS": "250", **env}, catch_exceptions=False)
+
+    yield invoke
+    get_settings.cache_clear()

@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
-from typer.testing import CliRunner
-
-from conftest import POSTGRES_ADMIN_URL
-from upswing.cli import app
-from upswing.core import cli_support
-from upswing.settings import get_settings
 
 CONTRACT_FIELDS = {"id", "lead_external_id", "lead_name", "type", "title", "organization", "effective_date",
                    "detected_at", "confidence", "evidence_url", "evidence_snippet", "status", "score", "priority",
@@ -31,25 +23,6 @@ def _item(public_id: str, jobs: list[tuple[str, str, str, str | None]], scraped_
             "firstName": "Rosa", "lastName": "Delgado", "scrapedAt": scraped_at,
             "experience": [{"position": t, "companyName": c, "startDate": _date(s), "endDate": _date(e)}
                            for t, c, s, e in jobs]}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def cli(request: pytest.FixtureRequest, fresh_database_url: Callable[[str], str], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., object]]:
-    if request.param == "postgresql" and POSTGRES_ADMIN_URL is None:
-        pytest.skip("PostgreSQL not reachable and UPSWING_TEST_POSTGRES_URL not set")
-    monkeypatch.setenv("UPSWING_DATABASE_URL", fresh_database_url(request.param))
-    monkeypatch.setenv("UPSWING_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    for console in (cli_support.console, cli_support.err_console):  # wide enough that lines never wrap
-        monkeypatch.setattr(console, "width", 200)
-    runner = CliRunner()
-
-    def invoke(*args: str, **env: str) -> object:
-        return runner.invoke(app, list(args), env={"COLUMNS": "200", **env}, catch_exceptions=False)
-
-    yield invoke
-    get_settings.cache_clear()
 
 
 def test_import_ingest_and_list_signals_as_jsonl(cli: Callable[..., object], tmp_path: Path) -> None:

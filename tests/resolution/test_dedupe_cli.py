@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
-from typer.testing import CliRunner
-
-from conftest import POSTGRES_ADMIN_URL
-from upswing.cli import app
-from upswing.core import cli_support
-from upswing.settings import get_settings
 
 FIRST = ("external_id,first_name,last_name,email,city,state,postal_code,employer\n"
          "C-1,Robert,Kowalski,rk@example.com,Austin,TX,78701,Acme Corp\n"
@@ -23,25 +15,6 @@ SECOND = ("external_id,first_name,last_name,email,city,state,postal_code,employe
           "X-77,Bob,Kowalski,rk@example.com,Austin,TX,,ACME\n"
           "X-78,Aiko,Tanaka,,Austin,TX,,\n")
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def cli(request: pytest.FixtureRequest, fresh_database_url: Callable[[str], str], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
-    if request.param == "postgresql" and POSTGRES_ADMIN_URL is None:
-        pytest.skip("PostgreSQL not reachable and UPSWING_TEST_POSTGRES_URL not set")
-    monkeypatch.setenv("UPSWING_DATABASE_URL", fresh_database_url(request.param))
-    monkeypatch.setenv("UPSWING_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    for console in (cli_support.console, cli_support.err_console):
-        monkeypatch.setattr(console, "width", 250)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Any:
-        result = runner.invoke(app, list(args), env={"COLUMNS": "250"}, catch_exceptions=False)
-        return result
-
-    yield invoke
-    get_settings.cache_clear()
 
 
 def test_leads_dedupe_proposes_then_applies(cli: Callable[..., Any], tmp_path: Path) -> None:

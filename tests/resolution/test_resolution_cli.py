@@ -4,36 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
-from typer.testing import CliRunner
-
-from conftest import POSTGRES_ADMIN_URL
-from upswing.cli import app
-from upswing.core import cli_support
-from upswing.settings import get_settings
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def cli(request: pytest.FixtureRequest, fresh_database_url: Callable[[str], str], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
-    if request.param == "postgresql" and POSTGRES_ADMIN_URL is None:
-        pytest.skip("PostgreSQL not reachable and UPSWING_TEST_POSTGRES_URL not set")
-    monkeypatch.setenv("UPSWING_DATABASE_URL", fresh_database_url(request.param))
-    monkeypatch.setenv("UPSWING_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    for console in (cli_support.console, cli_support.err_console):
-        monkeypatch.setattr(console, "width", 250)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Any:
-        return runner.invoke(app, list(args), env={"COLUMNS": "250"}, catch_exceptions=False)
-
-    yield invoke
-    get_settings.cache_clear()
 
 
 def _profile(public_id: str, first: str, last: str, jobs: list[tuple[str, str, str]]) -> dict[str, Any]:
