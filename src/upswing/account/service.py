@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from upswing.account.models import Role, Team, User
+from upswing.account.models import Team, User
 from upswing.account.schemas import UserCreate, UserUpdate
 from upswing.account.security import hash_password, verify_password
 from upswing.audit import service as audit
@@ -92,7 +92,3 @@ def list_users(session: Session) -> list[User]:
 
 def list_teams(session: Session) -> list[Team]:
     return list(session.scalars(select(Team).order_by(Team.name)))
-
-
-def has_role(user: User, *roles: Role) -> bool:
-    return Role(user.role) in roles

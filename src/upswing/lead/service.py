@@ -460,20 +460,21 @@ def search_leads(session: Session, filters: LeadFilters, *, user: User) -> tuple
     return [LeadRead.model_validate(lead) for lead in rows], total
 
 
-def _visible_lead(session: Session, lead_id: uuid.UUID, user: User) -> Lead:
+def visible_lead(session: Session, lead_id: uuid.UUID, user: User | None) -> Lead:
+    """The lead, if this user may see it (``user=None``: the operator, who sees every lead)."""
     lead = session.get(Lead, lead_id)
     # A lead the user may not see is reported as absent, not forbidden: its existence is private too.
-    if lead is None or not can_see_lead(user, lead):
+    if lead is None or (user is not None and not can_see_lead(user, lead)):
         raise NotFoundError(f"lead {lead_id} not found")
     return lead
 
 
 def read_lead(session: Session, lead_id: uuid.UUID, *, user: User) -> LeadRead:
-    return LeadRead.model_validate(_visible_lead(session, lead_id, user))
+    return LeadRead.model_validate(visible_lead(session, lead_id, user))
 
 
 def update_lead(session: Session, lead_id: uuid.UUID, data: LeadUpdate, *, user: User) -> LeadRead:
-    lead = _visible_lead(session, lead_id, user)
+    lead = visible_lead(session, lead_id, user)
     if user.role == Role.VIEWER:
         raise PermissionDeniedError("viewers cannot change leads")
     if (data.assignee is not None or data.team is not None) and user.role not in (Role.ADMIN, Role.MANAGER):

@@ -17,9 +17,7 @@ from sqlalchemy.orm import Session
 
 from upswing.account.models import User
 from upswing.audit.models import AuditEntry
-from upswing.core.errors import NotFoundError
-from upswing.lead.access import can_see_lead
-from upswing.lead.models import Lead
+from upswing.lead.service import visible_lead
 from upswing.observation.models import Observation, ObservationKind
 from upswing.signal.models import Evidence, Signal
 from upswing.source.models import Source
@@ -55,10 +53,7 @@ class LeadTimeline(BaseModel):
 
 def timeline(session: Session, lead_id: uuid.UUID, *, user: User | None) -> LeadTimeline:
     """The lead's history, oldest first (``user=None``: the operator, who sees every lead)."""
-    lead = session.get(Lead, lead_id)
-    # A lead the user may not see is reported as absent, not forbidden.
-    if lead is None or (user is not None and not can_see_lead(user, lead)):
-        raise NotFoundError(f"lead {lead_id} not found")
+    lead = visible_lead(session, lead_id, user)
     items = _observations(session, lead_id)
     signals = list(session.scalars(select(Signal).where(Signal.lead_id == lead_id)))
     items += [_signal_item(signal) for signal in signals]

@@ -82,7 +82,7 @@ class _LeadHistory:
         )
         for row in self.session.execute(select(ranked).where(ranked.c.rank == 1)):
             self.latest[row.lead_id] = _Known(ProfileSnapshot.model_validate(row.normalized),
-                                              _aware(row.observed_at), row.version or 1)
+                                              row.observed_at, row.version or 1)
 
     def previous_before(self, lead_id: uuid.UUID, observed_at: datetime) -> _Known | None:
         row = self.session.execute(
@@ -93,7 +93,7 @@ class _LeadHistory:
         ).first()
         if row is None:
             return None
-        return _Known(ProfileSnapshot.model_validate(row.normalized), _aware(row.observed_at), row.version or 1)
+        return _Known(ProfileSnapshot.model_validate(row.normalized), row.observed_at, row.version or 1)
 
     def sight(self, lead_id: uuid.UUID, observation_id: uuid.UUID, snapshot: ProfileSnapshot,
               observed_at: datetime) -> tuple[int | None, list[SightedEvent]]:
@@ -122,7 +122,7 @@ def link_observation(session: Session, observation: Observation, lead_id: uuid.U
     history = _LeadHistory(session, lookback_days)
     history.load({lead_id})
     snapshot = ProfileSnapshot.model_validate(observation.normalized)
-    version, sightings = history.sight(lead_id, observation.id, snapshot, _aware(observation.observed_at))
+    version, sightings = history.sight(lead_id, observation.id, snapshot, observation.observed_at)
     observation.lead_id, observation.version = lead_id, version
     session.flush()
     return upsert_events(session, sightings)
@@ -324,12 +324,6 @@ class ProfileIngest:
         audit.record(self.session, actor=actor, action="observation.ingest", entity_type="source",
                      entity_id=self.source.id,
                      details={**self.report.model_dump(exclude={"errors"}), "source": self.source.slug})
-
-
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def list_unlinked(session: Session, *, limit: int = 100, offset: int = 0) -> tuple[list[Observation], int]:

@@ -88,10 +88,6 @@ class ProfileSnapshot(_Frozen):
     awards: tuple[Credential, ...] = ()
     education: tuple[Education, ...] = ()
 
-    @property
-    def current_positions(self) -> tuple[Experience, ...]:
-        return tuple(e for e in self.experiences if e.current)
-
     def content_hash(self) -> str:
         """A hash that ignores list order and the Actor that produced the item.
 
