@@ -98,7 +98,7 @@ def migrated_engine(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> I
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'upswing.db'}"
         name = None
     else:
-        name = f"upswing_test_{_worker()}"
+        name = f"upswing_test_{_worker()}_{os.getpid()}"  # unique per process: parallel runs never collide
         url = create_postgres_database(name)
     engine = make_engine(url)
     migrate.upgrade(engine)

@@ -7,16 +7,20 @@ from fastapi.responses import JSONResponse
 
 from upswing import __version__
 from upswing.account.api import router as account_router
+from upswing.audit.api import router as audit_router
+from upswing.compliance.api import router as compliance_router
 from upswing.core.db import make_engine, session_factory
 from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailedError
 from upswing.core.health import router as health_router
 from upswing.core.logging import configure_logging
 from upswing.lead.api import router as lead_router
 from upswing.observation.api import router as observation_router
+from upswing.privacy.api import router as privacy_router
 from upswing.resolution.api import router as resolution_router
 from upswing.resolution.dedupe_api import router as dedupe_router
 from upswing.settings import Settings, get_settings
 from upswing.signal.api import router as signal_router
+from upswing.source.api import router as source_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # The dedupe router goes before the lead router: /leads/duplicates and /leads/merges are not lead ids.
     for router in (health_router, account_router, dedupe_router, lead_router, signal_router, observation_router,
-                   resolution_router):
+                   resolution_router, compliance_router, privacy_router, audit_router, source_router):
         app.include_router(router)
 
     @app.exception_handler(NotFoundError)

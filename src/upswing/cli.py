@@ -5,17 +5,24 @@ from __future__ import annotations
 import typer
 
 from upswing.account.cli import app as users_app
+from upswing.audit.cli import app as audit_app
+from upswing.compliance.cli import app as compliance_app
 from upswing.core import migrate
 from upswing.core.cli import db_app, serve
 from upswing.core.cli_support import fail
+from upswing.core.crypto_cli import keys_app
 from upswing.core.db import get_engine
 from upswing.core.logging import configure_logging
+from upswing.core.tasks_cli import scheduler_command, worker_command
 from upswing.demo.cli import app as demo_app
+from upswing.detection.cli import classify_command, model_app
 from upswing.lead.cli import app as leads_app
 from upswing.observation.cli import ingest_app, observations_app
+from upswing.privacy.cli import app as privacy_app
 from upswing.resolution.cli import app as matches_app
 from upswing.settings import get_settings
 from upswing.signal.cli import app as signals_app
+from upswing.source.cli import app as sources_app
 
 app = typer.Typer(name="upswing", help="Upswing: signal-based lead engagement.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -27,11 +34,20 @@ app.add_typer(observations_app, name="observations")
 app.add_typer(matches_app, name="matches")
 app.add_typer(signals_app, name="signals")
 app.add_typer(demo_app, name="demo")
+app.add_typer(sources_app, name="sources")
+app.add_typer(model_app, name="model")
+app.add_typer(compliance_app, name="compliance")
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 app.command()(serve)
+app.command(name="classify")(classify_command)
+app.command(name="worker")(worker_command)
+app.command(name="scheduler")(scheduler_command)
 
 
-# Commands that create or migrate the schema themselves.
-_MIGRATING_COMMANDS = {"db", "demo", "serve"}
+# Commands that create or migrate the schema themselves, or never touch the database.
+_MIGRATING_COMMANDS = {"db", "demo", "serve", "classify", "model"}
 
 
 @app.callback()

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     access_token_minutes: int = 30
     refresh_token_days: int = 14
+    encryption_keys: SecretStr | None = Field(
+        default=None, description="PII/secret encryption keys 'id:base64(32 bytes),…', first active; "
+                                  "derived from the secret key when unset")
+    blind_index_key: SecretStr | None = Field(default=None, description="base64(32 bytes) HMAC key for look-ups")
     log_level: str = "INFO"
     log_json: bool = False
     lookback_days: int = Field(default=90, ge=1, description="First-snapshot look-back window")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,6 +56,19 @@ MATRIX: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/v1/leads/merges/{merge_id}", {ADMIN, MANAGER}),
     ("POST", "/api/v1/leads/merges/{merge_id}/undo", {ADMIN, MANAGER}),
 ]
+
+
+# Each domain lists its own routes in ``tests/<domain>/role_matrix.py``: ``ROUTES`` (method, path, roles) and
+# ``prepare(session, method, path, lead, user) -> (path params, request kwargs)`` building what a request needs.
+_DOMAIN_MATRICES = {}
+for _file in sorted(Path(__file__).parents[1].glob("*/role_matrix.py")):
+    _spec = importlib.util.spec_from_file_location(f"role_matrix_{_file.parent.name}", _file)
+    assert _spec is not None and _spec.loader is not None
+    _module = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_module)
+    for _method, _path, _roles in _module.ROUTES:
+        _DOMAIN_MATRICES[(_method, _path)] = _module
+        MATRIX.append((_method, _path, _roles))
 
 
 def _request_kwargs(method: str, path: str, n: int) -> dict[str, Any]:
@@ -113,12 +128,14 @@ def test_endpoint_enforces_roles(app: Any, client: Any, db_session: Session, met
     db_session.commit()
     match_id = make_review_match(db_session, make_lead(db_session)) if "{match_id}" in path else None
     merge_id, merge_body = _merge_setup(db_session, lead, method, path)
+    domain = _DOMAIN_MATRICES.get((method, path))
+    params, domain_kwargs = domain.prepare(db_session, method, path, lead, user) if domain else ({}, {})
     db_session.commit()
-    url = path.format(user_id=target_user.id, lead_id=lead.id, signal_id=signal_id, match_id=match_id,
-                      merge_id=merge_id)
-    kwargs = merge_body or _request_kwargs(method, path, hash((role, path)) % 10_000)
+    url = path.format(**{"user_id": target_user.id, "lead_id": lead.id, "signal_id": signal_id,
+                         "match_id": match_id, "merge_id": merge_id, **params})
+    kwargs = domain_kwargs or merge_body or _request_kwargs(method, path, hash((role, path)) % 10_000)
 
-    anonymous = client.request(method, url, **(merge_body or _request_kwargs(method, path, 1)))
+    anonymous = client.request(method, url, **(domain_kwargs or merge_body or _request_kwargs(method, path, 1)))
     assert anonymous.status_code == 401
 
     response = client.request(method, url, headers=auth(app, user), **kwargs)

@@ -1,0 +1,1 @@
+"""Built-in connectors: importing this package registers each one (one subpackage per external service)."""
