@@ -35,7 +35,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/ingest.py
-	if [ -f benchmarks/linkage.py ]; then $(BIN)/python benchmarks/linkage.py; fi
+	$(BIN)/python benchmarks/linkage.py
+	$(BIN)/python benchmarks/classify.py
+	$(BIN)/python benchmarks/monitoring.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

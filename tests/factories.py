@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -120,3 +121,27 @@ def make_review_match(session: Session, lead: Lead, **fields: Any) -> uuid.UUID:
     session.add(match)
     session.flush()
     return match.id
+
+
+def make_keyword_classifier(rules: dict[str, str], *, confidence: float = 0.9) -> Any:
+    """A stand-in text classifier for wiring tests: the first rule (phrase → label) whose phrase the text contains
+    (case-insensitive) gives the label, with the matching sentence as evidence; no rule gives ``none``.
+    Tests of the shipped model itself call the real one."""
+    from upswing.detection.classifier import Prediction
+
+    class KeywordClassifier:
+        def predict(self, texts: Any) -> list[Prediction]:
+            out = []
+            for text in texts:
+                lowered = text.lower()
+                label = next((lab for phrase, lab in rules.items() if phrase.lower() in lowered), "none")
+                span = None
+                if label != "none":  # the sentence around the phrase
+                    at = lowered.find(next(p for p, lab in rules.items() if lab == label and p.lower() in lowered))
+                    starts = [m.end() for m in re.finditer(r"[.!?]\s+", text) if m.end() <= at]
+                    ends = [m.start() + 1 for m in re.finditer(r"[.!?](?:\s|$)", text) if m.start() >= at]
+                    span = (starts[-1] if starts else 0, ends[0] if ends else len(text))
+                out.append(Prediction(label, confidence if label != "none" else 0.8, span))
+            return out
+
+    return KeywordClassifier()

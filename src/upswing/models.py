@@ -2,11 +2,23 @@
 
 from upswing.account.models import Team, User
 from upswing.audit.models import AuditEntry
+from upswing.compliance.models import (
+    BlockedWindowRow,
+    ComplianceSetting,
+    ContactAttempt,
+    ContactConsent,
+    LeadComplianceFlag,
+    Suppression,
+)
+from upswing.core.tasks import TaskRun
 from upswing.lead.models import Lead, LeadMerge, Portfolio
 from upswing.observation.models import Observation
+from upswing.privacy.models import DataSubjectRequest, ErasureTombstone
 from upswing.resolution.models import Match, NonMatch
-from upswing.signal.models import Evidence, Signal
-from upswing.source.models import Source
+from upswing.signal.models import Evidence, LabelledExample, Signal
+from upswing.source.models import BudgetUsage, LeadSchedule, Source
 
-__all__ = ["AuditEntry", "Evidence", "Lead", "LeadMerge", "Match", "NonMatch", "Observation", "Portfolio", "Signal",
-           "Source", "Team", "User"]
+__all__ = ["AuditEntry", "BlockedWindowRow", "BudgetUsage", "ComplianceSetting", "ContactAttempt", "ContactConsent",
+           "DataSubjectRequest", "ErasureTombstone", "Evidence", "LabelledExample", "Lead", "LeadComplianceFlag",
+           "LeadMerge", "LeadSchedule", "Match", "NonMatch", "Observation", "Portfolio", "Signal", "Source",
+           "Suppression", "TaskRun", "Team", "User"]

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Field(default=Path("./var"), description="Where the SQLite database and files live")
     database_url: str | None = Field(default=None, description="Defaults to SQLite in data_dir")
+    # PostgreSQL row-level security (docs/security.md): requests carry the user's claims and switch to this
+    # role (when the connecting role may); an empty role keeps the connecting one (it must not bypass RLS).
+    db_row_level_security: bool = Field(default=True, description="Set the user's claims on request transactions")
+    db_rls_role: str = Field(default="upswing_app", description="Role requests run as; '' keeps the login role")
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     access_token_minutes: int = 30
     refresh_token_days: int = 14
@@ -29,10 +33,31 @@ class Settings(BaseSettings):
     log_json: bool = False
     lookback_days: int = Field(default=90, ge=1, description="First-snapshot look-back window")
     import_max_bytes: int = 200 * 1024 * 1024
+    # Background tasks (see docs/sources.md, "Operations").
+    task_runner: Literal["embedded", "celery"] = Field(
+        default="embedded", description="embedded: in-process runner reading the task table; celery: Redis")
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    celery_queue: str = "upswing"
+    task_poll_seconds: float = Field(default=2.0, gt=0, description="Embedded runner: how often it looks")
+    task_modules: list[str] = Field(default_factory=list, description="Extra modules that declare tasks")
+    # Source monitoring: how often each lead is fetched, and the defaults a source starts with.
+    monitor_high_value_balance: float = Field(default=10_000, ge=0, description="Balance that makes a lead "
+                                              "high-value (fetched at the high-value interval)")
+    monitor_high_value_every_hours: float = Field(default=24, gt=0)
+    monitor_default_every_hours: float = Field(default=24 * 7, gt=0)
+    linkedin_daily_profile_budget: int = Field(default=300, ge=0, description="LinkedIn profile scrapes a day")
+    apify_token: SecretStr | None = Field(default=None, description="Default token of the Apify sources")
+    firecrawl_api_key: SecretStr | None = Field(default=None, description="Default key of the Firecrawl sources")
+    google_cse_api_key: SecretStr | None = Field(default=None, description="Google Custom Search key")
+    google_cse_id: str | None = Field(default=None, description="Google Custom Search engine id (cx)")
+    source_defaults: dict[str, dict[str, object]] = Field(
+        default_factory=dict, description='Per-source config defaults, JSON: {"rss": {"feeds": ["https://…"]}}')
     # Linking observations to leads (see docs/technical.md, "Resolution").
     link_threshold: float = Field(default=0.9, gt=0, le=1, description="Match score that links automatically")
     review_threshold: float = Field(default=0.6, gt=0, le=1, description="Match score that goes to review")
     # Signals: one per real event, and their score (see docs/user-manual.md, "Scoring").
+    text_min_confidence: float = Field(default=0.5, ge=0, le=1, description="Text classifications below this "
+                                       "confidence make no signal (see docs/detection.md)")
     corroboration_window_days: int = Field(
         default=45, ge=0, description="Sightings of the same event this many days apart merge into one signal")
     scoring_half_life_days: float = Field(default=30.0, gt=0, description="Recency halves every this many days")
@@ -40,6 +65,12 @@ class Settings(BaseSettings):
         default_factory=dict, description='Type weights 0..1 over the defaults, JSON: {"award": 0.2}')
     scoring_thresholds: dict[str, int] = Field(
         default_factory=dict, description='Lowest score per priority, JSON: {"urgent": 80, "high": 60}')
+    # Privacy (see docs/privacy.md): the mode sets what is stored and for how long; the *_days fields
+    # override the mode's retention periods (unset: the mode's default).
+    privacy_mode: Literal["standard", "gdpr_strict"] = "standard"
+    retention_raw_payload_days: int | None = Field(default=None, ge=0, description="Keep raw payloads this long")
+    retention_observation_days: int | None = Field(default=None, ge=1, description="Keep observations this long")
+    retention_signal_days: int | None = Field(default=None, ge=1, description="Keep closed signals this long")
 
     @model_validator(mode="after")
     def _valid_scoring(self) -> Settings:

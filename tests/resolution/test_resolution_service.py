@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from factories import auth, make_lead, make_portfolio, make_user
 from upswing.account.models import Role
 from upswing.audit.models import AuditEntry
+from upswing.audit.service import pseudonym
 from upswing.observation import service as observations
 from upswing.observation.models import Observation
 from upswing.resolution import service
@@ -218,7 +219,8 @@ def test_a_known_non_match_blocks_even_a_deterministic_email_or_public_id_link(d
     assert matches(db_session) == []
     assert db_session.scalar(select(func.count()).select_from(NonMatch)) == 2
     entries = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "resolution.non_match")).all()
-    assert [e.details["subject_key"] for e in entries] == ["li:kim-n-2", "li:kim-n"]
+    # The audit log keeps no PII: the subject key is stored as a keyed hash.
+    assert [e.details["subject_key"] for e in entries] == [pseudonym("li:kim-n-2"), pseudonym("li:kim-n")]
     assert entries[0].details["reason"] == "wrong_person"
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 import jwt
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy import select
 
 from upswing.account import service
 from upswing.account.deps import Admin, AnyUser
@@ -20,6 +21,7 @@ from upswing.account.schemas import (
     UserUpdate,
 )
 from upswing.account.security import create_token, decode_token
+from upswing.audit import service as audit
 from upswing.core.deps import AppSettings, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -35,6 +37,11 @@ def _issue(settings: AppSettings, user: User) -> Token:
 def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DbSession,
           settings: AppSettings) -> Token:
     user = service.authenticate(session, form.username, form.password)
+    # Sign-ins are audited (privacy issue: logins), failed ones against an existing account too (by id).
+    account_id = user.id if user else session.scalar(select(User.id).where(User.username == form.username))
+    audit.record(session, actor=f"user:{user.username}" if user else "anonymous",
+                 action="auth.login" if user else "auth.login_failed", entity_type="user", entity_id=account_id)
+    session.commit()
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Incorrect username or password",
                             headers={"WWW-Authenticate": "Bearer"})

@@ -12,6 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from upswing.account.models import Role, User
 from upswing.account.security import decode_token
+from upswing.core import rls
 from upswing.core.deps import AppSettings, DbSession
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
@@ -33,6 +34,7 @@ def get_current_user(token: Annotated[str, Depends(oauth2_scheme)], session: DbS
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         raise _UNAUTHORIZED
+    rls.act_as(session, user, settings)  # PostgreSQL row-level security: the request's rows are the user's
     return user
 
 

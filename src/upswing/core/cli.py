@@ -37,5 +37,14 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
         migrate.upgrade(engine)
     console.print(f"Upswing on http://{host}:{port}  (API docs: http://{host}:{port}/docs, "
                   f"environment: {settings.environment})")
-    uvicorn.run("upswing.app:create_app", factory=True, host=host, port=port, reload=reload,
-                log_level=settings.log_level.lower())
+    runner = None
+    if settings.task_runner == "embedded":  # the zero-setup default: background tasks in this process
+        from upswing.core.tasks import EmbeddedRunner
+
+        runner = EmbeddedRunner().start()
+    try:
+        uvicorn.run("upswing.app:create_app", factory=True, host=host, port=port, reload=reload,
+                    log_level=settings.log_level.lower())
+    finally:
+        if runner is not None:
+            runner.stop()

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from upswing.core import rls
 from upswing.settings import Settings
 
 
@@ -27,6 +28,7 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
     finally:
         session.rollback()
+        rls.stop_acting(session)  # authentication set the user's claims on it (``rls.act_as``)
         session.close()
 
 

@@ -16,6 +16,12 @@ class SignalType(StrEnum):
     BUSINESS_LAUNCH = "business_launch"
     EDUCATION = "education"
     JOB_LOSS = "job_loss"
+    # Intents read from texts about a company; they land on the leads who work there.
+    INTENT_GROWTH = "intent_growth"
+    INTENT_EXPANSION = "intent_expansion"
+    INTENT_FINANCIAL_DISTRESS = "intent_financial_distress"
+    INTENT_LOAN_NEED = "intent_loan_need"
+    INTENT_CONSULTING_NEED = "intent_consulting_need"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 
 from upswing.account.deps import AnyUser, ManagerOrAdmin, Worker
+from upswing.audit.service import record
 from upswing.core.deps import AppSettings, DbSession
 from upswing.lead import service
 from upswing.lead.schemas import ImportReport, LeadFilters, LeadPage, LeadRead, LeadUpdate
@@ -22,13 +23,21 @@ def list_leads(user: AnyUser, session: DbSession, filters: Annotated[LeadFilters
 
 @router.get("/{lead_id}", response_model=LeadRead, operation_id="leads_get")
 def get_lead(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> LeadRead:
-    return service.read_lead(session, lead_id, user=user)
+    lead = service.read_lead(session, lead_id, user=user)
+    # Who looked at whose record is audited (privacy issue: lead views).
+    record(session, actor=f"user:{user.username}", action="lead.view", entity_type="lead", entity_id=lead_id)
+    session.commit()
+    return lead
 
 
 @router.get("/{lead_id}/timeline", response_model=LeadTimeline, operation_id="leads_timeline")
 def lead_timeline(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> LeadTimeline:
     """Snapshots, signals, evidence, actions and outcomes, oldest first."""
-    return timeline(session, lead_id, user=user)
+    result = timeline(session, lead_id, user=user)
+    record(session, actor=f"user:{user.username}", action="lead.view", entity_type="lead", entity_id=lead_id,
+           details={"view": "timeline"})  # audited like the lead itself (privacy issue: lead views)
+    session.commit()
+    return result
 
 
 @router.patch("/{lead_id}", response_model=LeadRead, operation_id="leads_update")

@@ -39,6 +39,8 @@ Validation (per field; every problem is reported, not just the first of a row)
 * ``postal_code``: for US (or no country) a ZIP code, ``12345`` or ``12345-6789``.
 * ``balance``: a non-negative amount with at most 2 decimals (``$1,234.56`` is fine).
 * ``days_delinquent``: a non-negative whole number.
+* ``birth_date`` (optional): ``YYYY-MM-DD`` or the US ``MM/DD/YYYY``; a real date, not in the future and
+  not before 1900. Stored encrypted, like e-mails, phones and addresses (docs/security.md).
 * ``linkedin_url``: normalized by ``upswing.observation.apify.normalize_linkedin_url`` to the
   canonical profile URL and public id.
 * ``timezone``: an IANA zone name. When absent it is derived from a US state (``STATE_TIMEZONES``:
@@ -56,6 +58,7 @@ import re
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -78,7 +81,7 @@ LeadSource = Path | str | bytes | IO[bytes]
 CANONICAL_FIELDS: tuple[str, ...] = (
     "external_id", "first_name", "middle_name", "last_name", "email", "phone", "phone_type",
     "address", "city", "state", "postal_code", "country", "timezone", "linkedin_url", "employer",
-    "title", "balance", "days_delinquent", "assignee", "team",
+    "title", "balance", "days_delinquent", "assignee", "team", "birth_date",
 )
 
 #: Accepted column names per canonical field (the canonical name itself is always accepted).
@@ -105,6 +108,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "days_delinquent": ("dpd", "days_past_due", "delinquency_days", "days_late"),
     "assignee": ("agent", "assigned_to", "owner", "collector", "username"),
     "team": ("team_name", "group"),
+    "birth_date": ("dob", "date_of_birth", "birthdate", "birthday", "born"),
 }
 
 
@@ -384,6 +388,7 @@ class LeadImportRow:
     days_delinquent: int | None = None
     assignee: str | None = None
     team: str | None = None
+    birth_date: date | None = None
     provided: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -559,6 +564,30 @@ def normalize_phone(value: str, region: str = "US") -> str:
         raise ValueError(f"not a valid phone number for region {region}" if not value.startswith("+")
                          else "not a valid phone number")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_birth_date(value: str) -> date:
+    """A birth date from ``YYYY-MM-DD`` or ``MM/DD/YYYY``; ValueError if it is not a plausible one."""
+    text = value.strip()
+    try:
+        match = _US_DATE.fullmatch(text)
+        if match:
+            born = date(int(match.group(3)), int(match.group(1)), int(match.group(2)))
+        elif _ISO_DATE.fullmatch(text):
+            born = date.fromisoformat(text)
+        else:
+            raise ValueError(text)
+    except ValueError:
+        raise ValueError("not a date (YYYY-MM-DD or MM/DD/YYYY)") from None
+    if born > date.today():
+        raise ValueError("is in the future")
+    if born.year < 1900:
+        raise ValueError("is before 1900")
+    return born
 
 
 def normalize_country(value: str) -> str:
@@ -827,6 +856,12 @@ class LeadValidator:
                 values["days_delinquent"] = _whole_number(raw[layout.key_of["days_delinquent"]])
             except _FieldError as exc:
                 fail("days_delinquent", str(exc))
+
+        if get("birth_date") is not None:
+            try:
+                values["birth_date"] = parse_birth_date(values["birth_date"])
+            except ValueError as exc:
+                fail("birth_date", str(exc))
 
         if errors:
             return None, errors

@@ -1,15 +1,32 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    CheckConstraint,
+    Connection,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    event,
+    inspect,
+    text,
+)
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
+from upswing.core.crypto import EncryptedDate, EncryptedJSON, EncryptedText
 from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
+from upswing.lead.pii import CONTACT_FIELDS, blind_indexes
 
 
 class LeadStatus(StrEnum):
@@ -36,7 +53,8 @@ class Lead(Base):
     __table_args__ = (
         UniqueConstraint("portfolio_id", "external_id"),
         Index("ix_leads_linkedin_public_id", "linkedin_public_id"),
-        Index("ix_leads_email", "email"),
+        Index("ix_leads_email_bidx", "email_bidx"),
+        Index("ix_leads_phone_bidx", "phone_bidx"),
         Index("ix_leads_assignee_id", "assignee_id"),
         Index("ix_leads_team_id", "team_id"),
         Index("ix_leads_status", "status"),
@@ -49,11 +67,19 @@ class Lead(Base):
     first_name: Mapped[str] = mapped_column(String(120))
     middle_name: Mapped[str | None] = mapped_column(String(120))
     last_name: Mapped[str] = mapped_column(String(120))
-    email: Mapped[str | None] = mapped_column(String(320))
-    emails: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    phone: Mapped[str | None] = mapped_column(String(32))
-    phones: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    address: Mapped[str | None] = mapped_column(Text)
+    # PII is encrypted at rest (docs/security.md); the *_bidx columns are blind indexes (HMAC) for exact
+    # look-ups, kept in step on every ORM write by the events below (bulk writes: ``pii.with_blind_indexes``).
+    # City, state and postal code stay in clear: blocking, time zones and the compliance guard need them.
+    email: Mapped[str | None] = mapped_column(EncryptedText("leads.email"))
+    emails: Mapped[list[str]] = mapped_column(EncryptedJSON("leads.emails"), default=list)
+    phone: Mapped[str | None] = mapped_column(EncryptedText("leads.phone"))
+    phones: Mapped[list[dict[str, Any]]] = mapped_column(EncryptedJSON("leads.phones"), default=list)
+    address: Mapped[str | None] = mapped_column(EncryptedText("leads.address"))
+    birth_date: Mapped[date | None] = mapped_column(EncryptedDate("leads.birth_date"))
+    email_bidx: Mapped[str | None] = mapped_column(String(32))
+    phone_bidx: Mapped[str | None] = mapped_column(String(32))
+    #: Blind indexes of every e-mail and phone of the lead (``emails``/``phones`` included), sorted.
+    contact_bidx: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))
     city: Mapped[str | None] = mapped_column(String(120))
     state: Mapped[str | None] = mapped_column(String(2))
     postal_code: Mapped[str | None] = mapped_column(String(16))
@@ -81,6 +107,24 @@ class Lead(Base):
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.middle_name, self.last_name) if p)
+
+
+@event.listens_for(Lead, "before_insert")
+def _index_new_lead(_mapper: Mapper[Lead], _connection: Connection, lead: Lead) -> None:
+    _set_blind_indexes(lead)
+
+
+@event.listens_for(Lead, "before_update")
+def _index_changed_lead(_mapper: Mapper[Lead], _connection: Connection, lead: Lead) -> None:
+    state = inspect(lead)
+    if any(state.attrs[name].history.has_changes() for name in CONTACT_FIELDS):
+        _set_blind_indexes(lead)
+
+
+def _set_blind_indexes(lead: Lead) -> None:
+    for name, value in blind_indexes(lead.email, lead.emails, lead.phone, lead.phones).items():
+        if getattr(lead, name) != value:
+            setattr(lead, name, value)
 
 
 class MergeStatus(StrEnum):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,7 @@ class ImportReport(BaseModel):
     updated: int = 0
     unchanged: int = 0
     rejected: int = Field(default=0, description="Invalid rows (not written)")
+    suppressed: int = Field(default=0, description="Rows about a person erased on request (not written)")
     error_count: int = Field(default=0, description="All errors found, also those beyond the `errors` list")
     errors: list[ImportRowError] = Field(default_factory=list,
                                          description=f"The first {MAX_REPORTED_ERRORS} errors")
@@ -41,7 +42,9 @@ class ImportReport(BaseModel):
 
 
 class LeadFilters(BaseModel):
-    q: str | None = Field(default=None, max_length=200, description="Search name, e-mail or external id")
+    q: str | None = Field(default=None, max_length=200,
+                          description="Search a part of the name or external id, or an exact e-mail or phone "
+                                      "number (e-mails and phones are encrypted: no partial match)")
     status: LeadStatus | None = None
     portfolio: str | None = Field(default=None, description="Portfolio name")
     assignee_id: uuid.UUID | None = None
@@ -66,6 +69,7 @@ class LeadRead(BaseModel):
     phone: str | None
     phones: list[dict[str, Any]]
     address: str | None
+    birth_date: date | None = None
     city: str | None
     state: str | None
     postal_code: str | None

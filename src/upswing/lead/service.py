@@ -6,6 +6,7 @@ Services never commit: the CLI command or the request that calls them does.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from psycopg import sql as pg_sql
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from upswing.account.models import Role, Team, User
 from upswing.audit.service import record
 from upswing.core.bulk import bulk_insert, chunks, copy_rows, json_columns, psycopg_cursor
+from upswing.core.crypto import sealers
 from upswing.core.db import utcnow
 from upswing.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from upswing.core.logging import get_logger
@@ -36,6 +38,7 @@ from upswing.lead.importer import (
     write_rejects_csv,
 )
 from upswing.lead.models import Lead, LeadStatus, Portfolio
+from upswing.lead.pii import CONTACT_FIELDS, INDEX_FIELDS, blind_indexes, has_email, has_phone, with_blind_indexes
 from upswing.lead.schemas import (
     MAX_REPORTED_ERRORS,
     ImportReport,
@@ -44,10 +47,14 @@ from upswing.lead.schemas import (
     LeadRead,
     LeadUpdate,
 )
+from upswing.privacy import policy as privacy_policy
+from upswing.privacy.service import ErasedFilter
 
 DEFAULT_PORTFOLIO = "default"
 log = get_logger(__name__)
 
+#: Row errors a rejected import logs (the values of PII fields are masked by the log filter).
+_LOGGED_ERRORS = 20
 #: Rows between two progress callbacks.
 PROGRESS_STEP = 1000
 #: Below this many rows the existing leads are looked up by external id instead of loading the portfolio.
@@ -57,10 +64,10 @@ _LOOKUP_BY_ID_BELOW = 2000
 _DIRECT_FIELDS: tuple[str, ...] = (
     "first_name", "middle_name", "last_name", "email", "phone", "address", "city", "state",
     "postal_code", "country", "timezone", "linkedin_url", "linkedin_public_id", "employer", "title",
-    "balance", "days_delinquent",
+    "balance", "days_delinquent", "birth_date",
 )
 _EXISTING_FIELDS: tuple[str, ...] = ("id", "external_id", *_DIRECT_FIELDS, "emails", "phones", "assignee_id",
-                                      "team_id")
+                                      "team_id", *INDEX_FIELDS)
 _get_direct = attrgetter(*_DIRECT_FIELDS)
 
 
@@ -279,10 +286,26 @@ def _import_leads(session: Session, source: LeadSource | LeadRows, *, actor: str
     report.errors = [ImportRowError(row=e.row, field=e.field, value=_jsonable(e.value), message=e.message)
                      for e in all_errors[:MAX_REPORTED_ERRORS]]
     report.warnings = list(validator.warnings)
+    if rejects:
+        log.warning("lead_import.rows_rejected", file=report.file, rejected=len(rejects),
+                    errors=[error.as_dict() for error in all_errors[:_LOGGED_ERRORS]])
     if rejects and not skip_invalid:
         raise LeadImportFailed(
             f"{len(rejects)} of {done} row(s) are invalid ({len(all_errors)} error(s)); nothing was imported",
             report)
+
+    # Privacy (privacy/): people erased on request are never imported again, and the privacy mode's dropped
+    # fields are never written.
+    erased = ErasedFilter(session)
+    if erased.active:
+        for index, (row, _) in enumerate(valid):
+            erased.add(index, email=row.email, phone=row.phone, linkedin_public_id=row.linkedin_public_id,
+                       first_name=row.first_name, last_name=row.last_name,
+                       birth_date=getattr(row, "birth_date", None))
+        dropped = erased.erased()
+        report.suppressed = len(dropped)
+        valid = [item for index, item in enumerate(valid) if index not in dropped]
+    privacy = privacy_policy.current()
 
     portfolio = get_portfolio(session, portfolio_name)
     existing = _load_existing(session, portfolio.id if portfolio else None, [row for row, _ in valid])
@@ -293,9 +316,9 @@ def _import_leads(session: Session, source: LeadSource | LeadRows, *, actor: str
     for row, people in valid:
         current = existing.get(row.external_id)
         if current is None:
-            inserts.append(_new_lead(row, people, now))
+            inserts.append(privacy.prepare_lead_values(_new_lead(row, people, now)))
         else:
-            changes = _changes(row, people, current)
+            changes = privacy.prepare_lead_values(_changes(row, people, current))
             if changes:
                 changes["id"] = current["id"]
                 changes["updated_at"] = now
@@ -351,7 +374,8 @@ def _update_leads(session: Session, updates: list[dict[str, Any]]) -> None:
                 leads, temp = pg_sql.Identifier(_LEADS.name), pg_sql.Identifier("_lead_import_update")
                 cursor.execute(pg_sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM {} WITH NO DATA").format(
                     temp, pg_sql.SQL(", ").join(idents), leads))
-                copy_rows(cursor, "_lead_import_update", columns, group, _JSON_COLUMNS)
+                copy_rows(cursor, "_lead_import_update", columns, group, _JSON_COLUMNS,
+                          sealers=sealers(_LEADS, columns))
                 assignments = pg_sql.SQL(", ").join(
                     pg_sql.SQL("{} = u.{}").format(ident, ident) for ident in idents[1:])
                 cursor.execute(pg_sql.SQL("UPDATE {} SET {} FROM {} u WHERE {}.id = u.id").format(
@@ -400,7 +424,7 @@ def _new_lead(row: LeadImportRow, people: dict[str, Any], now: datetime) -> dict
         status=LeadStatus.NEW.value, assignee_id=people.get("assignee_id"), team_id=people.get("team_id"),
         created_at=now, updated_at=now,
     )
-    return values
+    return with_blind_indexes(values)
 
 
 def _changes(row: LeadImportRow, people: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
@@ -428,6 +452,11 @@ def _changes(row: LeadImportRow, people: dict[str, Any], current: dict[str, Any]
                          *(p for p in phones if p.get("number") != row.phone)]
         if merged_phones != phones:
             changes["phones"] = merged_phones
+    if not CONTACT_FIELDS.isdisjoint(changes):  # the blind indexes follow the e-mails and phones
+        after = {name: changes.get(name, current[name]) for name in CONTACT_FIELDS}
+        for name, index in blind_indexes(after["email"], after["emails"], after["phone"], after["phones"]).items():
+            if index != current[name]:
+                changes[name] = index
     return changes
 
 
@@ -437,11 +466,8 @@ def _changes(row: LeadImportRow, people: dict[str, Any], current: dict[str, Any]
 def search_leads(session: Session, filters: LeadFilters, *, user: User) -> tuple[list[LeadRead], int]:
     """Leads the user may see, filtered and paginated (most delinquent first); merged duplicates are left out."""
     query = select(Lead).where(visible_leads_clause(user), Lead.merged_into_id.is_(None))
-    if filters.q:
-        pattern = f"%{filters.q.strip().lower()}%"
-        full_name = func.lower(Lead.first_name + " " + Lead.last_name)
-        query = query.where(or_(full_name.like(pattern), func.lower(Lead.email).like(pattern),
-                                func.lower(Lead.external_id).like(pattern)))
+    if filters.q and filters.q.strip():
+        query = query.where(_matches_text(session, filters.q.strip()))
     if filters.status is not None:
         query = query.where(Lead.status == filters.status.value)
     if filters.portfolio is not None:
@@ -458,6 +484,23 @@ def search_leads(session: Session, filters: LeadFilters, *, user: User) -> tuple
     rows = session.scalars(query.order_by(Lead.days_delinquent.desc().nulls_last(), Lead.external_id)
                            .limit(filters.limit).offset(filters.offset))
     return [LeadRead.model_validate(lead) for lead in rows], total
+
+
+def _matches_text(session: Session, text: str) -> ColumnElement[bool]:
+    """Lead search's ``q``: a part of the name or external id; or, when it is an e-mail address or a phone
+    number, exactly that contact (through the blind indexes: e-mails and phones are encrypted, so a part of
+    one cannot be searched)."""
+    pattern = f"%{text.lower()}%"
+    full_name = func.lower(Lead.first_name + " " + Lead.last_name)
+    conditions: list[ColumnElement[bool]] = [full_name.like(pattern), func.lower(Lead.external_id).like(pattern)]
+    if "@" in text:
+        conditions.append(has_email(session, text))
+    elif sum(ch.isdigit() for ch in text) >= 7 and _PHONE_LIKE.fullmatch(text):
+        conditions.append(has_phone(session, text))
+    return or_(*conditions)
+
+
+_PHONE_LIKE = re.compile(r"\+?[\d\s().\-]+")
 
 
 def visible_lead(session: Session, lead_id: uuid.UUID, user: User | None) -> Lead:

@@ -8,10 +8,16 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 
 from upswing.account.deps import ManagerOrAdmin
 from upswing.core.deps import AppSettings, DbSession
-from upswing.observation import service
+from upswing.observation import service, text
 from upswing.observation.apify import ActorShape
 from upswing.observation.reader import parse_timestamp, read_items
-from upswing.observation.schemas import IngestReport, ObservationPage, ObservationRead
+from upswing.observation.schemas import (
+    IngestReport,
+    ObservationPage,
+    ObservationRead,
+    TextIngestRequest,
+    TextIngestResult,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["observations"])
 
@@ -47,3 +53,13 @@ def ingest_apify(user: ManagerOrAdmin, session: DbSession, settings: AppSettings
     run.record_audit(actor=f"user:{user.username}", file=file.filename)
     session.commit()
     return run.report
+
+
+@router.post("/ingest/texts", response_model=TextIngestResult, operation_id="ingest_texts")
+def ingest_texts(user: ManagerOrAdmin, session: DbSession, body: TextIngestRequest) -> TextIngestResult:
+    """Store texts (posts, news items, press releases), link them to leads, classify them and make signals."""
+    items = [text.text_item(item, item.model_dump(mode="json", exclude_none=True)) for item in body.items]
+    report = text.ingest_texts(session, items, source_slug=body.source)
+    text.record_audit(session, report, actor=f"user:{user.username}", source_slug=body.source)
+    session.commit()
+    return TextIngestResult(source=body.source, **report.as_dict(), observation_ids=report.observation_ids)

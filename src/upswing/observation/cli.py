@@ -7,7 +7,7 @@ from rich.table import Table
 
 from upswing.core.cli_support import cli_actor, console, fail, progress_bar, user_errors
 from upswing.core.db import transaction
-from upswing.observation import service
+from upswing.observation import service, text
 from upswing.observation.apify import ActorShape
 from upswing.observation.reader import open_items, parse_timestamp
 from upswing.settings import get_settings
@@ -66,3 +66,38 @@ def unlinked(limit: int = typer.Option(100, min=1, help="How many to show")) -> 
         table.add_row(row.observed_at.strftime("%Y-%m-%d"), row.subject_key or "", name,
                       (data.get("headline") or "")[:50], row.url or "")
     console.print(table)
+
+
+@ingest_app.command("texts")
+def ingest_texts(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                help='JSONL or a JSON array of {"text": …, "url", "title", "published_at", "lead_id", '
+                                     '"author_public_id", "about": person|company, "company_name", "company_domain"}'),
+    source: str = typer.Option(text.TEXT_FILE_SOURCE, "--source", help="Slug of the source the texts came from"),
+    observed_at: str | None = typer.Option(None, help="ISO 8601; default now"),
+) -> None:
+    """Store texts (posts, news, press releases), link them to leads, classify them and make signals."""
+    when = None
+    if observed_at is not None:
+        when = parse_timestamp(observed_at)
+        if when is None:
+            fail(f"--observed-at is not an ISO 8601 timestamp: {observed_at!r}")
+    with user_errors():
+        total, numbered = open_items(file)
+        items = text.parse_text_items(numbered)
+        with transaction() as session, progress_bar(f"Ingesting {file.name}", total) as advance:
+            report = text.TextIngestReport()
+            for start in range(0, len(items), TEXT_CHUNK):
+                part = text.ingest_texts(session, items[start:start + TEXT_CHUNK], source_slug=source,
+                                         observed_at=when)
+                text.merge_reports(report, part)
+                advance(len(items[start:start + TEXT_CHUNK]))
+            text.record_audit(session, report, actor=cli_actor(), source_slug=source, file=file.name)
+    console.print(
+        f"{len(items)} texts: {report.stored} new observations, {report.duplicates} already known, "
+        f"{report.linked} linked, {report.unlinked} unlinked; {report.classified} classified, "
+        f"{report.detected} with a signal; signals: {report.signals_created} new, {report.signals_updated} merged"
+    )
+
+
+TEXT_CHUNK = 1000

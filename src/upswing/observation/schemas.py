@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class IngestReport(BaseModel):
@@ -18,6 +18,7 @@ class IngestReport(BaseModel):
     signals_created: int = 0
     signals_merged: int = 0
     rejected: int = 0
+    suppressed: int = Field(default=0, description="Items about an erased person: not stored (privacy)")
     errors: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -41,3 +42,48 @@ class ObservationPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class TextItemIn(BaseModel):
+    """One text to ingest (a line of ``upswing ingest texts`` or an item of ``POST /api/v1/ingest/texts``).
+    Fields beyond these are kept in the observation's raw payload."""
+
+    model_config = ConfigDict(extra="allow")
+
+    text: str = Field(min_length=1, max_length=100_000, description="The post, news item or page text")
+    about: Literal["person", "company"] = Field(
+        default="person", description="person: a career event of its author or subject; company: a business intent")
+    url: str | None = Field(default=None, max_length=1000)
+    title: str | None = Field(default=None, max_length=1000, description="Headline of a news item or page")
+    published_at: datetime | None = None
+    lead_id: uuid.UUID | None = Field(default=None, description="The lead the text is about, when known")
+    author_public_id: str | None = Field(default=None, max_length=200, description="LinkedIn public id of the author")
+    author_name: str | None = Field(default=None, max_length=300)
+    company_name: str | None = Field(default=None, max_length=300, description="Company texts: whose leads")
+    company_domain: str | None = Field(default=None, max_length=255)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is empty")
+        return value
+
+
+class TextIngestRequest(BaseModel):
+    source: str = Field(default="text-api", min_length=1, max_length=120, pattern=r"^[a-z0-9][a-z0-9_.-]*$",
+                        description="Slug of the source the texts came from (created when new)")
+    items: list[TextItemIn] = Field(min_length=1, max_length=5000)
+
+
+class TextIngestResult(BaseModel):
+    source: str
+    stored: int
+    duplicates: int = Field(description="Texts whose normalized content was already stored")
+    linked: int
+    unlinked: int
+    classified: int
+    detected: int = Field(description="Texts whose label is an event above the confidence threshold")
+    signals_created: int
+    signals_updated: int
+    observation_ids: list[uuid.UUID]

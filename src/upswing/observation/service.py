@@ -29,6 +29,8 @@ from upswing.observation.models import Observation, ObservationKind
 from upswing.observation.reader import item_timestamp
 from upswing.observation.schemas import IngestReport
 from upswing.observation.snapshot import ProfileSnapshot
+from upswing.privacy import policy as privacy_policy
+from upswing.privacy.service import ErasedFilter
 from upswing.resolution import service as resolution
 from upswing.resolution.models import Match, MatchOutcome
 from upswing.settings import get_settings
@@ -168,6 +170,10 @@ class ProfileIngest:
         settings = get_settings()
         self.link_threshold = settings.link_threshold if link_threshold is None else link_threshold
         self.review_threshold = settings.review_threshold if review_threshold is None else review_threshold
+        # Privacy mode (privacy/policy.py), enforced on every write of this run: a legal basis for the source
+        # when the mode requires one, and only the fields the mode keeps.
+        self.privacy = privacy_policy.current()
+        self.privacy.check_legal_basis(source.slug, source.legal_basis)
 
     def ingest(self, items: Iterable[tuple[int, dict[str, Any]]]) -> IngestReport:
         iterator = iter(items)
@@ -200,8 +206,21 @@ class ProfileIngest:
                 f"{self.report.rejected} item(s) could not be read; nothing was ingested", self.report.errors)
         return pending
 
+    def _drop_erased(self, pending: list[_Pending]) -> list[_Pending]:
+        """Items about a person erased on request are never stored again (privacy tombstones)."""
+        check = ErasedFilter(self.session)
+        if not check.active:
+            return pending
+        for number, item in enumerate(pending):
+            check.add(number, linkedin_public_id=item.snapshot.public_identifier)
+            for email in item.snapshot.emails:
+                check.add(number, email=email)
+        erased = check.erased()
+        self.report.suppressed += len(erased)
+        return [item for number, item in enumerate(pending) if number not in erased]
+
     def _ingest_chunk(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
-        pending = self._normalize(chunk)
+        pending = self._drop_erased(self._normalize(chunk))
         session = self.session
         hashes = {p.content_hash for p in pending}
         known_hashes = {
@@ -255,12 +274,13 @@ class ProfileIngest:
                 relinks.append({"id": known.id, "lead_id": lead_id, "version": version})
                 continue
             self.report.observations_created += 1
+            raw, normalized = self.privacy.prepare_observation(item.raw, item.snapshot.model_dump(mode="json"))
             to_insert.append({
                 "id": observation_id, "source_id": self.source.id, "lead_id": lead_id,
                 "kind": ObservationKind.PROFILE.value, "subject_key": subject_key(item.snapshot),
                 "shape": item.snapshot.actor, "schema_version": item.snapshot.schema_version,
-                "version": version, "url": item.snapshot.linkedin_url, "raw": item.raw,
-                "normalized": item.snapshot.model_dump(mode="json"), "content_hash": item.content_hash,
+                "version": version, "url": item.snapshot.linkedin_url, "raw": raw,
+                "normalized": normalized, "content_hash": item.content_hash,
                 "observed_at": item.observed_at, "last_observed_at": item.observed_at, "created_at": now,
             })
         if to_insert:

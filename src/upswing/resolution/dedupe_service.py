@@ -35,6 +35,7 @@ from sqlalchemy.types import Uuid
 
 import upswing.models  # noqa: F401 - every table is on the metadata (the merge moves rows of all of them)
 from upswing.audit.service import record
+from upswing.core.crypto import encrypted_columns
 from upswing.core.db import Base, UTCDateTime, utcnow
 from upswing.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from upswing.lead.models import Lead, LeadMerge, MergeStatus, Portfolio
@@ -51,6 +52,7 @@ _LEADS: Table = Lead.__table__  # type: ignore[assignment]
 _SIGNALS: Table = Signal.__table__  # type: ignore[assignment]
 _EVIDENCE: Table = Evidence.__table__  # type: ignore[assignment]
 _OBSERVATION_ID = Observation.__table__.c.id
+_ENCRYPTED_LEAD_COLUMNS = frozenset(encrypted_columns(_LEADS))
 # Tables the merge treats itself rather than by the generic "re-point the lead reference" rule.
 _OWN_TABLES = {"leads", "lead_merges", "signals"}
 
@@ -432,7 +434,8 @@ def merge_leads(session: Session, *, survivor_id: uuid.UUID, merged_id: uuid.UUI
         LeadMerge.status == MergeStatus.PROPOSED.value, LeadMerge.id != merge.id,
         or_(LeadMerge.survivor_id == merged.id, LeadMerge.merged_id == merged.id)))
     merge.snapshot = {
-        "merged_lead": _row_json(_LEADS, merged_row),
+        # Without the encrypted PII (nothing reads it back, and it must not sit in clear in a JSON column).
+        "merged_lead": {k: v for k, v in _row_json(_LEADS, merged_row).items() if k not in _ENCRYPTED_LEAD_COLUMNS},
         "moved": moved,
         "signals_moved": moved_signals,
         "signals_combined": [_combined_json(c) for c in combined],

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import ColumnElement, String, any_, bindparam, func, select, update
@@ -34,9 +34,11 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from upswing.audit import service as audit
+from upswing.core.crypto import EncryptedType
 from upswing.core.db import utcnow
 from upswing.core.errors import ConflictError, NotFoundError
 from upswing.lead.models import Lead
+from upswing.lead.pii import email_index
 from upswing.observation.models import Observation
 from upswing.observation.snapshot import ProfileSnapshot
 from upswing.resolution.matching import PersonRecord, compare
@@ -165,19 +167,21 @@ def _by_history(session: Session, subjects: Mapping[str, ProfileSnapshot], block
 
 def _by_email(session: Session, subjects: Mapping[str, ProfileSnapshot], blocked: dict[str, set[uuid.UUID]],
               results: dict[str, Resolution]) -> None:
-    emails = {e for s in subjects.values() for e in s.emails}
-    if not emails:
+    # E-mails are encrypted: the look-up goes through their blind index (the same address in any case).
+    index = {e: email_index(e) for s in subjects.values() for e in s.emails}
+    if not index:
         return
-    by_email: dict[str, set[uuid.UUID]] = {}
-    for email, lead_id, merged_into in session.execute(
-        select(Lead.email, Lead.id, Lead.merged_into_id).where(_one_of(session, Lead.email, emails))
+    by_index: dict[str, set[uuid.UUID]] = {}
+    for email_bidx, lead_id, merged_into in session.execute(
+        select(Lead.email_bidx, Lead.id, Lead.merged_into_id)
+        .where(_one_of(session, Lead.email_bidx, set(index.values())))
     ):
-        if email is not None and merged_into is None:
-            by_email.setdefault(email, set()).add(lead_id)
+        if email_bidx is not None and merged_into is None:
+            by_index.setdefault(email_bidx, set()).add(lead_id)
     shared: dict[str, tuple[set[uuid.UUID], str]] = {}
     for key, snapshot in subjects.items():
         refused = blocked.get(key, set())
-        owners = [(email, by_email.get(email, set()) - refused) for email in snapshot.emails]
+        owners = [(email, by_index.get(index[email], set()) - refused) for email in snapshot.emails]
         unique = next(((email, leads) for email, leads in owners if len(leads) == 1), None)
         if unique is not None:
             results[key] = _linked(next(iter(unique[1])), {"email": unique[0]})
@@ -261,12 +265,16 @@ def _blocking_rows(session: Session, keys: set[BlockKey]) -> dict[tuple[str, str
     for row in connection.exec_driver_sql(_BLOCKING_SQL[dialect], params):
         if row.merged_into_id is not None:
             continue
-        lead = _BlockedLead(*row[:11])
+        lead = _BlockedLead(*row[:11])  # e-mail and phone still encrypted: see ``with_contacts``
         marker = (row.col, row.val, row.st, lead.id)
         if marker not in seen:  # a lead in both case ranges (case-insensitive collations)
             seen.add(marker)
             found.setdefault((row.col, row.val, row.st), []).append(lead)
     return found
+
+
+_LEAD_EMAIL = cast(EncryptedType, Lead.__table__.c.email.type)
+_LEAD_PHONE = cast(EncryptedType, Lead.__table__.c.phone.type)
 
 
 @dataclass(slots=True)
@@ -289,6 +297,12 @@ class _BlockedLead:
         if not isinstance(self.id, uuid.UUID):  # SQLite returns the stored hex text
             self.id = uuid.UUID(str(self.id))
 
+    def with_contacts(self, wanted: bool) -> _BlockedLead:
+        """The e-mail and phone decrypted when ``wanted`` (the profile has one to compare: ``compare`` skips
+        them otherwise), else left out: decrypting every candidate's would cost more than the look-up."""
+        if not wanted:
+            return replace(self, email=None, phone=None)
+        return replace(self, email=_LEAD_EMAIL.open(self.email), phone=_LEAD_PHONE.open(self.phone))
 
 def _by_score(session: Session, subjects: Mapping[str, ProfileSnapshot], blocked: dict[str, set[uuid.UUID]],
               results: dict[str, Resolution], *, link_at: float, review_at: float) -> None:
@@ -312,8 +326,9 @@ def _by_score(session: Session, subjects: Mapping[str, ProfileSnapshot], blocked
                 if row.id not in refused and lead_matches_key(row, block):
                     rows.setdefault(row.id, row)
         scored = []
+        with_contacts = bool(record.emails or record.phones)
         for lead_id, row in rows.items():
-            lead = lead_record(row)
+            lead = lead_record(row.with_contacts(with_contacts))
             other = profiles.get(lead_id, set()) - {record.linkedin_id}
             if other and not lead.linkedin_id:  # the lead has a profile already: this one is someone else's
                 lead = replace(lead, linkedin_id=min(other))

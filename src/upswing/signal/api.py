@@ -8,10 +8,12 @@ from fastapi import APIRouter, Query
 
 from upswing.account.deps import AnyUser, Worker
 from upswing.core.deps import DbSession
-from upswing.signal import service
+from upswing.signal import feedback, service
 from upswing.signal.schemas import (
     ActionRequest,
     DismissRequest,
+    FeedbackRequest,
+    FeedbackResult,
     OutcomeRequest,
     SignalFilters,
     SignalPage,
@@ -59,3 +61,12 @@ def dismiss(signal_id: uuid.UUID, body: DismissRequest, user: Worker, session: D
     result = service.dismiss(session, signal_id, body.reason, user=user, note=body.note)
     session.commit()
     return result
+
+
+@router.post("/{signal_id}/feedback", response_model=FeedbackResult, operation_id="signals_feedback")
+def give_feedback(signal_id: uuid.UUID, body: FeedbackRequest, user: Worker, session: DbSession) -> FeedbackResult:
+    """Confirm or correct the signal's type; the texts behind it become labelled examples for retraining."""
+    outcome = feedback.record_feedback(session, signal_id, correct=body.correct, label=body.label, user=user)
+    session.commit()
+    return FeedbackResult(signal=outcome.signal, label=outcome.label, examples_stored=outcome.examples_stored,
+                          type_changed=outcome.type_changed, dismissed=outcome.dismissed)

@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     Float,
@@ -144,4 +145,37 @@ class Evidence(Base):
     #: The confidence of the event as this observation alone supports it.
     confidence: Mapped[float] = mapped_column(Float)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExampleKind(StrEnum):
+    PERSON = "person"
+    COMPANY = "company"
+
+
+class LabelledExample(Base):
+    """A text with the label a person confirmed or corrected (signal feedback): training data for the
+    text classifiers (``upswing model train --include-feedback``). The text is a copy of the observation's,
+    so the example survives the signal's deletion; it is personal data like the observation it came from."""
+
+    __tablename__ = "labelled_examples"
+    __table_args__ = (
+        Index("ix_labelled_examples_kind_created_at", "kind", "created_at"),
+        Index("ix_labelled_examples_signal_id", "signal_id"),
+        Index("ix_labelled_examples_observation_id", "observation_id"),
+        CheckConstraint(_in("kind", ExampleKind), name="kind"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    text: Mapped[str] = mapped_column(Text)
+    #: The classifier's label space: a person signal type or ``none``; a company intent (``growth``) or ``none``.
+    label: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))
+    #: True when the person confirmed the detected type, False when they corrected it.
+    correct: Mapped[bool] = mapped_column(Boolean)
+    #: The label the signal had when the feedback was given.
+    previous_label: Mapped[str] = mapped_column(String(40))
+    signal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("signals.id", ondelete="SET NULL"))
+    observation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("observations.id", ondelete="SET NULL"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -123,3 +123,18 @@ class SignalContract(BaseModel):
     priority: str
     score_breakdown: dict[str, float]
     evidence: list[EvidenceContract]
+
+
+class FeedbackRequest(BaseModel):
+    correct: bool = Field(description="true: the signal's type is right; false: it is wrong")
+    label: str | None = Field(default=None, max_length=40, description=(
+        "With correct=false: the right type (a person event type, or a company intent such as intent_growth); "
+        "none or absent: the text reports no event"))
+
+
+class FeedbackResult(BaseModel):
+    signal: SignalRead
+    label: str = Field(description="The label stored with the examples")
+    examples_stored: int = Field(description="Texts behind the signal stored as labelled examples")
+    type_changed: bool
+    dismissed: bool

@@ -45,6 +45,12 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({
     "license_renewal": 0.5,
     "education": 0.5,
     "award": 0.4,
+    # Intents read from texts about the lead's employer: a company in distress puts the lead's income at risk.
+    "intent_financial_distress": 0.5,
+    "intent_growth": 0.3,
+    "intent_expansion": 0.3,
+    "intent_loan_need": 0.3,
+    "intent_consulting_need": 0.2,
 })
 
 DEFAULT_OUTCOME_ADJUSTMENTS: Mapping[str, float] = MappingProxyType({

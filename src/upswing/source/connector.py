@@ -62,18 +62,29 @@ class FetchRequest:
 @dataclass(frozen=True)
 class RawItem:
     kind: ItemKind
-    payload: dict[str, Any]  # exactly what the service sent (kept as the observation's raw payload)
+    payload: dict[str, Any]  # what the service sent (kept as the observation's raw payload)
     target_key: str | None = None  # the Target.key this item answers, when the request had targets
-    url: str | None = None
-    observed_at: datetime | None = None
+    url: str | None = None  # where the item lives (a profile, a post, a page)
+    observed_at: datetime | None = None  # when the item says it was published or fetched; None: now
+    subject_url: str | None = None  # canonical LinkedIn URL of the person it is by/about (e.g. a post's author)
 
 
 @dataclass(frozen=True)
 class FetchResult:
+    """What one ``fetch`` brought back.
+
+    A connector raises an ``upswing.core.http.HttpError`` when it got nothing. When it got part of the work
+    done before an error, it returns what it has with ``failure`` set (record it as the last error; its
+    ``blocks_source`` says blocked or degraded) and lists the targets it did not do in ``deferred``, so the
+    engine schedules them again: nothing fetched is thrown away and nothing is silently skipped.
+    """
+
     items: list[RawItem]
     next_cursor: str | None = None
-    usage: Mapping[str, int] = field(default_factory=dict)  # budget units spent, e.g. {"profiles": 12}
+    usage: Mapping[str, int] = field(default_factory=dict)  # budget units spent, e.g. {"linkedin-profiles": 12}
     errors: Sequence[str] = ()  # per-target problems that did not stop the run (e.g. robots.txt disallowed)
+    deferred: Sequence[str] = ()  # Target.keys not done this time (budget spent, run stopped early)
+    failure: Exception | None = None  # the error that stopped the run early, when ``items`` are partial
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,12 @@ class Connector(ABC, Generic[ConfigT]):
 
     def __init__(self, http: HttpClient) -> None:
         self.http = http
+
+    def budgets(self, config: ConfigT) -> Mapping[str, int]:
+        """Daily budgets this connector spends from, name → default daily limit (e.g. 300 profile scrapes).
+
+        The engine registers them in its budget store; the HTTP client refuses work once one is spent."""
+        return {}
 
     @abstractmethod
     def check(self, config: ConfigT) -> Health:

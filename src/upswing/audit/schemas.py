@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AuditEntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class AuditFilters(BaseModel):
+    entity_type: str | None = None
+    entity_id: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = Field(default=None, description="At or after (ISO 8601)")
+    until: datetime | None = Field(default=None, description="Before (ISO 8601)")
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class ChainVerification(BaseModel):
+    intact: bool
+    entries: int = Field(description="Entries checked (up to the first broken one)")
+    first_broken_id: int | None
+    last_id: int | None
+    last_hash: str | None

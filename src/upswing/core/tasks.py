@@ -1,0 +1,434 @@
+"""Background tasks: one interface, two runners.
+
+A task is a named function that takes ids (JSON values, never ORM objects)::
+
+    @scheduled(every=timedelta(minutes=15))
+    @task("source.monitor")
+    def monitor() -> None: ...
+
+``enqueue(session, "source.run", "apify-linkedin", key="source.run:apify-linkedin@2026-11-22")`` writes a
+durable ``task_runs`` row in the caller's transaction; duplicates by idempotency key are ignored. Only after
+that transaction commits is the run handed to the configured runner (``UPSWING_TASK_RUNNER``):
+
+- ``embedded`` (default): an in-process thread (``upswing serve``) or ``upswing worker --embedded`` reads the
+  table, so queued work survives a restart;
+- ``celery``: the run id is sent to Redis; ``upswing worker`` (a Celery worker) executes it.
+
+Both runners call ``execute(run_id)``: it claims the row atomically (a run is executed by one worker at a
+time; a crashed worker's claim expires after the task's lease), runs the function, and records ``done`` or
+schedules a retry with exponential backoff until ``max_attempts``. Tasks must be idempotent, because a run
+whose "done" was lost with its worker is executed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Generic, ParamSpec, TypeVar, cast
+
+import orjson
+from sqlalchemy import CursorResult, Index, Integer, String, Text, Uuid, and_, event, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, session_factory, utcnow
+from upswing.core.logging import get_logger
+from upswing.settings import get_settings
+
+log = get_logger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Modules whose import registers the built-in tasks and schedules.
+BUILTIN_TASK_MODULES = ("upswing.source.tasks", "upswing.privacy.tasks")
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # gave up after max_attempts, or an unknown task name
+
+
+class TaskRun(Base):
+    """One enqueued execution of a task: the durable record both runners work from."""
+
+    __tablename__ = "task_runs"
+    __table_args__ = (Index("ix_task_runs_status_run_after", "status", "run_after"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(120))
+    args: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    kwargs: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.QUEUED.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_by: Mapped[str | None] = mapped_column(String(200))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --------------------------------------------------------------------------------------------------
+# Declaring tasks and schedules
+
+
+@dataclass(frozen=True)
+class Task(Generic[P, R]):
+    name: str
+    fn: Callable[P, R]
+    max_attempts: int = 3
+    retry_delay: timedelta = timedelta(seconds=30)  # doubled after each failed attempt
+    lease: timedelta = timedelta(minutes=30)  # a claim older than this belongs to a dead worker
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run the task here and now (tests, CLI): the same code the runners execute."""
+        return self.fn(*args, **kwargs)
+
+    def enqueue(self, session: Session, *args: Any, key: str, run_after: datetime | None = None,
+                **kwargs: Any) -> uuid.UUID | None:
+        return enqueue(session, self.name, *args, key=key, run_after=run_after, **kwargs)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    task_name: str
+    every: timedelta
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def key_at(self, now: datetime) -> str:
+        """The idempotency key of this schedule's run in the period holding ``now``: two schedulers (or a
+        restarted one) enqueue each period once."""
+        seconds = int(self.every.total_seconds())
+        period = int(now.timestamp()) // seconds
+        arguments = hashlib.sha256(orjson.dumps([self.args, self.kwargs], option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return f"{self.task_name}@{seconds}s:{period}:{arguments[:12]}"
+
+
+_TASKS: dict[str, Task[Any, Any]] = {}
+_SCHEDULES: list[Schedule] = []
+
+
+def task(name: str, *, max_attempts: int = 3, retry_delay: timedelta = timedelta(seconds=30),
+         lease: timedelta = timedelta(minutes=30)) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """Register a function as the task ``name`` (``domain.verb``)."""
+
+    def register(fn: Callable[P, R]) -> Task[P, R]:
+        declared = Task(name, fn, max_attempts=max_attempts, retry_delay=retry_delay, lease=lease)
+        existing = _TASKS.get(name)
+        if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
+            raise ValueError(f"two tasks share the name {name!r}")
+        _TASKS[name] = declared
+        return declared
+
+    return register
+
+
+def scheduled(every: timedelta, *args: Any, **kwargs: Any) -> Callable[[Task[P, R]], Task[P, R]]:
+    """Run the decorated task every ``every`` (put it above ``@task``)."""
+    if every < timedelta(seconds=1):
+        raise ValueError("a schedule must be at least one second apart")
+
+    def register(declared: Task[P, R]) -> Task[P, R]:
+        schedule = Schedule(declared.name, every, args, dict(kwargs))
+        if schedule not in _SCHEDULES:
+            _SCHEDULES.append(schedule)
+        return declared
+
+    return register
+
+
+def load_task_modules() -> None:
+    """Import every module that declares tasks (built-ins and ``UPSWING_TASK_MODULES``)."""
+    for module in (*BUILTIN_TASK_MODULES, *get_settings().task_modules):
+        importlib.import_module(module)
+
+
+def registered_tasks() -> dict[str, Task[Any, Any]]:
+    load_task_modules()
+    return dict(sorted(_TASKS.items()))
+
+
+def schedules() -> list[Schedule]:
+    load_task_modules()
+    return list(_SCHEDULES)
+
+
+# --------------------------------------------------------------------------------------------------
+# Enqueueing (in the caller's transaction) and dispatch (after it commits)
+
+_PENDING = "upswing.pending_task_runs"
+
+
+def enqueue(session: Session, name: str, *args: Any, key: str, run_after: datetime | None = None,
+            max_attempts: int | None = None, **kwargs: Any) -> uuid.UUID | None:
+    """Write a run of task ``name`` into the session's transaction; hand it to the runner after commit.
+
+    Returns the new run's id, or ``None`` when a run with this idempotency key exists already.
+    """
+    declared = _TASKS.get(name)
+    if declared is None:
+        load_task_modules()
+        declared = _TASKS.get(name)
+    if declared is None:
+        raise KeyError(f"no task {name!r}; known: {', '.join(sorted(_TASKS))}")
+    try:
+        orjson.dumps([args, kwargs])
+    except TypeError as exc:
+        raise TypeError(f"task {name!r} takes ids and plain values, not {exc}") from None
+    if session.scalar(select(TaskRun.id).where(TaskRun.idempotency_key == key)) is not None:
+        return None
+    run = TaskRun(name=name, args=list(args), kwargs=kwargs, idempotency_key=key,
+                  max_attempts=max_attempts or declared.max_attempts, run_after=run_after or utcnow(),
+                  status=TaskStatus.QUEUED.value, attempts=0)
+    try:
+        with session.begin_nested():  # a concurrent enqueue of the same key loses quietly
+            session.add(run)
+    except IntegrityError:
+        return None
+    _after_commit(session).append(run.id)
+    return run.id
+
+
+def _after_commit(session: Session) -> list[uuid.UUID]:
+    pending: list[uuid.UUID] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        event.listen(session, "after_commit", _dispatch_pending)
+        event.listen(session, "after_rollback", _forget_pending)
+    return pending
+
+
+def _dispatch_pending(session: Session) -> None:
+    pending: list[uuid.UUID] = session.info.get(_PENDING, [])
+    if pending:
+        run_ids, pending[:] = list(pending), []
+        dispatch(run_ids)
+
+
+def _forget_pending(session: Session) -> None:
+    if not session.in_transaction():  # the whole transaction is gone, not just a savepoint
+        session.info.get(_PENDING, []).clear()
+
+
+_WAKE = threading.Event()
+
+
+def dispatch(run_ids: Iterable[uuid.UUID], *, countdown: float | None = None) -> None:
+    """Tell the configured runner about committed runs. Losing this message loses nothing: the embedded
+    runner polls the table and ``upswing scheduler`` re-sends queued Celery runs."""
+    run_ids = list(run_ids)
+    if get_settings().task_runner == "celery":
+        from upswing.core.celery_app import EXECUTE_TASK, get_celery_app
+
+        settings = get_settings()
+        try:
+            app = get_celery_app()
+            for run_id in run_ids:
+                app.send_task(EXECUTE_TASK, args=[str(run_id)], queue=settings.celery_queue, countdown=countdown)
+        except Exception as exc:  # broker down: the rows stay queued for the scheduler's sweep
+            log.warning("tasks.dispatch_failed", runs=len(run_ids), error=str(exc))
+        return
+    _WAKE.set()
+
+
+# --------------------------------------------------------------------------------------------------
+# Executing
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # done | retry | failed | skipped (another worker has it, or it is finished)
+    retry_in: float | None = None
+    error: str | None = None
+
+
+def worker_name(kind: str) -> str:
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(and_(TaskRun.status == TaskStatus.QUEUED.value, TaskRun.run_after <= now),
+               and_(TaskRun.status == TaskStatus.RUNNING.value, TaskRun.locked_until < now))
+
+
+def execute(run_id: uuid.UUID, *, worker: str, factory: sessionmaker[Session] | None = None) -> Outcome:
+    """Claim the run, execute its task and record the outcome. Safe to call twice for one run."""
+    factory = factory or session_factory()
+    now = utcnow()
+    with factory() as session, session.begin():
+        run = session.get(TaskRun, run_id)
+        if run is None:
+            return Outcome("skipped", error="no such run")
+        declared = _TASKS.get(run.name)
+        if declared is None:
+            load_task_modules()
+            declared = _TASKS.get(run.name)
+        lease = declared.lease if declared else timedelta(minutes=30)
+        claimed = cast(CursorResult[Any], session.execute(
+            update(TaskRun).where(TaskRun.id == run_id, _claimable(now))
+            .values(status=TaskStatus.RUNNING.value, attempts=TaskRun.attempts + 1, locked_by=worker,
+                    locked_until=now + lease, started_at=now)
+            .execution_options(synchronize_session=False))).rowcount
+        if claimed != 1:
+            return Outcome("skipped")
+        name, args, kwargs = run.name, list(run.args), dict(run.kwargs)
+        attempts, max_attempts = run.attempts + 1, run.max_attempts
+    if declared is None:
+        return _finish(factory, run_id, worker, TaskStatus.FAILED, error=f"no task {name!r} is registered")
+    log.info("task.started", task=name, run=str(run_id), attempt=attempts, worker=worker)
+    try:
+        declared.fn(*args, **kwargs)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("task.failed", task=name, run=str(run_id), attempt=attempts, error=error,
+                    trace=traceback.format_exc(limit=5))
+        if attempts >= max_attempts:
+            return _finish(factory, run_id, worker, TaskStatus.FAILED, error=error)
+        delay = declared.retry_delay.total_seconds() * 2 ** (attempts - 1)
+        return _finish(factory, run_id, worker, TaskStatus.QUEUED, error=error, retry_in=delay)
+    log.info("task.done", task=name, run=str(run_id), worker=worker)
+    return _finish(factory, run_id, worker, TaskStatus.DONE)
+
+
+def _finish(factory: sessionmaker[Session], run_id: uuid.UUID, worker: str, status: TaskStatus, *,
+            error: str | None = None, retry_in: float | None = None) -> Outcome:
+    now = utcnow()
+    values: dict[str, Any] = {"status": status.value, "locked_by": None, "locked_until": None}
+    if error is not None:
+        values["last_error"] = error[:4000]
+    if status is TaskStatus.QUEUED:
+        values["run_after"] = now + timedelta(seconds=retry_in or 0)
+    else:
+        values["finished_at"] = now
+    with factory() as session, session.begin():
+        # Only the claim holder records: a worker whose lease expired must not overwrite the new owner.
+        session.execute(update(TaskRun).where(TaskRun.id == run_id, TaskRun.locked_by == worker).values(**values)
+                        .execution_options(synchronize_session=False))
+    label = {TaskStatus.DONE: "done", TaskStatus.QUEUED: "retry", TaskStatus.FAILED: "failed"}[status]
+    return Outcome(label, retry_in=retry_in, error=error)
+
+
+def next_claimable(session: Session, now: datetime | None = None, *, limit: int = 20) -> list[uuid.UUID]:
+    now = now or utcnow()
+    return list(session.scalars(select(TaskRun.id).where(_claimable(now))
+                                .order_by(TaskRun.run_after, TaskRun.created_at).limit(limit)))
+
+
+def enqueue_schedules(session: Session, now: datetime | None = None) -> list[uuid.UUID]:
+    """Enqueue each schedule's run for the current period (once per period, whoever asks)."""
+    now = now or utcnow()
+    created = []
+    for schedule in schedules():
+        run_id = enqueue(session, schedule.task_name, *schedule.args, key=schedule.key_at(now), **schedule.kwargs)
+        if run_id is not None:
+            created.append(run_id)
+    return created
+
+
+def stale_queued(session: Session, older_than: timedelta, now: datetime | None = None) -> list[uuid.UUID]:
+    """Queued runs that are due but were handed out a while ago (a Celery message lost with a broker)."""
+    now = now or utcnow()
+    return list(session.scalars(select(TaskRun.id).where(_claimable(now), TaskRun.run_after <= now - older_than)))
+
+
+@scheduled(every=timedelta(days=1))
+@task("tasks.purge")
+def purge_finished(done_days: int = 30, failed_days: int = 90) -> int:
+    """Delete finished runs after a while (failed ones are kept longer, for looking into)."""
+    from sqlalchemy import delete
+
+    from upswing.core.db import transaction
+
+    now = utcnow()
+    with transaction() as session:
+        result = cast(CursorResult[Any], session.execute(delete(TaskRun).where(or_(
+            and_(TaskRun.status == TaskStatus.DONE.value, TaskRun.finished_at < now - timedelta(days=done_days)),
+            and_(TaskRun.status == TaskStatus.FAILED.value,
+                 TaskRun.finished_at < now - timedelta(days=failed_days))))))
+        return result.rowcount
+
+
+# --------------------------------------------------------------------------------------------------
+# The embedded runner
+
+
+class EmbeddedRunner:
+    """Runs queued tasks in this process, reading the durable table (so nothing queued is lost on restart),
+    and enqueues scheduled work when ``with_schedule`` is on."""
+
+    def __init__(self, *, factory: sessionmaker[Session] | None = None, poll_seconds: float | None = None,
+                 with_schedule: bool = True) -> None:
+        self.factory = factory or session_factory()
+        self.poll_seconds = poll_seconds if poll_seconds is not None else get_settings().task_poll_seconds
+        self.with_schedule = with_schedule
+        self.worker = worker_name("embedded")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_tick = utcnow()
+
+    def run_pending(self, *, max_runs: int | None = None) -> list[Outcome]:
+        """Execute every run that is due now (tests and one-shot use); returns their outcomes."""
+        load_task_modules()
+        outcomes: list[Outcome] = []
+        while not self._stop.is_set():
+            with self.factory() as session:
+                candidates = next_claimable(session)
+            if not candidates:
+                break
+            executed = 0
+            for run_id in candidates:
+                outcome = execute(run_id, worker=self.worker, factory=self.factory)
+                if outcome.status != "skipped":
+                    outcomes.append(outcome)
+                    executed += 1
+                if max_runs is not None and len(outcomes) >= max_runs:
+                    return outcomes
+            if not executed:
+                break  # another worker took them
+        return outcomes
+
+    def tick(self) -> None:
+        if self.with_schedule and utcnow() >= self._next_tick:
+            with self.factory() as session, session.begin():
+                enqueue_schedules(session)
+            self._next_tick = utcnow() + timedelta(seconds=max(self.poll_seconds, 5.0))
+
+    def run_forever(self) -> None:
+        log.info("tasks.embedded_runner_started", worker=self.worker, schedule=self.with_schedule)
+        while not self._stop.is_set():
+            try:
+                self.tick()
+                ran = self.run_pending()
+            except Exception as exc:  # a database hiccup must not kill the runner thread
+                log.error("tasks.embedded_runner_error", error=f"{type(exc).__name__}: {exc}")
+                ran = []
+            if not ran:
+                _WAKE.wait(self.poll_seconds)
+                _WAKE.clear()
+        log.info("tasks.embedded_runner_stopped", worker=self.worker)
+
+    def start(self) -> EmbeddedRunner:
+        self._thread = threading.Thread(target=self.run_forever, name="upswing-tasks", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        _WAKE.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
