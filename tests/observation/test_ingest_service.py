@@ -185,3 +185,13 @@ def test_ingest_over_the_api(app: Any, client: Any, db_session: Session) -> None
     # --observed-at wins over the item's own time; without either, the ingest time is used.
     assert db_session.scalars(select(Observation.observed_at)).one() == datetime(2026, 11, 1, tzinfo=UTC)
     assert post().json()["duplicates"] == 1
+
+
+def test_an_email_only_subject_key_keeps_no_address_in_clear() -> None:
+    from upswing.observation.snapshot import ProfileSnapshot
+
+    snapshot = ProfileSnapshot.model_construct(public_identifier=None, urn=None, emails=["Kim.Nguyen@example.org"])
+    key = service.subject_key(snapshot)
+    assert key is not None and key.startswith("email:") and "example.org" not in key.lower()
+    assert key == service.subject_key(ProfileSnapshot.model_construct(
+        public_identifier=None, urn=None, emails=["kim.nguyen@example.org "]))  # same person, same key

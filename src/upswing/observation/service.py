@@ -146,8 +146,15 @@ def subject_key(snapshot: ProfileSnapshot) -> str | None:
     if snapshot.urn:
         return f"urn:{snapshot.urn}"
     if snapshot.emails:
-        return f"email:{snapshot.emails[0]}"
+        return email_subject_key(snapshot.emails[0])
     return None
+
+
+def email_subject_key(email: str) -> str:
+    """The subject key of a profile known only by its e-mail: a blind index, so no address sits in clear."""
+    from upswing.lead.pii import email_index
+
+    return f"email:{email_index(email)}"
 
 
 class ProfileIngest:

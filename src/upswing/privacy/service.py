@@ -459,7 +459,9 @@ def _observations_about(session: Session, lead_ids: Sequence[uuid.UUID], linkedi
             select(Match.observation_id).join(Observation, Observation.id == Match.observation_id)
             .where(Match.lead_id.in_(lead_ids[start:start + _CHUNK]), Match.outcome.in_(open_outcomes),
                    or_(Observation.lead_id.is_(None), Observation.lead_id.in_(lead_ids[start:start + _CHUNK])))))
-    keys = {f"li:{i}" for i in linkedin_ids} | {f"email:{e}" for e in emails}
+    from upswing.observation.service import email_subject_key
+
+    keys = {f"li:{i}" for i in linkedin_ids} | {email_subject_key(e) for e in emails}
     if keys:
         found.update(session.scalars(select(Observation.id).where(Observation.subject_key.in_(keys),
                                                                    Observation.lead_id.is_(None))))
