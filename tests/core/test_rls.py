@@ -148,3 +148,21 @@ def test_claims_are_not_set_when_row_level_security_is_switched_off(pg_session: 
     rls.act_as(pg_session, book.agent, Settings(db_row_level_security=False))
     assert rls.claims_of(pg_session) is None
     assert _ids(pg_session, "SELECT id FROM leads") >= {book.own, book.team, book.other}
+
+
+def test_the_contact_ledger_is_scoped_like_its_leads(pg_session: Session, book: Book, acting: Any) -> None:
+    from datetime import UTC, datetime
+
+    from upswing.compliance import service as compliance
+    from upswing.compliance.schemas import ContactCreate
+
+    for lead_id in (book.own, book.other):
+        compliance.log_contact(pg_session, ContactCreate(lead_id=lead_id, channel="letter",
+                                                         at=datetime(2026, 11, 2, 15, tzinfo=UTC)),
+                               actor="test", source="api")
+    pg_session.commit()
+
+    acting(book.agent)
+    assert _ids(pg_session, "SELECT lead_id FROM contact_attempts") == {book.own}
+    acting(book.manager)
+    assert _ids(pg_session, "SELECT lead_id FROM contact_attempts") == {book.own, book.other}

@@ -51,6 +51,11 @@ LEAD_OWNED = {
     "matches": "lead_id IN (SELECT id FROM leads)",
     "non_matches": "lead_id IN (SELECT id FROM leads)",
     "evidence": "signal_id IN (SELECT id FROM signals)",
+    # The contact ledger and the guard's records (migration 0006).
+    "contact_attempts": "lead_id IN (SELECT id FROM leads)",
+    "contact_consents": "lead_id IN (SELECT id FROM leads)",
+    "lead_compliance_flags": "lead_id IN (SELECT id FROM leads)",
+    "contact_blocked_windows": "lead_id IN (SELECT id FROM leads)",
 }
 
 
