@@ -9,9 +9,8 @@ import typer
 from rich.table import Table
 
 from upswing.audit import service
-from upswing.core.cli_support import console, err_console, fail
+from upswing.core.cli_support import console, err_console, timestamp_option
 from upswing.core.db import transaction
-from upswing.observation.reader import parse_timestamp
 
 app = typer.Typer(help="The audit log: read it and verify its hash chain.", no_args_is_help=True)
 
@@ -42,11 +41,7 @@ def list_entries(
     jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object per line (all fields)"),
 ) -> None:
     """List audit entries, newest first."""
-    since_at = None
-    if since is not None:
-        since_at = parse_timestamp(since)
-        if since_at is None:
-            fail(f"--since is not an ISO 8601 timestamp: {since!r}")
+    since_at = timestamp_option(since, "--since")
     with transaction() as session:
         entries, total = service.list_entries(session, entity_type=entity_type, entity_id=entity_id, actor=actor,
                                               action=action, since=since_at, limit=limit)

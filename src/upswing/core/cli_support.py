@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, NoReturn
 
 import typer
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from upswing.core.errors import UpswingError, ValidationFailedError
+from upswing.observation.reader import parse_timestamp
 
 console = Console()
 err_console = Console(stderr=True)
@@ -38,6 +40,16 @@ def fail(message: str, errors: list[dict[str, Any]] | None = None, *, show: int 
     if errors and len(errors) > show:
         err_console.print(f"  … and {len(errors) - show} more")
     raise typer.Exit(code=1)
+
+
+def timestamp_option(value: str | None, option: str) -> datetime | None:
+    """An optional ISO 8601 option's value as a UTC time; a bad value ends the command naming the option."""
+    if value is None:
+        return None
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        fail(f"{option} is not an ISO 8601 timestamp: {value!r}")
+    return parsed
 
 
 @contextmanager

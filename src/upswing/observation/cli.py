@@ -5,11 +5,11 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from upswing.core.cli_support import cli_actor, console, fail, progress_bar, user_errors
+from upswing.core.cli_support import cli_actor, console, fail, progress_bar, timestamp_option, user_errors
 from upswing.core.db import transaction
 from upswing.observation import service, text
 from upswing.observation.apify import ActorShape
-from upswing.observation.reader import open_items, parse_timestamp
+from upswing.observation.reader import open_items
 from upswing.settings import get_settings
 
 ingest_app = typer.Typer(help="Ingest saved source exports.", no_args_is_help=True)
@@ -29,11 +29,7 @@ def ingest_apify(
     """Store LinkedIn profile items, link them to leads and detect signals."""
     if actor not in ACTOR_CHOICES:
         fail(f"--actor must be one of {', '.join(ACTOR_CHOICES)} (got {actor!r})")
-    when = None
-    if observed_at is not None:
-        when = parse_timestamp(observed_at)
-        if when is None:
-            fail(f"--observed-at is not an ISO 8601 timestamp: {observed_at!r}")
+    when = timestamp_option(observed_at, "--observed-at")
     shape = None if actor == "auto" else ActorShape(actor)
     settings = get_settings()
     with user_errors():
@@ -77,11 +73,7 @@ def ingest_texts(
     observed_at: str | None = typer.Option(None, help="ISO 8601; default now"),
 ) -> None:
     """Store texts (posts, news, press releases), link them to leads, classify them and make signals."""
-    when = None
-    if observed_at is not None:
-        when = parse_timestamp(observed_at)
-        if when is None:
-            fail(f"--observed-at is not an ISO 8601 timestamp: {observed_at!r}")
+    when = timestamp_option(observed_at, "--observed-at")
     with user_errors():
         total, numbered = open_items(file)
         items = text.parse_text_items(numbered)

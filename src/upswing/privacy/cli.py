@@ -10,9 +10,8 @@ import orjson
 import typer
 from rich.table import Table
 
-from upswing.core.cli_support import cli_actor, console, fail, user_errors
+from upswing.core.cli_support import cli_actor, console, fail, timestamp_option, user_errors
 from upswing.core.db import transaction, utcnow
-from upswing.observation.reader import parse_timestamp
 from upswing.privacy import service
 from upswing.privacy.models import DataSubjectRequest, RequestStatus, RequestType
 from upswing.privacy.policy import Regime
@@ -68,11 +67,7 @@ def create(
     received_at: str | None = typer.Option(None, "--received-at", help="When it arrived, ISO 8601 (default: now)"),
 ) -> None:
     """Queue a request; prints it with its deadlines."""
-    received = None
-    if received_at is not None:
-        received = parse_timestamp(received_at)
-        if received is None:
-            fail(f"--received-at is not an ISO 8601 timestamp: {received_at!r}")
+    received = timestamp_option(received_at, "--received-at")
     born = None
     if birth_date is not None:
         try:

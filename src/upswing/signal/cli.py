@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from upswing.account.models import User
-from upswing.core.cli_support import console, fail, progress_bar, user_errors
+from upswing.core.cli_support import console, fail, progress_bar, timestamp_option, user_errors
 from upswing.core.db import transaction
-from upswing.observation.reader import parse_timestamp
 from upswing.signal import service
 from upswing.signal.models import DismissReason, Priority, Signal, SignalAction, SignalOutcome
 from upswing.signal.schemas import EvidenceContract, SignalContract, SignalRead
@@ -49,11 +48,7 @@ def list_signals(
     by_score: bool = typer.Option(False, "--by-score", help="Highest score first (default: oldest first)"),
 ) -> None:
     """List signals, oldest first."""
-    since_at = None
-    if since is not None:
-        since_at = parse_timestamp(since)
-        if since_at is None:
-            fail(f"--since is not an ISO 8601 timestamp: {since!r}")
+    since_at = timestamp_option(since, "--since")
     with transaction() as session:
         signals = service.iter_all_signals(session, since=since_at)
     if priority is not None:
