@@ -181,3 +181,22 @@ def cli(request: pytest.FixtureRequest, fresh_database_url: Callable[[str], str]
 
     yield invoke
     get_settings.cache_clear()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings_database(request: pytest.FixtureRequest, fresh_database_url: Callable[[str], str],
+                      monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker[Session]]:
+    """A migrated database of each kind, reached through the settings as in a deployment (for code, such as
+    tasks, that opens its own transactions); the embedded task runner is selected."""
+    from upswing.core.db import get_engine, session_factory
+    from upswing.settings import get_settings
+
+    if request.param == "postgresql" and POSTGRES_ADMIN_URL is None:
+        pytest.skip("PostgreSQL not reachable and UPSWING_TEST_POSTGRES_URL not set")
+    monkeypatch.setenv("UPSWING_DATABASE_URL", fresh_database_url(request.param))
+    monkeypatch.setenv("UPSWING_TASK_RUNNER", "embedded")
+    get_settings.cache_clear()
+    migrate.upgrade(get_engine())
+    yield session_factory()
+    get_engine().dispose()
+    get_settings.cache_clear()

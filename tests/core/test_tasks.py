@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 
@@ -13,27 +13,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from upswing.core import migrate, tasks
-from upswing.core.db import get_engine, session_factory
+from upswing.core import tasks
 from upswing.core.tasks import EmbeddedRunner, TaskRun, TaskStatus, enqueue
-from upswing.settings import get_settings
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def task_db(request: pytest.FixtureRequest, fresh_database_url: Callable[[str], str],
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker[Session]]:
-    """A migrated database of each kind that the tasks (which open their own transactions) also use."""
-    from conftest import POSTGRES_ADMIN_URL
-
-    if request.param == "postgresql" and POSTGRES_ADMIN_URL is None:
-        pytest.skip("PostgreSQL not reachable and UPSWING_TEST_POSTGRES_URL not set")
-    monkeypatch.setenv("UPSWING_DATABASE_URL", fresh_database_url(request.param))
-    monkeypatch.setenv("UPSWING_TASK_RUNNER", "embedded")
-    get_settings.cache_clear()
-    migrate.upgrade(get_engine())
-    yield session_factory()
-    get_engine().dispose()
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -48,16 +29,17 @@ def runs(factory: sessionmaker[Session]) -> list[TaskRun]:
         return list(session.scalars(select(TaskRun).order_by(TaskRun.created_at)))
 
 
-def test_task_runs_only_after_its_transaction_commits(task_db: sessionmaker[Session], test_tasks: ModuleType) -> None:
-    runner = EmbeddedRunner(factory=task_db, with_schedule=False)
+def test_task_runs_only_after_its_transaction_commits(settings_database: sessionmaker[Session],
+                                                      test_tasks: ModuleType) -> None:
+    runner = EmbeddedRunner(factory=settings_database, with_schedule=False)
 
-    with task_db() as session:
+    with settings_database() as session:
         enqueue(session, "test.record", "rolled-back", key="k-rolled-back")
         assert runner.run_pending() == []  # not committed: no runner can see it
         session.rollback()
-    assert runner.run_pending() == [] and runs(task_db) == []
+    assert runner.run_pending() == [] and runs(settings_database) == []
 
-    with task_db() as session:
+    with settings_database() as session:
         run_id = enqueue(session, "test.record", "committed", key="k-committed")
         assert runner.run_pending() == []
         assert test_tasks.effects("committed") == 0
@@ -65,36 +47,38 @@ def test_task_runs_only_after_its_transaction_commits(task_db: sessionmaker[Sess
     outcomes = runner.run_pending()
     assert [o.status for o in outcomes] == ["done"]
     assert test_tasks.effects("committed") == 1
-    (run,) = runs(task_db)
+    (run,) = runs(settings_database)
     assert (run.id, run.status, run.attempts, run.locked_by) == (run_id, "done", 1, None)
     assert runner.run_pending() == []  # done stays done
 
 
-def test_same_idempotency_key_runs_once(task_db: sessionmaker[Session], test_tasks: ModuleType) -> None:
-    with task_db() as session:
+def test_same_idempotency_key_runs_once(settings_database: sessionmaker[Session],
+                                        test_tasks: ModuleType) -> None:
+    with settings_database() as session:
         first = enqueue(session, "test.record", "once", key="same-key")
         again = enqueue(session, "test.record", "once", key="same-key")  # same transaction
         session.commit()
-    with task_db() as session:
+    with settings_database() as session:
         later = test_tasks.record.enqueue(session, "once", key="same-key")  # a later transaction
         session.commit()
     assert first is not None and again is None and later is None
-    EmbeddedRunner(factory=task_db, with_schedule=False).run_pending()
-    assert test_tasks.effects("once") == 1 and len(runs(task_db)) == 1
+    EmbeddedRunner(factory=settings_database, with_schedule=False).run_pending()
+    assert test_tasks.effects("once") == 1 and len(runs(settings_database)) == 1
     # Executing the finished run again (a duplicate Celery message, say) does nothing.
-    assert tasks.execute(first, worker="another", factory=task_db).status == "skipped"
+    assert tasks.execute(first, worker="another", factory=settings_database).status == "skipped"
     assert test_tasks.effects("once") == 1
 
 
-def test_failed_attempts_are_retried_then_given_up(task_db: sessionmaker[Session], test_tasks: ModuleType) -> None:
-    runner = EmbeddedRunner(factory=task_db, with_schedule=False)
-    with task_db() as session:
+def test_failed_attempts_are_retried_then_given_up(settings_database: sessionmaker[Session],
+                                                   test_tasks: ModuleType) -> None:
+    runner = EmbeddedRunner(factory=settings_database, with_schedule=False)
+    with settings_database() as session:
         enqueue(session, "test.flaky", "recovers", 2, key="flaky-recovers")
         enqueue(session, "test.flaky", "gives-up", 5, key="flaky-gives-up")
         session.commit()
     for _ in range(5):  # retry_delay 0: each pass runs what is due again
         runner.run_pending()
-    by_key = {run.idempotency_key: run for run in runs(task_db)}
+    by_key = {run.idempotency_key: run for run in runs(settings_database)}
     recovered, given_up = by_key["flaky-recovers"], by_key["flaky-gives-up"]
     assert (recovered.status, recovered.attempts) == ("done", 3)
     assert test_tasks.effects("recovers") == 1
@@ -103,28 +87,29 @@ def test_failed_attempts_are_retried_then_given_up(task_db: sessionmaker[Session
     assert test_tasks.effects("gives-up") == 0
 
 
-def test_retry_waits_with_exponential_backoff(task_db: sessionmaker[Session], test_tasks: ModuleType,
+def test_retry_waits_with_exponential_backoff(settings_database: sessionmaker[Session], test_tasks: ModuleType,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(tasks._TASKS, "test.flaky",
                         tasks.Task("test.flaky", test_tasks.flaky.fn, max_attempts=3, retry_delay=timedelta(minutes=1)))
-    with task_db() as session:
+    with settings_database() as session:
         run_id = enqueue(session, "test.flaky", "slow-retry", 5, key="slow-retry")
         session.commit()
     assert run_id is not None
     before = datetime.now(UTC)
-    first = tasks.execute(run_id, worker="w", factory=task_db)
+    first = tasks.execute(run_id, worker="w", factory=settings_database)
     assert first.status == "retry" and first.retry_in == 60
-    assert EmbeddedRunner(factory=task_db, with_schedule=False).run_pending() == []  # not due yet
-    with task_db() as session:
+    assert EmbeddedRunner(factory=settings_database, with_schedule=False).run_pending() == []  # not due yet
+    with settings_database() as session:
         run = session.get(TaskRun, run_id)
         assert run is not None and run.status == "queued" and run.run_after >= before + timedelta(seconds=59)
         session.execute(update(TaskRun).values(run_after=before))  # time passes
         session.commit()
-    assert tasks.execute(run_id, worker="w", factory=task_db).retry_in == 120  # doubled
+    assert tasks.execute(run_id, worker="w", factory=settings_database).retry_in == 120  # doubled
 
 
-def test_queued_and_abandoned_runs_survive_a_restart(task_db: sessionmaker[Session], test_tasks: ModuleType) -> None:
-    with task_db() as session:
+def test_queued_and_abandoned_runs_survive_a_restart(settings_database: sessionmaker[Session],
+                                                     test_tasks: ModuleType) -> None:
+    with settings_database() as session:
         enqueue(session, "test.record", "queued-before-restart", key="k-queued")
         crashed = enqueue(session, "test.record", "worker-died", key="k-crashed")
         session.commit()
@@ -133,13 +118,14 @@ def test_queued_and_abandoned_runs_survive_a_restart(task_db: sessionmaker[Sessi
             status=TaskStatus.RUNNING.value, attempts=1, locked_by="dead-worker",
             locked_until=datetime.now(UTC) - timedelta(seconds=1)))
         session.commit()
-    fresh_runner = EmbeddedRunner(factory=task_db, with_schedule=False)  # a new process
+    fresh_runner = EmbeddedRunner(factory=settings_database, with_schedule=False)  # a new process
     assert sorted(o.status for o in fresh_runner.run_pending()) == ["done", "done"]
     assert test_tasks.effects("queued-before-restart") == 1 and test_tasks.effects("worker-died") == 1
 
 
-def test_a_claimed_run_is_not_executed_twice(task_db: sessionmaker[Session], test_tasks: ModuleType) -> None:
-    with task_db() as session:
+def test_a_claimed_run_is_not_executed_twice(settings_database: sessionmaker[Session],
+                                             test_tasks: ModuleType) -> None:
+    with settings_database() as session:
         run_id = enqueue(session, "test.record", "claimed", key="k-claimed")
         session.commit()
         session.execute(update(TaskRun).where(TaskRun.id == run_id).values(
@@ -147,15 +133,16 @@ def test_a_claimed_run_is_not_executed_twice(task_db: sessionmaker[Session], tes
             locked_until=datetime.now(UTC) + timedelta(minutes=10)))
         session.commit()
     assert run_id is not None
-    assert tasks.execute(run_id, worker="me", factory=task_db).status == "skipped"
+    assert tasks.execute(run_id, worker="me", factory=settings_database).status == "skipped"
     assert test_tasks.effects("claimed") == 0
 
 
-def test_runner_thread_is_woken_by_the_commit(task_db: sessionmaker[Session], test_tasks: ModuleType) -> None:
-    runner = EmbeddedRunner(factory=task_db, poll_seconds=60, with_schedule=False).start()
+def test_runner_thread_is_woken_by_the_commit(settings_database: sessionmaker[Session],
+                                              test_tasks: ModuleType) -> None:
+    runner = EmbeddedRunner(factory=settings_database, poll_seconds=60, with_schedule=False).start()
     try:
         time.sleep(0.2)  # the thread is now waiting up to 60 s
-        with task_db() as session:
+        with settings_database() as session:
             enqueue(session, "test.record", "woken", key="k-woken")
             session.commit()
         deadline = time.monotonic() + 15
@@ -167,34 +154,35 @@ def test_runner_thread_is_woken_by_the_commit(task_db: sessionmaker[Session], te
     assert not any(t.name == "upswing-tasks" and t.is_alive() for t in threading.enumerate())
 
 
-def test_schedules_enqueue_once_per_period(task_db: sessionmaker[Session]) -> None:
+def test_schedules_enqueue_once_per_period(settings_database: sessionmaker[Session]) -> None:
     monitor = next(s for s in tasks.schedules() if s.task_name == "source.monitor")
     assert monitor.every == timedelta(minutes=15)
     now = datetime(2026, 11, 22, 9, 3, tzinfo=UTC)
-    with task_db() as session:
+    with settings_database() as session:
         first = tasks.enqueue_schedules(session, now)
         again = tasks.enqueue_schedules(session, now + timedelta(minutes=5))  # same quarter hour
         session.commit()
-    with task_db() as session:
+    with settings_database() as session:
         next_period = tasks.enqueue_schedules(session, now + timedelta(minutes=15))
         session.commit()
     assert len(first) == len(tasks.schedules()) and again == []
     assert len(next_period) == 1  # the quarter-hourly monitor, not the daily purge
-    names = [run.name for run in runs(task_db)]
+    names = [run.name for run in runs(settings_database)]
     assert names.count("source.monitor") == 2 and names.count("tasks.purge") == 1
 
 
-def test_enqueue_refuses_unknown_tasks_and_non_json_arguments(task_db: sessionmaker[Session]) -> None:
-    with task_db() as session:
+def test_enqueue_refuses_unknown_tasks_and_non_json_arguments(settings_database: sessionmaker[Session]) -> None:
+    with settings_database() as session:
         with pytest.raises(KeyError, match=r"no task 'nope\.nothing'"):
             enqueue(session, "nope.nothing", key="x")
         with pytest.raises(TypeError, match="takes ids and plain values"):
             enqueue(session, "source.run", object(), key="y")
 
 
-def test_finished_runs_are_purged_after_their_time(task_db: sessionmaker[Session], test_tasks: ModuleType) -> None:
+def test_finished_runs_are_purged_after_their_time(settings_database: sessionmaker[Session],
+                                                   test_tasks: ModuleType) -> None:
     old = datetime.now(UTC) - timedelta(days=40)
-    with task_db() as session:
+    with settings_database() as session:
         for key, status in (("old-done", "done"), ("old-failed", "failed"), ("new-done", "done"), ("queued", "queued")):
             run_id = enqueue(session, "test.record", key, key=key)
             session.flush()
@@ -203,7 +191,7 @@ def test_finished_runs_are_purged_after_their_time(task_db: sessionmaker[Session
                 status=status, finished_at=None if status == "queued" else finished))
         session.commit()
     assert tasks.purge_finished() == 1
-    assert sorted(run.idempotency_key for run in runs(task_db)) == ["new-done", "old-failed", "queued"]
+    assert sorted(run.idempotency_key for run in runs(settings_database)) == ["new-done", "old-failed", "queued"]
 
 
 def test_worker_embedded_once_runs_what_is_due(cli: Callable[..., object]) -> None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -13,32 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from factories import make_lead, make_portfolio
 from source.engine_support import old_job_profile
-from upswing.core import migrate, tasks
-from upswing.core.db import get_engine, session_factory
+from upswing.core import tasks
 from upswing.core.tasks import EmbeddedRunner, TaskRun
 from upswing.fakes.apify import HARVEST_PROFILES, FakeApify
 from upswing.observation.models import Observation
-from upswing.settings import get_settings
 from upswing.source import service
 from upswing.source.models import Source
 from upswing.source.schemas import SourceUpdate
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def own_db(request: pytest.FixtureRequest, fresh_database_url: Callable[[str], str],
-           monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker[Session]]:
-    """A migrated database the tasks use through the settings, as in a deployment."""
-    from conftest import POSTGRES_ADMIN_URL
-
-    if request.param == "postgresql" and POSTGRES_ADMIN_URL is None:
-        pytest.skip("PostgreSQL not reachable and UPSWING_TEST_POSTGRES_URL not set")
-    monkeypatch.setenv("UPSWING_DATABASE_URL", fresh_database_url(request.param))
-    monkeypatch.setenv("UPSWING_TASK_RUNNER", "embedded")
-    get_settings.cache_clear()
-    migrate.upgrade(get_engine())
-    yield session_factory()
-    get_engine().dispose()
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -54,8 +35,8 @@ def count(factory: sessionmaker[Session], model: type, *where: object) -> int:
 
 
 def test_monitor_schedule_runs_each_enabled_source_through_the_embedded_runner(
-        own_db: sessionmaker[Session], fake_apify: FakeApify) -> None:
-    with own_db() as session:
+        settings_database: sessionmaker[Session], fake_apify: FakeApify) -> None:
+    with settings_database() as session:
         portfolio = make_portfolio(session)
         for n in range(3):
             make_lead(session, portfolio, linkedin_url=f"https://www.linkedin.com/in/task-{n}",
@@ -64,33 +45,33 @@ def test_monitor_schedule_runs_each_enabled_source_through_the_embedded_runner(
             config={"token": fake_apify.token, "base_url": fake_apify.url}, enabled=True), actor="test")
         session.commit()
     fake_apify.add_profiles(HARVEST_PROFILES, [old_job_profile(f"task-{n}") for n in range(3)])
-    runner = EmbeddedRunner(factory=own_db)
+    runner = EmbeddedRunner(factory=settings_database)
 
     runner.tick()  # enqueues this quarter hour's source.monitor
     outcomes = runner.run_pending()  # monitor, then the source.run it enqueued after its commit
     assert [o.status for o in outcomes] == ["done"] * len(outcomes) and len(outcomes) >= 2
-    assert count(own_db, Observation) == 3
-    with own_db() as session:
+    assert count(settings_database, Observation) == 3
+    with settings_database() as session:
         run = session.scalar(select(TaskRun).where(TaskRun.name == "source.run"))
         assert run is not None and run.args == ["apify-linkedin"] and run.status == "done"
         source = session.scalar(select(Source).where(Source.slug == "apify-linkedin"))
         assert source is not None and source.last_success_at is not None
     # Disabled sources (no credentials) were not queued at all.
-    assert count(own_db, TaskRun, TaskRun.name == "source.run") == 1
+    assert count(settings_database, TaskRun, TaskRun.name == "source.run") == 1
 
     runner.tick()  # the same period: nothing new is enqueued
     assert runner.run_pending() == []
-    with own_db() as session:  # the next period's monitor: a run, but nothing is due
+    with settings_database() as session:  # the next period's monitor: a run, but nothing is due
         tasks.enqueue_schedules(session, datetime.now(UTC) + timedelta(minutes=15))
         session.commit()
     runner.run_pending()
-    assert count(own_db, Observation) == 3
+    assert count(settings_database, Observation) == 3
     assert len(fake_apify.requests_to("run-sync")) == 1
 
 
-def test_a_retried_source_run_does_not_store_anything_twice(own_db: sessionmaker[Session],
+def test_a_retried_source_run_does_not_store_anything_twice(settings_database: sessionmaker[Session],
                                                             fake_apify: FakeApify) -> None:
-    with own_db() as session:
+    with settings_database() as session:
         lead = make_lead(session, linkedin_url="https://www.linkedin.com/in/retry-me",
                          linkedin_public_id="retry-me")
         service.configure(session, "apify-linkedin", SourceUpdate(
@@ -102,8 +83,8 @@ def test_a_retried_source_run_does_not_store_anything_twice(own_db: sessionmaker
     first = run_source("apify-linkedin", [str(lead.id)])
     second = run_source("apify-linkedin", [str(lead.id)])  # as a retry after a lost "done" would
     assert (first["observations_created"], second["observations_created"], second["duplicates"]) == (1, 0, 1)
-    assert count(own_db, Observation) == 1
-    with own_db() as session:
+    assert count(settings_database, Observation) == 1
+    with settings_database() as session:
         service.configure(session, "apify-linkedin", SourceUpdate(enabled=False), actor="test")
         session.commit()
     assert "disabled" in run_source("apify-linkedin")["skipped"]  # recorded, not retried
