@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install demo demo-data test test-sqlite lint bench clean
+.PHONY: install demo demo-reset demo-data test test-sqlite lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON)"; exit 1; }
@@ -19,10 +19,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Set up, load the bundled demo into SQLite, and serve on http://$(HOST):$(PORT)
+## Set up, load the bundled demo into SQLite (first run only: later runs keep what is there), serve on
+## http://$(HOST):$(PORT). A port in use is reported before anything is touched.
 demo: $(STAMP)
-	UPSWING_DATA_DIR=$(DEMO_DIR) $(BIN)/upswing demo load --reset
-	UPSWING_DATA_DIR=$(DEMO_DIR) $(BIN)/upswing serve --host $(HOST) --port $(PORT)
+	UPSWING_DATA_DIR=$(DEMO_DIR) $(BIN)/upswing demo run --host $(HOST) --port $(PORT)
+
+## The same, but start from an empty demo database (everything done in the demo is lost)
+demo-reset: $(STAMP)
+	UPSWING_DATA_DIR=$(DEMO_DIR) $(BIN)/upswing demo run --reset --host $(HOST) --port $(PORT)
 
 ## Run every test: SQLite always, PostgreSQL when reachable (forced in CI)
 test: $(STAMP)

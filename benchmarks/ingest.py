@@ -30,9 +30,10 @@ from upswing.core.db import make_engine, session_factory
 from upswing.demo import service as demo
 from upswing.demo.generate import LEAD_COLUMNS, generate_portfolio
 from upswing.lead import service as leads
-from upswing.observation import service as observations
 from upswing.observation.reader import read_items
+from upswing.pipeline.profiles import ProfileIngest
 from upswing.signal.models import Signal
+from upswing.source.service import file_source
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -76,7 +77,7 @@ def run_on(url: str, leads_csv: Path, exports: list[Path], snapshots: int) -> di
     started = time.perf_counter()
     for path in exports:
         with factory() as session:
-            run = observations.ProfileIngest(session, observations.file_source(session))
+            run = ProfileIngest(session, file_source(session))
             result = run.ingest(read_items(path))
             run.record_audit(actor="bench", file=path.name)
             session.commit()

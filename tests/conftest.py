@@ -134,6 +134,29 @@ def db_session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
+def deliver_events(session_factory: sessionmaker[Session]) -> Callable[[], Any]:
+    """Hand the test transaction's pending outbox events to their consumers (as the events.deliver task does)."""
+    from upswing.core import outbox
+
+    return lambda: outbox.deliver_pending(session_factory)
+
+
+#: 18:30 UTC on a Tuesday: between 08:00 and 21:00 in every US time zone, Hawaii included.
+US_DAYTIME = "2026-12-08T18:30:00+00:00"
+
+
+@pytest.fixture
+def us_daytime(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Actions on signals happen at a time the contact guard allows everywhere in the US (tests of other things
+    than the time window would otherwise depend on the hour they run at)."""
+    from datetime import datetime
+
+    moment = datetime.fromisoformat(US_DAYTIME)
+    monkeypatch.setattr("upswing.casework.service.utcnow", lambda: moment)
+    return moment
+
+
+@pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path
 

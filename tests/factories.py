@@ -17,10 +17,10 @@ from upswing.account.security import create_token, hash_password
 from upswing.detection.events import CandidateEvent, SignalType
 from upswing.lead.models import Lead, Portfolio
 from upswing.observation.models import Observation
-from upswing.observation.service import file_source
 from upswing.settings import Settings
 from upswing.signal.models import Evidence
 from upswing.signal.service import SightedEvent, upsert_events
+from upswing.source.service import file_source
 
 _counter = itertools.count(1)
 # One precomputed argon2 hash keeps the role-matrix tests fast; login tests hash for real.

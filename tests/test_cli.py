@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
 
 CONTRACT_FIELDS = {"id", "lead_external_id", "lead_name", "type", "title", "organization", "effective_date",
                    "detected_at", "confidence", "evidence_url", "evidence_snippet", "status", "score", "priority",
@@ -25,7 +31,7 @@ def _item(public_id: str, jobs: list[tuple[str, str, str, str | None]], scraped_
                            for t, c, s, e in jobs]}
 
 
-def test_import_ingest_and_list_signals_as_jsonl(cli: Callable[..., object], tmp_path: Path) -> None:
+def test_import_ingest_and_list_signals_as_jsonl(cli: Callable[..., object], tmp_path: Path, us_daytime: Any) -> None:
     assert cli("db", "upgrade").exit_code == 0  # type: ignore[attr-defined]
     created = cli("users", "create", "boss", "--role", "admin", UPSWING_NEW_USER_PASSWORD="long-password-1")
     assert created.exit_code == 0, created.output  # type: ignore[attr-defined]
@@ -121,3 +127,103 @@ def test_invalid_options_are_clear_errors(cli: Callable[..., object], tmp_path: 
     assert wrong_actor.exit_code != 0 and "--actor" in wrong_actor.output  # type: ignore[attr-defined]
     wrong_time = cli("signals", "list", "--since", "yesterday")
     assert wrong_time.exit_code != 0 and "--since" in wrong_time.output  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------------
+# --help anywhere: no database, no file, and a fast start (nothing heavy imported)
+# --------------------------------------------------------------------------------------------------
+
+_HELP_EVERYWHERE = """
+import json
+from typer.core import TyperGroup
+from typer.testing import CliRunner
+from upswing.cli import COMMANDS, app
+
+runner = CliRunner()
+results = {}
+
+def run(words):
+    result = runner.invoke(app, [*words, "--help"], env={"COLUMNS": "200"})
+    results[" ".join(words) or "upswing"] = [result.exit_code, result.output]
+
+def walk(words, command):
+    run(words)
+    if isinstance(command, TyperGroup):
+        for name, sub in command.commands.items():
+            walk([*words, name], sub)
+
+run([])
+for name, lazy in COMMANDS.items():
+    walk([name], lazy.load(name))
+print(json.dumps(results))
+"""
+
+_HEAVY_IMPORTS = """
+import json, sys
+from typer.testing import CliRunner
+from upswing.cli import app
+
+heavy = ("sklearn", "scipy", "numpy", "pandas", "celery", "redis", "fastapi", "starlette", "uvicorn", "httpx",
+         "trafilatura", "sqlalchemy", "psycopg", "alembic", "upswing.signal.service", "upswing.signal.models")
+seen = {}
+for words in (["--help"], ["signals", "--help"], ["signals", "list", "--help"], ["signals", "ack", "--help"]):
+    result = CliRunner().invoke(app, words)
+    seen[" ".join(words)] = [result.exit_code, sorted(m for m in heavy if m in sys.modules)]
+print(json.dumps(seen))
+"""
+
+
+def _python(code: str, tmp_path: Path) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter, in an empty folder, with an empty data dir and no database URL."""
+    work, data = tmp_path / "work", tmp_path / "data"
+    work.mkdir()
+    data.mkdir()
+    env = {key: value for key, value in os.environ.items()
+           if key != "UPSWING_DATABASE_URL" and not key.startswith("PYTEST")}
+    env["UPSWING_DATA_DIR"] = str(data)
+    done = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True,  # noqa: S603
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_help_of_every_command_needs_no_database_and_creates_no_file(tmp_path: Path) -> None:
+    results = _python(_HELP_EVERYWHERE, tmp_path)
+    from upswing.cli import COMMANDS
+
+    assert {"upswing", "signals list", "signals ack", "ingest apify", "privacy dsar", "demo run", "serve"} <= set(
+        results)
+    assert set(COMMANDS) <= set(results)
+    for words, (exit_code, output) in results.items():
+        assert exit_code == 0, (words, output)
+        assert "Usage: " in output and "Error" not in output, (words, output)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["data", "work"]
+
+
+def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
+    seen = _python(_HEAVY_IMPORTS, tmp_path)
+    assert seen == {"--help": [0, []], "signals --help": [0, []], "signals list --help": [0, []],
+                    "signals ack --help": [0, []]}
+
+
+def test_the_lazy_command_list_matches_the_commands() -> None:
+    from upswing.cli import COMMANDS, app
+    from upswing.signal.cli import app as signals_app
+
+    for name, lazy in COMMANDS.items():
+        command = lazy.load(name)
+        assert command.name == name
+        assert (command.help or "").split("\n")[0].strip() == lazy.help, name
+    assert COMMANDS["signals"].load("signals").help == signals_app.info.help
+    listed = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).output
+    assert all(f" {name} " in listed for name in COMMANDS)
+
+
+def test_commands_that_need_the_schema_still_check_it(cli: Callable[..., Any]) -> None:
+    for words in (["leads", "list"], ["signals", "show", "0123abcd"], ["audit", "verify"]):
+        refused = cli(*words)
+        assert refused.exit_code == 1 and "run `upswing db upgrade` first" in refused.output, words
+    assert cli("signals", "show", "--help").exit_code == 0
+    assert cli("db", "upgrade").exit_code == 0
+    assert cli("leads", "list").exit_code == 0

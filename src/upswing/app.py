@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from upswing import __version__
 from upswing.account.api import router as account_router
@@ -13,20 +17,23 @@ from upswing.core.db import make_engine, session_factory
 from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailedError
 from upswing.core.health import router as health_router
 from upswing.core.logging import configure_logging
+from upswing.dedupe.api import router as dedupe_router
 from upswing.lead.api import router as lead_router
 from upswing.observation.api import router as observation_router
 from upswing.privacy.api import router as privacy_router
 from upswing.resolution.api import router as resolution_router
-from upswing.resolution.dedupe_api import router as dedupe_router
 from upswing.settings import Settings, get_settings
 from upswing.signal.api import router as signal_router
+from upswing.signal.service import scoring_config
 from upswing.source.api import router as source_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_output=settings.log_json)
-    app = FastAPI(title="Upswing", version=__version__, docs_url="/docs", openapi_url="/openapi.json")
+    scoring_config(settings)  # refuse to start with scoring settings that contradict the defaults
+    app = FastAPI(title="Upswing", version=__version__, docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    _serve_docs_offline(app)
     app.state.settings = settings
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.session_factory = session_factory(app.state.engine)
@@ -42,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ConflictError)
     def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
-        return JSONResponse(status_code=409, content={"detail": str(exc)})
+        return JSONResponse(status_code=409, content={"detail": str(exc), **exc.body})
 
     @app.exception_handler(PermissionDeniedError)
     def _forbidden(_: Request, exc: PermissionDeniedError) -> JSONResponse:
@@ -53,3 +60,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(status_code=422, content={"detail": str(exc), "errors": exc.errors})
 
     return app
+
+
+#: Where the Swagger UI and ReDoc assets are served from: the copies the ``fastapi-offline`` package ships.
+DOCS_ASSETS_URL = "/static/docs"
+
+
+def _serve_docs_offline(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with their JavaScript, CSS and icon served by the app itself, from
+    the installed ``fastapi-offline`` package, not a CDN: the API documentation works without internet access."""
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=str(files("fastapi_offline") / "static")), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+    oauth2_redirect_url = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{openapi_url}", title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=f"{root}{oauth2_redirect_url}",
+            swagger_js_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png",
+            init_oauth=app.swagger_ui_init_oauth, swagger_ui_parameters=app.swagger_ui_parameters)
+
+    def swagger_ui_redirect(_: Request) -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{openapi_url}", title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png", with_google_fonts=False)
+
+    # Plain routes, as FastAPI adds its own docs pages: not API endpoints, so not in the schema or the role matrix.
+    app.add_route("/docs", swagger_ui, include_in_schema=False)
+    app.add_route(oauth2_redirect_url, swagger_ui_redirect, include_in_schema=False)
+    app.add_route("/redoc", redoc, include_in_schema=False)

@@ -10,6 +10,7 @@ from upswing.compliance.models import (
     LeadComplianceFlag,
     Suppression,
 )
+from upswing.core.outbox import OutboxEvent, OutboxReceipt
 from upswing.core.tasks import TaskRun
 from upswing.lead.models import Lead, LeadMerge, Portfolio
 from upswing.observation.models import Observation
@@ -18,7 +19,9 @@ from upswing.resolution.models import Match, NonMatch
 from upswing.signal.models import Evidence, LabelledExample, Signal
 from upswing.source.models import BudgetUsage, LeadSchedule, Source
 
-__all__ = ["AuditEntry", "BlockedWindowRow", "BudgetUsage", "ComplianceSetting", "ContactAttempt", "ContactConsent",
-           "DataSubjectRequest", "ErasureTombstone", "Evidence", "LabelledExample", "Lead", "LeadComplianceFlag",
-           "LeadMerge", "LeadSchedule", "Match", "NonMatch", "Observation", "Portfolio", "Signal", "Source",
-           "Suppression", "TaskRun", "Team", "User"]
+__all__ = [
+    "AuditEntry", "BlockedWindowRow", "BudgetUsage", "ComplianceSetting", "ContactAttempt", "ContactConsent",
+    "DataSubjectRequest", "ErasureTombstone", "Evidence", "LabelledExample", "Lead", "LeadComplianceFlag",
+    "LeadMerge", "LeadSchedule", "Match", "NonMatch", "Observation", "OutboxEvent", "OutboxReceipt", "Portfolio",
+    "Signal", "Source", "Suppression", "TaskRun", "Team", "User"
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     celery_queue: str = "upswing"
     task_poll_seconds: float = Field(default=2.0, gt=0, description="Embedded runner: how often it looks")
     task_modules: list[str] = Field(default_factory=list, description="Extra modules that declare tasks")
+    event_retention_days: int = Field(default=30, ge=1, description="Keep delivered outbox events this long")
     # Source monitoring: how often each lead is fetched, and the defaults a source starts with.
     monitor_high_value_balance: float = Field(default=10_000, ge=0, description="Balance that makes a lead "
                                               "high-value (fetched at the high-value interval)")
@@ -61,9 +62,9 @@ class Settings(BaseSettings):
     corroboration_window_days: int = Field(
         default=45, ge=0, description="Sightings of the same event this many days apart merge into one signal")
     scoring_half_life_days: float = Field(default=30.0, gt=0, description="Recency halves every this many days")
-    scoring_weights: dict[str, float] = Field(
+    scoring_weights: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=dict, description='Type weights 0..1 over the defaults, JSON: {"award": 0.2}')
-    scoring_thresholds: dict[str, int] = Field(
+    scoring_thresholds: dict[Literal["urgent", "high", "medium"], Annotated[int, Field(ge=0, le=100)]] = Field(
         default_factory=dict, description='Lowest score per priority, JSON: {"urgent": 80, "high": 60}')
     # Privacy (see docs/privacy.md): the mode sets what is stored and for how long; the *_days fields
     # override the mode's retention periods (unset: the mode's default).
@@ -73,10 +74,11 @@ class Settings(BaseSettings):
     retention_signal_days: int | None = Field(default=None, ge=1, description="Keep closed signals this long")
 
     @model_validator(mode="after")
-    def _valid_scoring(self) -> Settings:
-        from upswing.signal.scoring import ScoringConfig  # pure module, no settings import: no cycle
-
-        ScoringConfig().with_overrides(weights=self.scoring_weights, thresholds=self.scoring_thresholds)
+    def _scoring_thresholds_in_order(self) -> Settings:
+        # Only the overridden ones are compared here; the signal domain checks them again with its defaults.
+        given = [self.scoring_thresholds[p] for p in ("urgent", "high", "medium") if p in self.scoring_thresholds]
+        if given != sorted(given, reverse=True):
+            raise ValueError("UPSWING_SCORING_THRESHOLDS must not increase from urgent to medium")
         return self
 
     @model_validator(mode="after")

@@ -85,7 +85,7 @@ def _request_kwargs(method: str, path: str, n: int) -> dict[str, Any]:
     if path.endswith("/dismiss"):
         return {"json": {"reason": "not_relevant", "note": "not our borrower"}}
     if path.endswith("/action"):
-        return {"json": {"action": "call", "note": "left a voicemail"}}
+        return {"json": {"action": "crm_task", "note": "task created"}}  # a contact would meet the guard
     if path.endswith("/outcome"):
         return {"json": {"outcome": "promise_to_pay"}}
     if path.endswith("/ingest/apify"):
@@ -98,8 +98,8 @@ def _merge_setup(session: Session, lead: Any, method: str, path: str) -> tuple[A
     """For the lead-merge routes: an applied merge's id, or the body of a merge request."""
     if "/leads/merges" not in path or (method == "GET" and "{merge_id}" not in path):
         return None, {}
+    from upswing.dedupe.service import merge_leads
     from upswing.lead.models import Portfolio
-    from upswing.resolution.dedupe_service import merge_leads
 
     other = make_lead(session, session.get(Portfolio, lead.portfolio_id))
     if "{merge_id}" in path:

@@ -382,3 +382,11 @@ def test_rule_settings_are_validated() -> None:
     with pytest.raises(ValueError):
         RuleConfig.model_validate({"no_such_rule": True})
     assert RuleConfig.model_validate({"window_end": "20:00"}).window_end.hour == 20
+
+
+def test_state_rules_apply_to_us_residents_only() -> None:
+    # Western Australia's "WA" and a Canadian lead with a stray US state are not US residents.
+    assert LeadFacts(state="WA", country="AU").residence_states() == frozenset()
+    assert LeadFacts(state="MA", postal_code="02134", country="CA").residence_states() == frozenset()
+    assert LeadFacts(state="MA", postal_code="02134", country="US").residence_states() == frozenset({"MA"})
+    assert LeadFacts(state="ma").residence_states() == frozenset({"MA"})  # no country: the US

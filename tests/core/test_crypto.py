@@ -27,7 +27,8 @@ from upswing.core.crypto import (
 )
 from upswing.lead import service as leads
 from upswing.lead.models import Lead
-from upswing.lead.pii import blind_indexes, email_index, has_email, has_phone, phone_index
+from upswing.lead.pii import blind_indexes, email_index, phone_index
+from upswing.lead.queries import has_email, has_phone
 from upswing.lead.schemas import LeadFilters
 from upswing.observation.snapshot import ProfileSnapshot
 from upswing.resolution.models import MatchOutcome

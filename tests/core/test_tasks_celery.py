@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from conftest import POSTGRES_ADMIN_URL
 from upswing.core import migrate, tasks
-from upswing.core.celery_app import get_celery_app
 from upswing.core.db import get_engine, session_factory
-from upswing.core.tasks import TaskRun, enqueue
+from upswing.core.tasks import TaskRun, enqueue, get_celery_app
 from upswing.settings import get_settings
 
 REDIS_URL = os.environ.get("UPSWING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

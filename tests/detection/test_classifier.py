@@ -9,18 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from upswing.detection import classifier as classifier_module
+from upswing.detection import registry
 from upswing.detection.classifier import (
     COMPANY_LABELS,
     PERSON_LABELS,
     ModelIntegrityError,
     Prediction,
     TextClassifier,
-    load_company_classifier,
-    load_person_classifier,
     shipped_model_path,
     split_sentences,
 )
+from upswing.detection.registry import load_company_classifier, load_person_classifier
 
 
 @pytest.fixture(scope="module")
@@ -179,12 +178,12 @@ def test_loaders_return_the_cached_current_model(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setenv("UPSWING_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
-    classifier_module.clear_model_cache()
+    registry.clear_model_cache()
     try:
         first = load_person_classifier()
         assert first is load_person_classifier()
         assert first.metadata["kind"] == "person"
         assert load_company_classifier().labels == COMPANY_LABELS
     finally:
-        classifier_module.clear_model_cache()
+        registry.clear_model_cache()
         get_settings.cache_clear()

@@ -11,14 +11,9 @@ from typing import Any
 
 import pytest
 
+from upswing.core.names import company_key, title_key
 from upswing.detection.events import CandidateEvent, SignalType
-from upswing.detection.profile_diff import (
-    company_key,
-    diff_profiles,
-    is_founder_title,
-    seniority_level,
-    title_key,
-)
+from upswing.detection.profile_diff import diff_profiles, is_founder_title, seniority_level
 from upswing.observation.apify import normalize_item
 from upswing.observation.snapshot import ProfileSnapshot
 

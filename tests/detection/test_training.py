@@ -80,7 +80,7 @@ def person_data(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def isolated_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from upswing.detection.classifier import clear_model_cache
+    from upswing.detection.registry import clear_model_cache
     from upswing.settings import get_settings
 
     monkeypatch.setenv("UPSWING_DATA_DIR", str(tmp_path / "var"))

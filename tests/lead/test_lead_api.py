@@ -97,3 +97,23 @@ def test_list_filters_and_pagination(app: Any, client: Any, db_session: Session)
     assert [i["days_delinquent"] for i in second["items"]] == [100]
     assert client.get("/api/v1/leads", headers=headers,
                       params={"portfolio": "book", "min_days_delinquent": 250}).json()["total"] == 2
+
+
+def test_the_unassigned_lead_queue(app: Any, client: Any, db_session: Session) -> None:
+    team = make_team(db_session)
+    agent = make_user(db_session, Role.AGENT, team=team)
+    admin = make_user(db_session, Role.ADMIN)
+    mine = make_lead(db_session, assignee_id=agent.id, team_id=team.id)
+    pool = make_lead(db_session, team_id=team.id)
+    orphan = make_lead(db_session)
+    db_session.commit()
+
+    def ids(user: Any, **params: str) -> set[str]:
+        response = client.get("/api/v1/leads", headers=auth(app, user), params=params)
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]}
+
+    assert ids(agent, assignee="me") == {str(mine.id)}
+    assert ids(agent, assignee="none") == {str(pool.id)}
+    assert ids(admin, assignee="none") >= {str(pool.id), str(orphan.id)}
+    assert str(mine.id) not in ids(admin, assignee="none")

@@ -65,6 +65,7 @@ def test_good_csv_import(db_session: Session, tmp_path: Path) -> None:
     assert (report.total, report.created, report.updated, report.unchanged, report.rejected) == (
         3, 3, 0, 0, 0)
     assert report.file == "leads.csv" and report.format == "csv" and report.portfolio == "Q4 book"
+    assert report.encoding == "utf-8"
     assert report.errors == [] and report.warnings == [] and report.rejects_file is None
     assert sum(progress) == 3
     portfolio = db_session.scalars(select(Portfolio)).one()
@@ -78,6 +79,8 @@ def test_good_csv_import(db_session: Session, tmp_path: Path) -> None:
     assert lead.linkedin_public_id == "person-1"
     assert lead.timezone == "America/Chicago" and leads["ACC-3"].timezone == "America/Los_Angeles"
     assert leads["ACC-3"].state == "CA"
+    assert (lead.state, lead.region, lead.region_code) == ("TX", "TX", "US-TX")
+    assert (leads["ACC-3"].region, leads["ACC-3"].region_code) == ("California", "US-CA")
     assert lead.balance == Decimal("1000.50") and lead.days_delinquent == 10
     assert lead.status == "new" and lead.assignee_id is None and lead.created_at == lead.updated_at
 

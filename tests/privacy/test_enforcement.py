@@ -16,11 +16,12 @@ from privacy.helpers import profile
 from upswing.core.errors import PermissionDeniedError
 from upswing.lead import service as leads
 from upswing.lead.models import Lead
-from upswing.observation import service as observations
 from upswing.observation.models import Observation
+from upswing.pipeline.profiles import ProfileIngest
 from upswing.privacy import service
 from upswing.privacy.models import RequestType
 from upswing.settings import get_settings
+from upswing.source.service import file_source, get_or_create_source
 
 OCT = datetime(2026, 10, 1, 6, tzinfo=UTC)
 
@@ -40,7 +41,7 @@ def stored(session: Session, public_id: str) -> Observation:
 
 def test_standard_mode_keeps_the_raw_payload_but_never_the_photo(db_session: Session) -> None:
     make_lead(db_session, linkedin_public_id="std-mode", linkedin_url="https://www.linkedin.com/in/std-mode")
-    run = observations.ProfileIngest(db_session, observations.file_source(db_session), observed_at=OCT)
+    run = ProfileIngest(db_session, file_source(db_session), observed_at=OCT)
     run.ingest([(1, profile("std-mode", "Sam", "Standard", [("Clerk", "Acme", "Jan 2026")], ["sam@example.org"]))])
     observation = stored(db_session, "std-mode")
     assert observation.raw["publicIdentifier"] == "std-mode" and "photo" not in observation.raw
@@ -50,7 +51,7 @@ def test_standard_mode_keeps_the_raw_payload_but_never_the_photo(db_session: Ses
 @pytest.mark.usefixtures("strict")
 def test_gdpr_strict_stores_no_raw_payload_and_no_scraped_email(db_session: Session) -> None:
     lead = make_lead(db_session, linkedin_public_id="strict-mode", linkedin_url="https://www.linkedin.com/in/strict-mode")
-    run = observations.ProfileIngest(db_session, observations.file_source(db_session), observed_at=OCT)
+    run = ProfileIngest(db_session, file_source(db_session), observed_at=OCT)
     report = run.ingest([(1, profile("strict-mode", "Sue", "Strict", [("Clerk", "Acme", "Jan 2026")],
                                      ["sue@example.org"]))])
     assert report.linked == 1
@@ -61,11 +62,11 @@ def test_gdpr_strict_stores_no_raw_payload_and_no_scraped_email(db_session: Sess
 
 @pytest.mark.usefixtures("strict")
 def test_gdpr_strict_refuses_a_source_without_a_legal_basis(db_session: Session) -> None:
-    scraper = observations.get_or_create_source(db_session, "scraper", connector="file_replay", name="Scraper")
+    scraper = get_or_create_source(db_session, "scraper", connector="file_replay", name="Scraper")
     with pytest.raises(PermissionDeniedError, match="no recorded legal basis"):
-        observations.ProfileIngest(db_session, scraper)
+        ProfileIngest(db_session, scraper)
     scraper.legal_basis = "Art. 6(1)(f), assessment on file"
-    observations.ProfileIngest(db_session, scraper)  # now it may collect
+    ProfileIngest(db_session, scraper)  # now it may collect
 
 
 def _import(session: Session, external_id: str, **extra: str) -> Any:

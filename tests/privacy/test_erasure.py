@@ -20,16 +20,17 @@ from upswing.audit.models import AuditEntry
 from upswing.audit.service import verify_chain
 from upswing.compliance import service as compliance
 from upswing.compliance.schemas import ContactCreate
+from upswing.dedupe.service import merge_leads
 from upswing.lead import service as leads
 from upswing.lead.models import Lead, LeadStatus
 from upswing.lead.schemas import LeadUpdate
-from upswing.observation import service as observations
 from upswing.observation.models import Observation
-from upswing.privacy import service
+from upswing.pipeline.profiles import ProfileIngest
+from upswing.privacy import service, tombstones
 from upswing.privacy.models import DataSubjectRequest, ErasureTombstone, RequestStatus, RequestType
-from upswing.resolution.dedupe_service import merge_leads
 from upswing.signal import service as signals
 from upswing.signal.models import Evidence, Signal, SignalAction
+from upswing.source.service import file_source
 
 NAME, SURNAME = "Zephyrine", "Quillfeather"
 EMAIL, PHONE, PUBLIC_ID = "zephyrine.q@example.net", "(512) 555-0199", "zephyrine-quillfeather-77"
@@ -44,7 +45,7 @@ def _row(external_id: str, first: str, last: str, email: str, public_id: str, **
 
 
 def ingest(session: Session, items: list[dict[str, Any]], observed_at: datetime) -> Any:
-    run = observations.ProfileIngest(session, observations.file_source(session), observed_at=observed_at)
+    run = ProfileIngest(session, file_source(session), observed_at=observed_at)
     report = run.ingest(enumerate(items, start=1))
     run.record_audit(actor="test", file=None)
     session.flush()
@@ -78,7 +79,7 @@ def build_person(session: Session) -> tuple[Lead, Lead]:
     compliance.log_contact(session, ContactCreate(lead_id=person.id, channel="call", at=OCT, target=PHONE,
                                                   conversation=True, note="agreed a plan"), actor="test",
                            source="api")
-    text = Observation(source_id=observations.file_source(session).id, lead_id=None, kind="text",
+    text = Observation(source_id=file_source(session).id, lead_id=None, kind="text",
                        raw={"text": f"Write to {EMAIL} about the invoice"}, normalized={"text": "invoice"},
                        content_hash="t" * 64, observed_at=OCT, last_observed_at=OCT)
     session.add(text)
@@ -135,10 +136,10 @@ def test_an_erased_person_is_never_collected_again(db_session: Session) -> None:
     erasure = service.create_request(db_session, type_=RequestType.ERASURE,
                                      subject=service.Subject(lead_ids=[person.id]), actor="test")
     service.erase(db_session, erasure.id, actor="test")
-    assert service.is_erased(db_session, email=EMAIL.upper())
-    assert service.is_erased(db_session, phone="+1 512 555 0199")
-    assert service.is_erased(db_session, linkedin_public_id=f"https://www.linkedin.com/in/{PUBLIC_ID}/")
-    assert not service.is_erased(db_session, email="ottoline@example.org")
+    assert tombstones.is_erased(db_session, email=EMAIL.upper())
+    assert tombstones.is_erased(db_session, phone="+1 512 555 0199")
+    assert tombstones.is_erased(db_session, linkedin_public_id=f"https://www.linkedin.com/in/{PUBLIC_ID}/")
+    assert not tombstones.is_erased(db_session, email="ottoline@example.org")
 
     again = leads.import_leads(db_session, [_row("DSAR-9", NAME, SURNAME, EMAIL, "someone-else"),
                                             _row("NEW-1", "Ada", "Nobody", "ada@example.org", "ada-n")],
@@ -154,6 +155,6 @@ def test_erasure_without_any_lead_still_leaves_a_tombstone(db_session: Session) 
                                      subject=service.Subject(email="never.seen@example.com"), actor="test")
     assert request.subject_lead_ids == []
     service.erase(db_session, request.id, actor="test")
-    assert service.is_erased(db_session, email="never.seen@example.com")
+    assert tombstones.is_erased(db_session, email="never.seen@example.com")
     report = ingest(db_session, [profile("never-seen", "Never", "Seen", [], ["never.seen@example.com"])], OCT)
     assert report.suppressed == 1

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from factories import make_lead, make_signal
 from upswing.audit.models import AuditEntry
 from upswing.observation.models import Observation
-from upswing.observation.service import file_source
 from upswing.privacy import service
 from upswing.privacy.models import DataSubjectRequest, RequestType
 from upswing.privacy.policy import policy_for
 from upswing.settings import Settings
 from upswing.signal.models import Signal
+from upswing.source.service import file_source
 
 NOW = datetime(2026, 11, 22, 3, tzinfo=UTC)
 POLICY = policy_for(Settings(retention_raw_payload_days=30, retention_observation_days=365,

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from upswing.core.nicknames import name_variants
 from upswing.resolution.matching import (
     PersonRecord,
     compare,
@@ -17,7 +18,6 @@ from upswing.resolution.matching import (
     parse_name,
 )
 from upswing.resolution.models import MatchMethod, MatchOutcome
-from upswing.resolution.nicknames import name_variants
 from upswing.resolution.records import block_keys
 from upswing.resolution.service import Candidate, choose
 from upswing.settings import Settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,11 +15,13 @@ from factories import auth, make_lead, make_portfolio, make_user
 from upswing.account.models import Role
 from upswing.audit.models import AuditEntry
 from upswing.audit.service import pseudonym
-from upswing.observation import service as observations
 from upswing.observation.models import Observation
+from upswing.pipeline import review
+from upswing.pipeline.profiles import ProfileIngest
 from upswing.resolution import service
 from upswing.resolution.models import Match, NonMatch
 from upswing.signal.models import Signal
+from upswing.source.service import file_source
 
 SEPT = datetime(2026, 9, 1, 6, tzinfo=UTC)
 OCT = datetime(2026, 10, 1, 6, tzinfo=UTC)
@@ -49,7 +52,7 @@ def profile(first: str, last: str, *, urn: str, location: str = "Columbus, Ohio,
 
 
 def ingest(session: Session, items: list[dict[str, Any]], observed_at: datetime = SEPT) -> Any:
-    run = observations.ProfileIngest(session, observations.file_source(session), observed_at=observed_at)
+    run = ProfileIngest(session, file_source(session), observed_at=observed_at)
     report = run.ingest(enumerate(items, start=1))
     session.flush()
     return report
@@ -170,7 +173,7 @@ def test_approve_creates_the_signals_the_ingest_would_have(db_session: Session) 
     item = profile("Ana", "Reyes", urn="ACoAA-ar", jobs=[("Dental Assistant", "Bright Smiles", "Aug 2026", None)])
     assert ingest(db_session, [item]).review == 1
     match = db_session.scalars(select(Match)).one()
-    decision = service.approve(db_session, match.id, actor="test", lookback_days=90)
+    decision = review.approve(db_session, match.id, actor="test", lookback_days=90)
     assert (decision.observations_linked, decision.signals_created) == (1, 1)
     signal = db_session.scalars(select(Signal)).one()
     assert (signal.lead_id, signal.type, signal.organization) == (lead.id, "new_employment", "Bright Smiles")
@@ -268,7 +271,8 @@ def test_ingest_report_over_the_api_counts_reviews(app: Any, client: Any, db_ses
     assert (report["linked"], report["unlinked"], report["review"]) == (0, 1, 1)
 
 
-def test_a_wrong_person_dismissal_keeps_the_profile_off_that_lead(db_session: Session) -> None:
+def test_a_wrong_person_dismissal_keeps_the_profile_off_that_lead(db_session: Session,
+                                                                 deliver_events: Callable[[], Any]) -> None:
     from upswing.signal import service as signals
     from upswing.signal.models import DismissReason
 
@@ -279,6 +283,7 @@ def test_a_wrong_person_dismissal_keeps_the_profile_off_that_lead(db_session: Se
     assert ingest(db_session, [item]).linked == 1
     signal = db_session.scalars(select(Signal)).one()
     signals.dismiss(db_session, signal.id, DismissReason.WRONG_PERSON, user=manager)
+    deliver_events()
     assert db_session.scalars(select(NonMatch.subject_key)).one() == "li:ana-reyes-3"
 
     later = profile("Ana", "Reyes", urn="ACoAA-ar2", public_id="ana-reyes-3", emails=["ana.reyes@example.org"],

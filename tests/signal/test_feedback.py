@@ -14,7 +14,8 @@ from factories import auth, make_keyword_classifier, make_lead, make_portfolio, 
 from upswing.account.models import Role
 from upswing.audit.models import AuditEntry
 from upswing.lead.models import Lead
-from upswing.observation.text import TextItem, ingest_texts
+from upswing.observation.text import TextItem
+from upswing.pipeline.texts import ingest_texts
 from upswing.signal import service
 from upswing.signal.feedback import load_labelled_examples, record_feedback
 from upswing.signal.models import LabelledExample, Signal, SignalAction

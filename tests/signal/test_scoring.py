@@ -172,9 +172,18 @@ def test_settings_refuse_an_invalid_scoring_configuration(monkeypatch: pytest.Mo
     from pydantic import ValidationError
 
     monkeypatch.setenv("UPSWING_SCORING_WEIGHTS", '{"award": 3}')
-    with pytest.raises(ValidationError, match="between 0 and 1"):
+    with pytest.raises(ValidationError, match="less than or equal to 1"):
         Settings()
     monkeypatch.setenv("UPSWING_SCORING_WEIGHTS", "{}")
-    monkeypatch.setenv("UPSWING_SCORING_THRESHOLDS", '{"medium": 90}')
+    monkeypatch.setenv("UPSWING_SCORING_THRESHOLDS", '{"urgent": 50, "high": 60}')
     with pytest.raises(ValidationError, match="must not increase"):
         Settings()
+    monkeypatch.setenv("UPSWING_SCORING_THRESHOLDS", '{"critical": 90}')
+    with pytest.raises(ValidationError, match="critical"):
+        Settings()
+    # Against the defaults (urgent 75): the app refuses to start, naming the problem.
+    monkeypatch.setenv("UPSWING_SCORING_THRESHOLDS", '{"medium": 90}')
+    from upswing.app import create_app
+
+    with pytest.raises(ValueError, match="must not increase"):
+        create_app(Settings(database_url="sqlite://"))

@@ -97,3 +97,66 @@ def test_viewer_cannot_act(app: Any, client: Any, db_session: Session) -> None:
     db_session.commit()
     response = client.post(f"/api/v1/signals/{signals[0]}/action", headers=auth(app, viewer), json={"action": "call"})
     assert response.status_code == 403
+
+
+def test_time_filters_take_dates_and_naive_times(app: Any, client: Any, db_session: Session) -> None:
+    agent, _, _ = _setup(db_session)
+    headers = auth(app, agent)
+    everything = client.get("/api/v1/signals", headers=headers).json()["total"]
+    for since in ("2026-12-06", "2020-01-01", "2020-01-01T08:00", "2020-01-01T08:00:00Z", "2020-01-01 08:00"):
+        response = client.get("/api/v1/signals", headers=headers, params={"since": since})
+        assert response.status_code == 200, (since, response.text)
+    assert client.get("/api/v1/signals", headers=headers, params={"since": "2020-01-01"}).json()["total"] == everything
+    assert client.get("/api/v1/signals", headers=headers, params={"until": "2020-01-01"}).json()["total"] == 0
+    for bad in ("yesterday", "0001-01-01T00:00:00+14:00", "2026-13-01"):
+        response = client.get("/api/v1/signals", headers=headers, params={"since": bad})
+        assert response.status_code == 422, (bad, response.text)
+
+
+def test_the_unassigned_queue_and_my_signals(app: Any, client: Any, db_session: Session) -> None:
+    team = make_team(db_session)
+    agent = make_user(db_session, Role.AGENT, team=team)
+    colleague = make_user(db_session, Role.AGENT, team=team)
+    manager = make_user(db_session, Role.MANAGER, team=team)
+    admin = make_user(db_session, Role.ADMIN)
+    mine = make_signal(db_session, make_lead(db_session, assignee_id=agent.id, team_id=team.id))
+    theirs = make_signal(db_session, make_lead(db_session, assignee_id=colleague.id, team_id=team.id))
+    team_pool = make_signal(db_session, make_lead(db_session, team_id=team.id))  # the team's, nobody's yet
+    orphan = make_signal(db_session, make_lead(db_session))  # no team, no assignee
+    db_session.commit()
+
+    def ids(user: Any, **params: str) -> set[str]:
+        response = client.get("/api/v1/signals", headers=auth(app, user), params=params)
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]}
+
+    assert ids(agent, assignee="me") == {str(mine)}
+    assert ids(agent, assignee="none") == {str(team_pool)}  # an agent sees their team's unassigned leads only
+    assert ids(agent) == {str(mine), str(theirs), str(team_pool)}
+    # Every signal has someone who sees it: managers and admins see the unassigned queue, orphans included.
+    for user in (manager, admin):
+        assert ids(user, assignee="none") == {str(team_pool), str(orphan)}
+    assert ids(manager, assignee=colleague.username) == {str(theirs)}
+    assert ids(admin, assignee=str(agent.id)) == {str(mine)}
+    assert client.get("/api/v1/signals", headers=auth(app, admin),
+                      params={"assignee": "nobody-by-that-name"}).status_code == 422
+
+
+def test_filter_by_event_date(app: Any, client: Any, db_session: Session) -> None:
+    from datetime import date
+
+    admin = make_user(db_session, Role.ADMIN)
+    lead = make_lead(db_session)
+    march = make_signal(db_session, lead, effective_date=date(2026, 3, 1))
+    june = make_signal(db_session, lead, SignalType.PROMOTION, effective_date=date(2026, 6, 15))
+    make_signal(db_session, lead, SignalType.AWARD, effective_date=None)
+    db_session.commit()
+    headers = auth(app, admin)
+
+    def ids(**params: str) -> set[str]:
+        return {item["id"] for item in client.get("/api/v1/signals", headers=headers, params=params).json()["items"]}
+
+    assert ids(effective_from="2026-06-01") == {str(june)}
+    assert ids(effective_to="2026-03-01") == {str(march)}
+    assert ids(effective_from="2026-01-01", effective_to="2026-12-31") == {str(march), str(june)}
+    assert client.get("/api/v1/signals", headers=headers, params={"effective_from": "June"}).status_code == 422

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -19,7 +19,6 @@ from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedEr
 from upswing.detection.events import CandidateEvent, SignalType
 from upswing.lead.models import Lead
 from upswing.observation.models import Observation
-from upswing.observation.service import file_source, get_or_create_source
 from upswing.signal import service
 from upswing.signal.models import (
     DismissReason,
@@ -32,6 +31,7 @@ from upswing.signal.models import (
 )
 from upswing.signal.schemas import SignalFilters
 from upswing.signal.service import SightedEvent, same_event
+from upswing.source.service import file_source, get_or_create_source
 
 OBSERVED = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -357,9 +357,10 @@ def test_an_outcome_moves_the_score_of_the_leads_other_signals(db_session: Sessi
     assert after.score > before and after.score_breakdown["outcomes"] > 0
 
 
-def test_wrong_person_tells_the_linker(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_person_tells_the_linker(db_session: Session, monkeypatch: pytest.MonkeyPatch,
+                                       deliver_events: Callable[[], Any]) -> None:
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr("upswing.resolution.service.record_non_match",
+    monkeypatch.setattr("upswing.resolution.tasks.record_non_match",
                         lambda session, **kwargs: calls.append(kwargs))
     agent = make_user(db_session, Role.AGENT)
     lead = make_lead(db_session, assignee_id=agent.id)
@@ -375,6 +376,8 @@ def test_wrong_person_tells_the_linker(db_session: Session, monkeypatch: pytest.
     service.record_outcome(db_session, outcome, SignalOutcome.WRONG_PERSON, user=agent)
     service.dismiss(db_session, quiet, DismissReason.WRONG_PERSON, user=agent)
     service.dismiss(db_session, other, DismissReason.NOT_RELEVANT, user=agent)
+    assert calls == []  # the linker hears of it through the outbox, after the change commits
+    deliver_events()
 
     actor = f"user:{agent.username}"
     assert calls == [
@@ -386,11 +389,12 @@ def test_wrong_person_tells_the_linker(db_session: Session, monkeypatch: pytest.
         service.record_outcome(db_session, outcome, SignalOutcome.PAYMENT, user=agent)
 
 
-def test_wrong_person_reaches_the_real_linker(db_session: Session) -> None:
+def test_wrong_person_reaches_the_real_linker(db_session: Session, deliver_events: Callable[[], Any]) -> None:
     agent = make_user(db_session, Role.AGENT)
     lead = make_lead(db_session, assignee_id=agent.id)
     signal_id = make_signal(db_session, lead, subject_key="li:namesake-real")
     service.dismiss(db_session, signal_id, DismissReason.WRONG_PERSON, user=agent)
+    assert deliver_events().done >= 1
     non_match = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "resolution.non_match")).one()
     assert (non_match.entity_id, non_match.actor, non_match.details["subject_key"]) == (
         str(lead.id), f"user:{agent.username}", pseudonym("li:namesake-real"))  # the audit log keeps no PII

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from factories import make_lead, make_portfolio
-from source.engine_support import new_job_profile, old_job_profile
+from pipeline.monitoring_support import new_job_profile, old_job_profile
 from upswing.core.db import transaction
 from upswing.fakes.apify import HARVEST_PROFILES, FakeApify
 from upswing.observation.models import Observation

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from upswing.core.timeparse import LooseDatetime
+
 
 class AuditEntryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -32,8 +34,8 @@ class AuditFilters(BaseModel):
     entity_id: str | None = None
     actor: str | None = None
     action: str | None = None
-    since: datetime | None = Field(default=None, description="At or after (ISO 8601)")
-    until: datetime | None = Field(default=None, description="Before (ISO 8601)")
+    since: LooseDatetime | None = Field(default=None, description="At or after (ISO 8601)")
+    until: LooseDatetime | None = Field(default=None, description="Before (ISO 8601)")
     limit: int = Field(default=100, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
 

@@ -29,7 +29,7 @@ from upswing.compliance.schemas import (
 )
 from upswing.core.db import utcnow
 from upswing.core.deps import AppSettings, DbSession
-from upswing.lead.service import visible_lead
+from upswing.lead.access import visible_lead
 
 router = APIRouter(prefix="/api/v1/compliance", tags=["compliance"])
 

@@ -31,6 +31,7 @@ class ContactAttempt(Base):
     __tablename__ = "contact_attempts"
     __table_args__ = (
         Index("ix_contact_attempts_lead_id_occurred_at", "lead_id", "occurred_at"),
+        Index("ix_contact_attempts_signal_id", "signal_id"),
         CheckConstraint(_in("channel", CHANNELS), name="channel"),
         CheckConstraint(_in("direction", ("outbound", "inbound")), name="direction"),
         CheckConstraint(_in("source", SOURCES), name="source"),
@@ -54,6 +55,11 @@ class ContactAttempt(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(10))
+    #: The signal whose action this contact was (working a signal writes the action and this entry together).
+    signal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("signals.id", ondelete="SET NULL"))
+    #: Why the guard's refusal was overridden (a documented exception), and the reasons it overrode.
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    overridden_reasons: Mapped[list[str] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

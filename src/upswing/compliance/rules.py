@@ -115,6 +115,11 @@ class StateRule(BaseModel):
 
 
 MASSACHUSETTS = StateRule(state="MA", code=Reason.STATE_MA_2IN7.value)
+#: Refusals that the rules themselves lift with the consumer's prior consent given directly to the collector
+#: (Reg F 1006.6(b)(1) inconvenient times, 1006.6(b)(3) workplace, 1006.14(b)(3) the call-frequency presumptions).
+#: Flags, opt-outs, missing TCPA consent and state limits are never overridable unless an admin says so.
+OVERRIDABLE_BY_DEFAULT: tuple[Reason, ...] = (Reason.WORKPLACE, Reason.TIME_WINDOW, Reason.CALL_FREQUENCY_7IN7,
+                                              Reason.AFTER_CONVERSATION_7D)
 
 
 class RuleConfig(BaseModel):
@@ -142,6 +147,13 @@ class RuleConfig(BaseModel):
     flag_exempt_channels: dict[Flag, tuple[Channel, ...]] = Field(
         default_factory=dict, description="Channels a flag does not block (e.g. letters for the limited notices "
                                           "allowed after a cease request); none by default")
+    override_roles: tuple[str, ...] = Field(
+        default=(), description="Roles that may act on a signal despite the guard's refusal, giving a written "
+                                "reason (a documented exception such as the consumer's direct prior consent); "
+                                "none by default")
+    overridable_reasons: tuple[Reason, ...] = Field(
+        default=OVERRIDABLE_BY_DEFAULT,
+        description="Refusals an override may set aside: the rules that have a consumer-consent exception")
 
     @model_validator(mode="after")
     def _window_in_order(self) -> RuleConfig:
@@ -197,8 +209,10 @@ class LeadFacts:
 
     def residence_states(self) -> frozenset[str]:
         """States the address places the lead in (the state field and the ZIP's state may disagree)."""
+        if (self.country or "US").upper() != "US":
+            return frozenset()  # US state rules apply to US residents only
         states = {self.state.upper()} if self.state else set()
-        zip_state = tz.state_for_zip(self.postal_code) if (self.country or "US").upper() == "US" else None
+        zip_state = tz.state_for_zip(self.postal_code)
         if zip_state:
             states.add(zip_state)
         return frozenset(states)

@@ -9,12 +9,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from upswing.compliance.rules import Channel, Direction, TargetType, parse_clock, parse_days
+from upswing.core.timeparse import LooseDatetime
 
 
 class CheckRequest(BaseModel):
     lead_id: uuid.UUID
     channel: Channel
-    at: datetime | None = Field(default=None, description="When the contact would happen (default: now; "
+    at: LooseDatetime | None = Field(default=None, description="When the contact would happen (default: now; "
                                                           "without a zone: UTC)")
     autodialed: bool = Field(default=False, description="Autodialer or prerecorded voice (TCPA)")
     target: str | None = Field(default=None, max_length=320, description="Number or address (default: the "
@@ -35,7 +36,7 @@ class ContactCreate(BaseModel):
 
     lead_id: uuid.UUID
     channel: Channel
-    at: datetime = Field(description="When it happened (without a zone: UTC)")
+    at: LooseDatetime = Field(description="When it happened (without a zone: UTC)")
     conversation: bool = Field(default=False, description="A telephone conversation about the debt took place")
     autodialed: bool = False
     target: str | None = Field(default=None, max_length=320)
@@ -62,6 +63,9 @@ class ContactRead(BaseModel):
     occurred_at: datetime
     actor: str
     source: str
+    signal_id: uuid.UUID | None = Field(default=None, description="The signal whose action this contact was")
+    override_reason: str | None = Field(default=None, description="The documented exception it went ahead under")
+    overridden_reasons: list[str] | None = Field(default=None, description="The refusals the override set aside")
     created_at: datetime
     reasons_at_the_time: list[str] | None = Field(
         default=None, description="When just logged: the guard's reasons that applied at that time (empty: "

@@ -57,16 +57,19 @@ from upswing.compliance.schemas import (
     LeadFlags,
     SuppressionRead,
 )
+from upswing.core import outbox
 from upswing.core.crypto import get_key_ring
 from upswing.core.db import utcnow
 from upswing.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
-from upswing.lead.access import can_see_lead
+from upswing.lead.access import can_see_lead, visible_lead
 from upswing.lead.importer import LeadFileReader
 from upswing.lead.models import Lead, Portfolio
-from upswing.lead.service import visible_lead
 from upswing.signal.models import Signal
 
 RULES_KEY = "rules"
+#: Events this domain writes to the outbox (``core.outbox``).
+CONTACT_LOGGED = "contact.logged"
+FLAG_CHANGED = "compliance.flag_changed"
 _ENCRYPTION_CONTEXT = "compliance.target"
 #: Signal types that tell us where the lead works now: their employer's addresses are workplace addresses.
 _EMPLOYMENT_SIGNALS = ("new_employment", "promotion")
@@ -308,6 +311,16 @@ def check_contact(session: Session, lead: Lead, channel: Channel | str, at: date
     return rules.evaluate(request, facts, ledger, config)
 
 
+def contact_target(session: Session, lead: Lead, channel: Channel | str, target: str | None = None) -> str | None:
+    """The number or address a contact by this channel goes to: ``target`` when given, else the lead's primary
+    one, as the guard resolves it (None when the lead has none for the channel)."""
+    try:
+        resolved = rules.resolve_target(Channel(channel), target, lead_facts(session, lead))
+    except TargetError as exc:
+        raise _target_error(exc) from None
+    return resolved.value if resolved is not None else None
+
+
 # --------------------------------------------------------------------------------------------
 # Contact ledger
 # --------------------------------------------------------------------------------------------
@@ -333,22 +346,48 @@ def _contact_row(lead: Lead, facts: LeadFacts, data: ContactCreate, *, actor: st
     )
 
 
-def log_contact(session: Session, data: ContactCreate, *, actor: str, source: str,
-                user: User | None = None) -> ContactRead:
+def log_contact(session: Session, data: ContactCreate, *, actor: str, source: str, user: User | None = None,
+                signal_id: uuid.UUID | None = None, override_reason: str | None = None) -> ContactRead:
     """Record a contact attempt or conversation. The result says which of the guard's reasons applied at
-    that time (the ledger records what happened, allowed or not)."""
+    that time (the ledger records what happened, allowed or not); ``signal_id`` is the signal whose action it
+    was, ``override_reason`` the documented exception under which it went ahead despite those reasons."""
     lead = visible_lead(session, data.lead_id, user)
     before = check_contact(session, lead, data.channel, data.at, autodialed=data.autodialed, target=data.target)
     row = _contact_row(lead, lead_facts(session, lead), data, actor=actor, source=source)
+    row.signal_id = signal_id
+    if override_reason is not None:
+        row.override_reason, row.overridden_reasons = override_reason, list(before.reasons)
     session.add(row)
     session.flush()
     record(session, actor=actor, action="compliance.contact.log", entity_type="lead", entity_id=lead.id,
            details={"contact_id": str(row.id), "channel": row.channel, "occurred_at": row.occurred_at.isoformat(),
                     "conversation": row.conversation, "autodialed": row.autodialed, "target": row.target_hint,
-                    "reasons_at_the_time": before.reasons})
+                    "reasons_at_the_time": before.reasons, "signal_id": str(signal_id) if signal_id else None,
+                    "override_reason": override_reason})
+    outbox.emit(session, CONTACT_LOGGED, entity_type="contact", entity_id=row.id, lead_id=lead.id, actor=actor,
+                payload={"channel": row.channel, "direction": row.direction, "conversation": row.conversation,
+                         "occurred_at": row.occurred_at.isoformat(), "source": source,
+                         "signal_id": str(signal_id) if signal_id else None,
+                         "overridden": override_reason is not None})
     result = ContactRead.model_validate(row)
     result.reasons_at_the_time = before.reasons
     return result
+
+
+def mark_conversation(session: Session, contact_id: uuid.UUID, *, actor: str) -> None:
+    """A logged call turned out to be a conversation with the person (an outcome said so): it now counts for
+    the rule that holds further calls for seven days after a conversation."""
+    row = session.get(ContactAttempt, contact_id)
+    if row is None or row.conversation:
+        return
+    row.conversation = True
+    session.flush()
+    record(session, actor=actor, action="compliance.contact.conversation", entity_type="lead",
+           entity_id=row.lead_id, details={"contact_id": str(row.id), "channel": row.channel})
+    outbox.emit(session, CONTACT_LOGGED, entity_type="contact", entity_id=row.id, lead_id=row.lead_id, actor=actor,
+                payload={"channel": row.channel, "direction": row.direction, "conversation": True,
+                         "occurred_at": row.occurred_at.isoformat(), "source": row.source,
+                         "signal_id": str(row.signal_id) if row.signal_id else None, "overridden": False})
 
 
 def list_contacts(session: Session, lead_id: uuid.UUID, *, user: User | None, limit: int = 100,
@@ -507,12 +546,16 @@ def set_flag(session: Session, lead: Lead, flag: Flag | str, *, active: bool, ac
         session.add(LeadComplianceFlag(lead_id=lead.id, flag=flag.value, note=note, set_at=utcnow(), set_by=actor))
         record(session, actor=actor, action="compliance.flag.set", entity_type="lead", entity_id=lead.id,
                details={"flag": flag.value, "note": note})
+        outbox.emit(session, FLAG_CHANGED, entity_type="lead", entity_id=lead.id, lead_id=lead.id, actor=actor,
+                    payload={"flag": flag.value, "active": True})
     elif not active and current is not None:
         if user is not None and user.role not in (Role.ADMIN, Role.MANAGER):
             raise PermissionDeniedError("only managers and admins can clear a compliance flag")
         current.cleared_at, current.cleared_by, current.clear_note = utcnow(), actor, note
         record(session, actor=actor, action="compliance.flag.clear", entity_type="lead", entity_id=lead.id,
                details={"flag": flag.value, "note": note})
+        outbox.emit(session, FLAG_CHANGED, entity_type="lead", entity_id=lead.id, lead_id=lead.id, actor=actor,
+                    payload={"flag": flag.value, "active": False})
     session.flush()
     return lead_flags(session, lead)
 
@@ -598,6 +641,16 @@ def suppress(session: Session, target: str, *, actor: str, source: str, reason: 
         record(session, actor=actor, action="compliance.suppression.add", entity_type="contact_suppression",
                entity_id=row.id, details={"kind": row.target_kind, "target": row.target_hint, "reason": reason})
     return SuppressionRead.model_validate(row)
+
+
+def suppressions_for_lead(session: Session, lead: Lead) -> list[Suppression]:
+    """The suppression-list entries that cover one of the lead's numbers or addresses."""
+    facts = lead_facts(session, lead)
+    indexes = [_index(Target(TargetKind.PHONE, phone.number)) for phone in facts.phones]
+    indexes += [_index(Target(TargetKind.EMAIL, email)) for email in facts.emails]
+    if not indexes:
+        return []
+    return list(session.scalars(select(Suppression).where(Suppression.target_index.in_(indexes))))
 
 
 def list_suppressions(session: Session, *, limit: int = 100, offset: int = 0) -> tuple[list[SuppressionRead], int]:

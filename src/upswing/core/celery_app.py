@@ -4,24 +4,26 @@ Celery knows one task, ``upswing.execute(run_id)``: it executes the run with the
 embedded runner uses, so claiming, retries and idempotency are the same on both runners. A retry is sent
 back to Redis with a countdown; a message lost with the broker is re-sent by ``upswing scheduler``.
 
-Start a worker with ``upswing worker`` (or ``celery -A upswing.core.celery_app worker -Q upswing``).
+This module only builds the Celery application; the task layer hands it the function that executes a run
+(``core.tasks.get_celery_app``), so that the dependency points one way. Start a worker with ``upswing worker``
+(or ``celery -A upswing.worker worker -Q upswing``).
 """
 
 from __future__ import annotations
 
-import uuid
-from functools import lru_cache
+from collections.abc import Callable
 
 from celery import Celery  # type: ignore[import-untyped]
 
-from upswing.core import tasks
-from upswing.settings import Settings, get_settings
+from upswing.settings import Settings
 
 EXECUTE_TASK = "upswing.execute"
 
+#: ``execute_run(run_id, hostname)`` → the outcome's status (done, retry, failed or skipped).
+RunExecutor = Callable[[str, str], str]
 
-def create_celery_app(settings: Settings | None = None) -> Celery:
-    settings = settings or get_settings()
+
+def create_celery_app(settings: Settings, execute_run: RunExecutor) -> Celery:
     celery = Celery("upswing", broker=settings.celery_broker_url, set_as_current=False)
     celery.conf.update(
         task_default_queue=settings.celery_queue,
@@ -38,22 +40,6 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
     @celery.task(name=EXECUTE_TASK, bind=True)  # type: ignore[untyped-decorator]
     def execute(self: object, run_id: str) -> str:
         hostname = getattr(getattr(self, "request", None), "hostname", None) or "celery"
-        outcome = tasks.execute(uuid.UUID(run_id), worker=tasks.worker_name(f"celery:{hostname}"))
-        if outcome.status == "retry":
-            tasks.dispatch([uuid.UUID(run_id)], countdown=outcome.retry_in)
-        return outcome.status
+        return execute_run(run_id, hostname)
 
     return celery
-
-
-@lru_cache
-def get_celery_app() -> Celery:
-    return create_celery_app()
-
-
-def __getattr__(name: str) -> Celery:
-    # ``celery -A upswing.core.celery_app`` looks for ``app``; built on first access so that importing this
-    # module (e.g. for EXECUTE_TASK) does not read settings.
-    if name in ("app", "celery"):
-        return get_celery_app()
-    raise AttributeError(name)

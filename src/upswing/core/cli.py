@@ -3,7 +3,7 @@ from __future__ import annotations
 import typer
 
 from upswing.core import migrate
-from upswing.core.cli_support import console
+from upswing.core.cli_support import console, ensure_port_free
 from upswing.core.db import get_engine
 from upswing.settings import get_settings
 
@@ -31,6 +31,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
     """Run the API server (OpenAPI docs at /docs)."""
     import uvicorn
 
+    ensure_port_free(host, port, hint="choose another with --port")  # before the database is touched
     settings = get_settings()
     engine = get_engine()
     if migrate.current_revision(engine) != migrate.head_revision():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -13,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from upswing.core.errors import UpswingError, ValidationFailedError
-from upswing.observation.reader import parse_timestamp
+from upswing.core.timeparse import parse_timestamp
 
 console = Console()
 err_console = Console(stderr=True)
@@ -50,6 +52,22 @@ def timestamp_option(value: str | None, option: str) -> datetime | None:
     if parsed is None:
         fail(f"{option} is not an ISO 8601 timestamp: {value!r}")
     return parsed
+
+
+def ensure_port_free(host: str, port: int, *, hint: str) -> None:
+    """End the command with a clear message when nothing could listen on ``host:port`` (another server has it),
+    before anything else happens. ``hint`` says how to choose another port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: a port whose last connections are in TIME_WAIT is free, a listening one is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"port {port} on {host} is already in use (is Upswing already running?): stop the program "
+                     f"that listens there, or {hint}")
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 @contextmanager

@@ -12,7 +12,10 @@ class NotFoundError(UpswingError):
 
 
 class ConflictError(UpswingError):
-    pass
+    @property
+    def body(self) -> dict[str, object]:
+        """Fields the API adds to the error's JSON next to ``detail`` (a subclass may carry some)."""
+        return {}
 
 
 class PermissionDeniedError(UpswingError):

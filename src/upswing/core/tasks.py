@@ -33,13 +33,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 import orjson
+from celery import Celery  # type: ignore[import-untyped]
 from sqlalchemy import CursorResult, Index, Integer, String, Text, Uuid, and_, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from upswing.core.celery_app import EXECUTE_TASK, create_celery_app
 from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, session_factory, utcnow
 from upswing.core.logging import get_logger
 from upswing.settings import get_settings
@@ -49,7 +52,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 #: Modules whose import registers the built-in tasks and schedules.
-BUILTIN_TASK_MODULES = ("upswing.source.tasks", "upswing.privacy.tasks")
+BUILTIN_TASK_MODULES = ("upswing.core.outbox", "upswing.resolution.tasks", "upswing.signal.tasks",
+                        "upswing.pipeline.tasks", "upswing.privacy.tasks")
 
 
 class TaskStatus(StrEnum):
@@ -228,13 +232,24 @@ def _forget_pending(session: Session) -> None:
 _WAKE = threading.Event()
 
 
+def _execute_from_celery(run_id: str, hostname: str) -> str:
+    outcome = execute(uuid.UUID(run_id), worker=worker_name(f"celery:{hostname}"))
+    if outcome.status == "retry":
+        dispatch([uuid.UUID(run_id)], countdown=outcome.retry_in)
+    return outcome.status
+
+
+@lru_cache
+def get_celery_app() -> Celery:
+    """The Celery application of this deployment (``UPSWING_CELERY_*``), executing runs with ``execute``."""
+    return create_celery_app(get_settings(), _execute_from_celery)
+
+
 def dispatch(run_ids: Iterable[uuid.UUID], *, countdown: float | None = None) -> None:
     """Tell the configured runner about committed runs. Losing this message loses nothing: the embedded
     runner polls the table and ``upswing scheduler`` re-sends queued Celery runs."""
     run_ids = list(run_ids)
     if get_settings().task_runner == "celery":
-        from upswing.core.celery_app import EXECUTE_TASK, get_celery_app
-
         settings = get_settings()
         try:
             app = get_celery_app()

@@ -36,13 +36,11 @@ def worker_command(
         except KeyboardInterrupt:
             runner.stop()
         return
-    from upswing.core.celery_app import get_celery_app
-
     settings = get_settings()
     if settings.task_runner != "celery":
         console.print("[yellow]UPSWING_TASK_RUNNER is not 'celery': runs enqueued by the app go to the embedded "
                       "runner, not to this worker (set UPSWING_TASK_RUNNER=celery, or use --embedded)[/]")
-    get_celery_app().worker_main(["worker", "--queues", queue or settings.celery_queue,
+    tasks.get_celery_app().worker_main(["worker", "--queues", queue or settings.celery_queue,
                                   "--concurrency", str(concurrency), "--pool", pool, "--loglevel", loglevel,
                                   "--hostname", f"upswing@%h-{queue or settings.celery_queue}"])
 

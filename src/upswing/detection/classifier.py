@@ -18,7 +18,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,6 @@ __all__ = [
     "ModelIntegrityError",
     "Prediction",
     "TextClassifier",
-    "load_company_classifier",
-    "load_person_classifier",
     "shipped_model_path",
     "split_sentences",
 ]
@@ -463,26 +460,3 @@ def shipped_model_path(kind: str) -> Path:
     if kind not in ("person", "company"):
         raise ValueError(f"unknown model kind {kind!r} (expected person or company)")
     return _MODEL_DIR / f"{kind}.npz"
-
-
-@lru_cache(maxsize=4)
-def _load_current(kind: str) -> TextClassifier:
-    # Imported here: the registry reads settings, which the pure classifier module does not need.
-    from upswing.detection.registry import current_model_path
-
-    return TextClassifier.load(current_model_path(kind))
-
-
-def load_person_classifier() -> TextClassifier:
-    """The current career-signal model: the registry's promoted version, else the one shipped in the package."""
-    return _load_current("person")
-
-
-def load_company_classifier() -> TextClassifier:
-    """The current company-intent model: the registry's promoted version, else the one shipped in the package."""
-    return _load_current("company")
-
-
-def clear_model_cache() -> None:
-    """Forget loaded models (after a promotion, so the next load picks the new current version)."""
-    _load_current.cache_clear()

@@ -1513,7 +1513,7 @@ _CAP_WORD = re.compile(r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?")
 
 @lru_cache(maxsize=1)
 def _given_names() -> frozenset[str]:
-    from upswing.resolution.nicknames import NICKNAMES
+    from upswing.core.nicknames import NICKNAMES
 
     names = set(NICKNAMES)
     for short in NICKNAMES.values():

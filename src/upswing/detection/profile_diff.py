@@ -12,12 +12,12 @@ exports or through two Actors gets the same identity.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+from upswing.core.names import company_key, name_key, title_key
 from upswing.detection.events import CandidateEvent, SignalType
 from upswing.observation.snapshot import (
     Credential,
@@ -28,11 +28,9 @@ from upswing.observation.snapshot import (
 )
 
 __all__ = [
-    "company_key",
     "diff_profiles",
     "is_founder_title",
     "seniority_level",
-    "title_key",
 ]
 
 # Confidence levels.
@@ -46,61 +44,6 @@ CONFIDENCE_OPEN_TO_WORK = 0.7  # only the open-to-work flag says so
 # --------------------------------------------------------------------------------------------------
 # Normalization (memoized)
 # --------------------------------------------------------------------------------------------------
-
-_DROP = re.compile("[.'`\u2019\u00b4]")
-_PUNCT = re.compile(r"[^\w\s]+|_")
-
-_COMPANY_SUFFIXES = frozenset(
-    {
-        "inc", "incorporated", "llc", "llp", "lp", "ltd", "limited", "corp", "corporation", "co",
-        "company", "gmbh", "plc", "ag", "sa", "bv", "nv", "pty", "pvt", "srl", "sarl", "kg",
-    }
-)  # fmt: skip
-
-_TITLE_ABBREVIATIONS = {
-    "sr": "senior",
-    "snr": "senior",
-    "jr": "junior",
-    "jnr": "junior",
-    "mgr": "manager",
-    "mngr": "manager",
-    "asst": "assistant",
-    "assoc": "associate",
-    "dir": "director",
-    "&": "and",
-}
-
-
-def _words(text: str) -> list[str]:
-    return _PUNCT.sub(" ", _DROP.sub("", text.casefold().replace("&", " and "))).split()
-
-
-@lru_cache(maxsize=65536)
-def company_key(name: str | None) -> str:
-    """``"The Acme Corp., Inc."`` → ``"acme"``: casefold, punctuation and legal suffixes dropped."""
-    if not name:
-        return ""
-    words = _words(name)
-    if len(words) > 1 and words[0] == "the":
-        words = words[1:]
-    while len(words) > 1 and words[-1] in _COMPANY_SUFFIXES:
-        words.pop()
-    return " ".join(words)
-
-
-@lru_cache(maxsize=65536)
-def title_key(title: str | None) -> str:
-    """``"Sr. Analyst"`` → ``"senior analyst"``."""
-    if not title:
-        return ""
-    return " ".join(_TITLE_ABBREVIATIONS.get(word, word) for word in _words(title))
-
-
-@lru_cache(maxsize=65536)
-def _name_key(text: str | None) -> str:
-    if not text:
-        return ""
-    return " ".join(_words(text))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -321,7 +264,7 @@ class _Cred:
 
     def __init__(self, item: Credential) -> None:
         self.item = item
-        self.name = _name_key(item.name)
+        self.name = name_key(item.name)
         self.key = (self.name, company_key(item.issuer))
 
 
@@ -331,7 +274,7 @@ class _Edu:
     def __init__(self, item: Education) -> None:
         self.item = item
         self.school = company_key(item.school)
-        self.key = (self.school, _name_key(item.degree))
+        self.key = (self.school, name_key(item.degree))
 
 
 def _positions(experiences: Iterable[Experience]) -> list[_Pos]:

@@ -16,19 +16,23 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from upswing.detection.classifier import TextClassifier, clear_model_cache, shipped_model_path
+from upswing.detection.classifier import TextClassifier, shipped_model_path
 from upswing.settings import get_settings
 
 __all__ = [
     "KINDS",
     "ModelEntry",
     "RegistryError",
+    "clear_model_cache",
     "current_model_path",
     "current_version",
     "list_models",
+    "load_company_classifier",
+    "load_person_classifier",
     "new_version_name",
     "promote",
     "register",
@@ -143,3 +147,23 @@ def promote(kind: str, version: str, root: Path | None = None) -> None:
         temporary.write_text(version + "\n")
         os.replace(temporary, marker)
     clear_model_cache()
+
+
+@lru_cache(maxsize=4)
+def _load_current(kind: str) -> TextClassifier:
+    return TextClassifier.load(current_model_path(kind))
+
+
+def load_person_classifier() -> TextClassifier:
+    """The current career-signal model: the registry's promoted version, else the one shipped in the package."""
+    return _load_current("person")
+
+
+def load_company_classifier() -> TextClassifier:
+    """The current company-intent model: the registry's promoted version, else the one shipped in the package."""
+    return _load_current("company")
+
+
+def clear_model_cache() -> None:
+    """Forget loaded models (after a promotion, so the next load picks the new current version)."""
+    _load_current.cache_clear()

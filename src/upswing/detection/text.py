@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Protocol
 
+from upswing.core.names import company_key, title_key
 from upswing.detection.classifier import Prediction
 from upswing.detection.events import CandidateEvent, SignalType
 from upswing.detection.extraction import (
@@ -24,7 +25,6 @@ from upswing.detection.extraction import (
     extract_locations,
     extract_people,
 )
-from upswing.detection.profile_diff import company_key, title_key
 from upswing.detection.sentiment import Sentiment, sentiment
 
 __all__ = [
@@ -104,9 +104,9 @@ def snippet_of(text: str, span: tuple[int, int] | None, limit: int = SNIPPET_MAX
 
 
 def _load(kind: TextKind) -> Classifier:
-    from upswing.detection import classifier
+    from upswing.detection import registry
 
-    return classifier.load_company_classifier() if kind == "company" else classifier.load_person_classifier()
+    return registry.load_company_classifier() if kind == "company" else registry.load_person_classifier()
 
 
 def analyze_texts(texts: Sequence[str], *, kind: TextKind = "person", reference_date: date | None = None,

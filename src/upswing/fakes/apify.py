@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from upswing.core.identifiers import normalize_linkedin_url
 from upswing.fakes.server import FakeServer, Reply, Request
-from upswing.observation.apify import UnknownShapeError, normalize_item, normalize_linkedin_url
+from upswing.observation.apify import UnknownShapeError, normalize_item
 
 __all__ = [
     "APIMAESTRO_PROFILE",

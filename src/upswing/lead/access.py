@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, true
+import uuid
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
 
 from upswing.account.models import Role, User
+from upswing.core.errors import NotFoundError, ValidationFailedError
 from upswing.lead.models import Lead
 
 
@@ -23,3 +27,33 @@ def can_see_lead(user: User, lead: Lead) -> bool:
     if user.role == Role.AGENT:
         return lead.assignee_id == user.id or (user.team_id is not None and lead.team_id == user.team_id)
     return False
+
+
+def visible_lead(session: Session, lead_id: uuid.UUID, user: User | None) -> Lead:
+    """The lead, if this user may see it (``user=None``: the operator, who sees every lead)."""
+    lead = session.get(Lead, lead_id)
+    # A lead the user may not see is reported as absent, not forbidden: its existence is private too.
+    if lead is None or (user is not None and not can_see_lead(user, lead)):
+        raise NotFoundError(f"lead {lead_id} not found")
+    return lead
+
+
+def assignee_clause(session: Session, user: User | None, assignee: str) -> ColumnElement[bool]:
+    """``me``, ``none`` (the unassigned queue), or a user's id or username."""
+    value = assignee.strip()
+    if value.lower() == "none":
+        return Lead.assignee_id.is_(None)
+    if value.lower() == "me":
+        if user is None:
+            raise ValidationFailedError("assignee=me needs a signed-in user (the CLI: --as USER)",
+                                        [{"row": None, "field": "assignee", "message": "no current user"}])
+        return Lead.assignee_id == user.id
+    try:
+        return Lead.assignee_id == uuid.UUID(value)
+    except ValueError:
+        pass
+    found = session.scalar(select(User.id).where(User.username == value))
+    if found is None:
+        raise ValidationFailedError(f"assignee: no user {value!r}",
+                                    [{"row": None, "field": "assignee", "message": "unknown user"}])
+    return Lead.assignee_id == found

@@ -7,10 +7,10 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 
 from upswing.account.deps import AnyUser, ManagerOrAdmin, Worker
 from upswing.audit.service import record
+from upswing.casework.timeline import LeadTimeline, timeline
 from upswing.core.deps import AppSettings, DbSession
 from upswing.lead import service
 from upswing.lead.schemas import ImportReport, LeadFilters, LeadPage, LeadRead, LeadUpdate
-from upswing.lead.timeline import LeadTimeline, timeline
 
 router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
 
@@ -49,15 +49,18 @@ def update_lead(lead_id: uuid.UUID, body: LeadUpdate, user: Worker, session: DbS
 
 @router.post("/import", response_model=ImportReport, operation_id="leads_import")
 def import_leads(user: ManagerOrAdmin, session: DbSession, settings: AppSettings,
-                 file: Annotated[UploadFile, File(description="CSV, JSON or JSONL lead file")],
+                 file: Annotated[UploadFile, File(description="CSV, JSON, JSONL or XLSX (first sheet) lead file")],
                  portfolio: Annotated[str, Form()] = "default",
                  dry_run: Annotated[bool, Form()] = False,
-                 skip_invalid: Annotated[bool, Form()] = False) -> ImportReport:
+                 skip_invalid: Annotated[bool, Form()] = False,
+                 encoding: Annotated[str | None, Form(description="Text encoding of a CSV/JSON file (utf-8, "
+                                                                  "cp1252, latin-1…); default: detected")] = None,
+                 ) -> ImportReport:
     content = file.file.read(settings.import_max_bytes + 1)
     if len(content) > settings.import_max_bytes:
         raise HTTPException(413, f"file larger than {settings.import_max_bytes} bytes")
     report = service.import_leads(session, content, filename=file.filename or "upload.csv",
-                                  portfolio_name=portfolio, dry_run=dry_run, skip_invalid=skip_invalid,
-                                  actor=f"user:{user.username}")
+                                  encoding=encoding or None, portfolio_name=portfolio, dry_run=dry_run,
+                                  skip_invalid=skip_invalid, actor=f"user:{user.username}")
     session.commit()
     return report

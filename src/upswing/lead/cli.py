@@ -6,6 +6,7 @@ from pathlib import Path
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -22,31 +23,39 @@ app = typer.Typer(help="Leads (borrowers) and their import.", no_args_is_help=Tr
 
 @app.command("import")
 def import_leads(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV, JSON or JSONL file"),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                help="CSV, JSON, JSONL or XLSX (first sheet) file"),
     portfolio: str = typer.Option(service.DEFAULT_PORTFOLIO, help="Portfolio (book of leads) to import into"),
     dry_run: bool = typer.Option(False, help="Validate and count, write nothing"),
-    skip_invalid: bool = typer.Option(False, help="Write the valid rows; save rejects to FILE.rejects.csv"),
+    skip_invalid: bool = typer.Option(False, help="Write the valid rows; save the rejected ones to "
+                                                  "NAME.rejects.csv beside FILE (leads.csv → leads.rejects.csv)"),
+    encoding: str | None = typer.Option(None, help="Text encoding of a CSV/JSON file, e.g. utf-8, cp1252, "
+                                                   "latin-1 (default: detected — UTF-8, else Windows-1252)"),
 ) -> None:
     """Import leads; re-importing the same file changes nothing (upsert on external_id)."""
+    file = file.absolute()
     try:
-        total = count_rows(file)
+        total = count_rows(file, encoding=encoding)
         with transaction() as session, progress_bar(f"Importing {file.name}", total) as advance:
-            report = service.import_leads(session, file, portfolio_name=portfolio, dry_run=dry_run,
-                                          skip_invalid=skip_invalid, actor=cli_actor(), progress=advance)
+            report = service.import_leads(session, file, encoding=encoding, portfolio_name=portfolio,
+                                          dry_run=dry_run, skip_invalid=skip_invalid, actor=cli_actor(),
+                                          progress=advance)
     except LeadImportFailed as exc:
         fail(f"{exc} — nothing was written", [e for e in exc.errors])
     except UpswingError as exc:
-        fail(str(exc))
+        fail(escape(str(exc)))
+    if report.encoding and not report.encoding.startswith("utf-8"):
+        console.print(f"Read {escape(report.file or file.name)} as {report.encoding} text", soft_wrap=True)
     prefix = "Dry run (nothing written): " if report.dry_run else ""
-    console.print(f"{prefix}{report.total} rows into portfolio '{report.portfolio}': {report.created} created, "
+    console.print(f"{prefix}{report.total} rows into portfolio '{escape(report.portfolio)}': {report.created} created, "
                   f"{report.updated} updated, {report.unchanged} unchanged, {report.rejected} rejected")
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     if report.rejected:
         for error in report.errors[:20]:
-            console.print(f"  row {error.row}, field '{error.field}': {error.message}")
+            console.print(f"  row {error.row}, field '{error.field}': {escape(error.message)}")
         if report.rejects_file:
-            console.print(f"Rejected rows saved to {report.rejects_file}")
+            console.print(f"Rejected rows saved to {escape(report.rejects_file)}", soft_wrap=True)
 
 
 @app.command("list")
@@ -82,7 +91,7 @@ def dedupe(
     output_format: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="table for people, or jsonl"),
 ) -> None:
     """Find leads that are the same person (across imports) and propose merges with scores and reasons."""
-    from upswing.resolution import dedupe_service
+    from upswing.dedupe import service as dedupe_service
 
     try:
         with transaction() as session:

@@ -81,7 +81,11 @@ class Lead(Base):
     #: Blind indexes of every e-mail and phone of the lead (``emails``/``phones`` included), sorted.
     contact_bidx: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))
     city: Mapped[str | None] = mapped_column(String(120))
+    #: USPS code, US leads only (US rules key on it); ``region`` is the state, province or region as the import
+    #: file gave it (any country) and ``region_code`` its ISO 3166-2 code (``US-TX``, ``CA-ON``) when it is one.
     state: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(120))
+    region_code: Mapped[str | None] = mapped_column(String(6))
     postal_code: Mapped[str | None] = mapped_column(String(16))
     country: Mapped[str | None] = mapped_column(String(2))
     timezone: Mapped[str | None] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-"""Blind indexes of a lead's e-mails and phones, and the SQL look-ups that use them.
+"""Blind indexes of a lead's e-mails and phones (``lead.queries`` has the SQL look-ups that use them).
 
 A lead's ``email``, ``emails``, ``phone``, ``phones``, ``address`` and ``birth_date`` are encrypted at rest
 (``upswing.core.crypto``), so SQL can no longer compare them. Exact look-ups go through blind indexes, keyed
@@ -10,22 +10,15 @@ HMACs of the normalized value, kept on the lead's row:
 
 ORM writes keep them in step by themselves (events in ``lead.models``); a Core ``insert``/``update`` or a COPY
 that sets ``email``/``emails``/``phone``/``phones`` must pass its values through ``with_blind_indexes``.
-Phones are indexed in the stored form (E.164): normalize input first (``lead.importer.normalize_phone``).
+Phones are indexed in the stored form (E.164): normalize input first (``core.identifiers.normalize_phone``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import ColumnElement, exists, func, select, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from typing import Any
 
 from upswing.core.crypto import KeyRing, get_key_ring
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import InstrumentedAttribute
 
 EMAIL = "email"
 PHONE = "phone"
@@ -72,29 +65,3 @@ def with_blind_indexes(values: dict[str, Any], ring: KeyRing | None = None) -> d
     """Add the blind index columns to a row of values that has every contact field; returns ``values``."""
     values.update(blind_indexes(values["email"], values["emails"], values["phone"], values["phones"], ring))
     return values
-
-
-def _contact_clause(session: Session, index: str) -> ColumnElement[bool]:
-    from upswing.lead.models import Lead
-
-    column: InstrumentedAttribute[Any] = Lead.contact_bidx
-    if session.get_bind().dialect.name == "postgresql":
-        return type_coerce(column, JSONB).contains([index])
-    entries = func.json_each(column).table_valued("value")
-    return exists(select(1).select_from(entries).where(entries.c.value == index))
-
-
-def has_email(session: Session, email: str) -> ColumnElement[bool]:
-    """Leads with this e-mail among any of theirs (case and surrounding spaces do not matter)."""
-    return _contact_clause(session, email_index(email))
-
-
-def has_phone(session: Session, phone: str) -> ColumnElement[bool]:
-    """Leads with this phone among any of theirs; the number is normalized to E.164 first (US by default)."""
-    from upswing.lead.importer import normalize_phone
-
-    try:
-        phone = normalize_phone(phone.strip())
-    except ValueError:
-        phone = phone.strip()
-    return _contact_clause(session, phone_index(phone))

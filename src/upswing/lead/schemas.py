@@ -37,8 +37,12 @@ class ImportReport(BaseModel):
     errors: list[ImportRowError] = Field(default_factory=list,
                                          description=f"The first {MAX_REPORTED_ERRORS} errors")
     warnings: list[str] = Field(default_factory=list)
+    encoding: str | None = Field(default=None, description="Text encoding the file was read with (given, or "
+                                                           "detected: utf-8, utf-8-sig, utf-16, cp1252, "
+                                                           "iso8859-1); null for XLSX and row lists")
     rejects_file: str | None = Field(default=None,
-                                     description="CSV of the rejected rows (with --skip-invalid)")
+                                     description="Path of the CSV of rejected rows (with skip_invalid): "
+                                                 "<file name without extension>.rejects.csv beside the file")
 
 
 class LeadFilters(BaseModel):
@@ -48,6 +52,9 @@ class LeadFilters(BaseModel):
     status: LeadStatus | None = None
     portfolio: str | None = Field(default=None, description="Portfolio name")
     assignee_id: uuid.UUID | None = None
+    assignee: str | None = Field(
+        default=None, max_length=120,
+        description="me: the caller's leads; none: leads nobody is assigned to; or a user's id or username")
     team_id: uuid.UUID | None = None
     state: str | None = Field(default=None, min_length=2, max_length=2)
     min_days_delinquent: int | None = Field(default=None, ge=0)
@@ -71,7 +78,10 @@ class LeadRead(BaseModel):
     address: str | None
     birth_date: date | None = None
     city: str | None
-    state: str | None
+    state: str | None = Field(description="USPS code (US leads only)")
+    region: str | None = Field(default=None, description="State, province or region as the import file gave it")
+    region_code: str | None = Field(default=None, description="ISO 3166-2 code of the region (US-TX, CA-ON), "
+                                                              "when it is one")
     postal_code: str | None
     country: str | None
     timezone: str | None

@@ -24,10 +24,10 @@ from upswing.audit.service import record
 from upswing.core.bulk import bulk_insert, chunks, copy_rows, json_columns, psycopg_cursor
 from upswing.core.crypto import sealers
 from upswing.core.db import utcnow
-from upswing.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
+from upswing.core.errors import NotFoundError, PermissionDeniedError, UpswingError, ValidationFailedError
 from upswing.core.logging import get_logger
 from upswing.core.runtime import gc_paused
-from upswing.lead.access import can_see_lead, visible_leads_clause
+from upswing.lead.access import assignee_clause, visible_lead, visible_leads_clause
 from upswing.lead.importer import (
     FileFormat,
     LeadFileReader,
@@ -38,7 +38,8 @@ from upswing.lead.importer import (
     write_rejects_csv,
 )
 from upswing.lead.models import Lead, LeadStatus, Portfolio
-from upswing.lead.pii import CONTACT_FIELDS, INDEX_FIELDS, blind_indexes, has_email, has_phone, with_blind_indexes
+from upswing.lead.pii import CONTACT_FIELDS, INDEX_FIELDS, blind_indexes, with_blind_indexes
+from upswing.lead.queries import has_email, has_phone
 from upswing.lead.schemas import (
     MAX_REPORTED_ERRORS,
     ImportReport,
@@ -48,7 +49,7 @@ from upswing.lead.schemas import (
     LeadUpdate,
 )
 from upswing.privacy import policy as privacy_policy
-from upswing.privacy.service import ErasedFilter
+from upswing.privacy.tombstones import ErasedFilter
 
 DEFAULT_PORTFOLIO = "default"
 log = get_logger(__name__)
@@ -62,8 +63,8 @@ _LOOKUP_BY_ID_BELOW = 2000
 
 # Lead attributes an import row sets directly (same names on LeadImportRow).
 _DIRECT_FIELDS: tuple[str, ...] = (
-    "first_name", "middle_name", "last_name", "email", "phone", "address", "city", "state",
-    "postal_code", "country", "timezone", "linkedin_url", "linkedin_public_id", "employer", "title",
+    "first_name", "middle_name", "last_name", "email", "phone", "address", "city", "state", "region",
+    "region_code", "postal_code", "country", "timezone", "linkedin_url", "linkedin_public_id", "employer", "title",
     "balance", "days_delinquent", "birth_date",
 )
 _EXISTING_FIELDS: tuple[str, ...] = ("id", "external_id", *_DIRECT_FIELDS, "emails", "phones", "assignee_id",
@@ -194,9 +195,20 @@ def _resolve_people(row: LeadImportRow, directory: _Directory) -> tuple[dict[str
     return values, errors
 
 
+@dataclass(slots=True)
+class _Rows:
+    """An import's rows and what the report says about where they came from."""
+
+    rows: Iterable[tuple[int, Mapping[str, Any]]]
+    columns: Callable[[], list[str]]  # the columns seen (complete once the rows have been read)
+    filename: str | None
+    format: str
+    encoding: str | None  # the text encoding read with; None for XLSX and row lists
+
+
 def _open_rows(source: LeadSource | LeadRows, filename: str | None, file_format: FileFormat | None,
-               ) -> tuple[Iterable[tuple[int, Mapping[str, Any]]], Callable[[], list[str]], str | None, str]:
-    """(rows, a function giving the columns seen, file name, format) for any accepted source."""
+               encoding: str | None) -> _Rows:
+    """The rows of any accepted source (the file is checked, e.g. its encoding, but not read yet)."""
     if isinstance(source, Sequence) and not isinstance(source, str | bytes):
         rows = source
 
@@ -206,9 +218,9 @@ def _open_rows(source: LeadSource | LeadRows, filename: str | None, file_format:
                 seen.update(dict.fromkeys(item))
             return list(seen)
 
-        return enumerate(rows, start=1), columns, filename, "rows"
-    reader = LeadFileReader(source, filename=filename, file_format=file_format)
-    return reader, lambda: reader.columns, reader.filename, reader.format
+        return _Rows(enumerate(rows, start=1), columns, filename, "rows", None)
+    reader = LeadFileReader(source, filename=filename, file_format=file_format, encoding=encoding)
+    return _Rows(reader, lambda: reader.columns, reader.filename, reader.format, reader.encoding)
 
 
 def import_leads(
@@ -218,6 +230,7 @@ def import_leads(
     actor: str,
     filename: str | None = None,
     file_format: FileFormat | None = None,
+    encoding: str | None = None,
     portfolio_name: str = DEFAULT_PORTFOLIO,
     dry_run: bool = False,
     skip_invalid: bool = False,
@@ -228,14 +241,19 @@ def import_leads(
 
     ``source`` is a path, the file's bytes, a binary file object, or a sequence of row mappings
     (numbered from 1, like JSON items). ``filename`` names the upload (its extension picks the
-    format unless ``file_format`` is given; otherwise the content is sniffed).
+    format unless ``file_format`` is given or the content is an XLSX workbook; otherwise the content
+    is sniffed). ``encoding`` is the text encoding of a CSV/JSON/JSONL file; by default it is detected
+    (``LeadFileReader``), and a file that does not decode raises ``LeadFileError`` naming the line.
 
     * Any invalid row (``LeadValidator`` checks plus unknown ``assignee``/``team``) and not
       ``skip_invalid``: raises ``LeadImportFailed`` (a ``ValidationFailedError``) and writes nothing,
       not even the portfolio. File-level problems raise ``LeadFileError``, also before any write.
     * ``skip_invalid``: valid rows are written; rejected rows go to a CSV (their original columns plus
-      ``error``) at ``rejects_path``, by default ``<file stem>.rejects.csv`` next to a file given by
-      path (no reject file for bytes/streams unless ``rejects_path`` is given).
+      ``error``, in the file's own encoding; UTF-8 with a byte-order mark for XLSX, so Excel reads it)
+      at ``rejects_path``, by default ``<file stem>.rejects.csv`` next to a file given by path, e.g.
+      ``leads.csv`` → ``leads.rejects.csv`` (no reject file for bytes/streams unless ``rejects_path``
+      is given). ``report.rejects_file`` is its absolute path. If it cannot be written, an
+      ``UpswingError`` is raised after the leads were written: the caller's rollback undoes them.
     * ``dry_run``: everything is validated and the created/updated/unchanged counts computed, but
       nothing is written (no portfolio, leads, audit entry or reject file). It raises like a real run.
     * Existing leads are updated only in the fields the file provides and only if a value changed;
@@ -247,24 +265,25 @@ def import_leads(
     """
     with gc_paused():
         return _import_leads(session, source, actor=actor, filename=filename, file_format=file_format,
-                             portfolio_name=portfolio_name, dry_run=dry_run, skip_invalid=skip_invalid,
-                             progress=progress, rejects_path=rejects_path)
+                             encoding=encoding, portfolio_name=portfolio_name, dry_run=dry_run,
+                             skip_invalid=skip_invalid, progress=progress, rejects_path=rejects_path)
 
 
 def _import_leads(session: Session, source: LeadSource | LeadRows, *, actor: str, filename: str | None,
-                  file_format: FileFormat | None, portfolio_name: str, dry_run: bool, skip_invalid: bool,
-                  progress: Callable[[int], None] | None, rejects_path: Path | None) -> ImportReport:
+                  file_format: FileFormat | None, encoding: str | None, portfolio_name: str, dry_run: bool,
+                  skip_invalid: bool, progress: Callable[[int], None] | None,
+                  rejects_path: Path | None) -> ImportReport:
     portfolio_name = _clean_portfolio_name(portfolio_name)
-    rows, columns, name, fmt = _open_rows(source, filename, file_format)
-    report = ImportReport(file=name, format=fmt, portfolio=portfolio_name, dry_run=dry_run,
-                          skip_invalid=skip_invalid)
+    opened = _open_rows(source, filename, file_format, encoding)
+    report = ImportReport(file=opened.filename, format=opened.format, encoding=opened.encoding,
+                          portfolio=portfolio_name, dry_run=dry_run, skip_invalid=skip_invalid)
 
     validator = LeadValidator()
     directory = _Directory(session)
     valid: list[tuple[LeadImportRow, dict[str, Any]]] = []
     rejects: list[_Reject] = []
     done = 0
-    for number, raw in rows:
+    for number, raw in opened.rows:
         row, errors = validator.validate(number, raw)
         people: dict[str, Any] = {}
         if row is not None and ("assignee" in row.provided or "team" in row.provided):
@@ -341,7 +360,8 @@ def _import_leads(session: Session, source: LeadSource | LeadRows, *, actor: str
             path = Path(source)
             target = path.with_name(f"{path.stem}.rejects.csv")
         if target is not None:
-            write_rejects_csv(target, columns(), ((r.raw, r.errors) for r in rejects))
+            target = target.absolute()
+            _write_rejects(target, opened, rejects)
             report.rejects_file = str(target)
 
     log.info("lead_import.finished", file=report.file, portfolio=report.portfolio, created=report.created,
@@ -351,6 +371,17 @@ def _import_leads(session: Session, source: LeadSource | LeadRows, *, actor: str
                                               "unchanged", "rejected", "error_count", "skip_invalid",
                                               "rejects_file"}))
     return report
+
+
+def _write_rejects(target: Path, opened: _Rows, rejects: list[_Reject]) -> None:
+    """The rejects CSV, in the import file's encoding (so it opens as the file did); for a workbook UTF-8
+    with a byte-order mark, which Excel needs to read the accents right."""
+    encoding = opened.encoding or ("utf-8-sig" if opened.format == "xlsx" else "utf-8")
+    try:
+        write_rejects_csv(target, opened.columns(), ((r.raw, r.errors) for r in rejects), encoding=encoding)
+    except OSError as exc:
+        raise UpswingError(f"cannot write the rejected rows to {target}: {exc.strerror or exc}; nothing was "
+                           "imported") from exc
 
 
 #: On PostgreSQL, update groups at least this large go through COPY into a temporary table.
@@ -474,6 +505,8 @@ def search_leads(session: Session, filters: LeadFilters, *, user: User) -> tuple
         query = query.join(Portfolio, Portfolio.id == Lead.portfolio_id).where(Portfolio.name == filters.portfolio)
     if filters.assignee_id is not None:
         query = query.where(Lead.assignee_id == filters.assignee_id)
+    if filters.assignee is not None:
+        query = query.where(assignee_clause(session, user, filters.assignee))
     if filters.team_id is not None:
         query = query.where(Lead.team_id == filters.team_id)
     if filters.state is not None:
@@ -501,15 +534,6 @@ def _matches_text(session: Session, text: str) -> ColumnElement[bool]:
 
 
 _PHONE_LIKE = re.compile(r"\+?[\d\s().\-]+")
-
-
-def visible_lead(session: Session, lead_id: uuid.UUID, user: User | None) -> Lead:
-    """The lead, if this user may see it (``user=None``: the operator, who sees every lead)."""
-    lead = session.get(Lead, lead_id)
-    # A lead the user may not see is reported as absent, not forbidden: its existence is private too.
-    if lead is None or (user is not None and not can_see_lead(user, lead)):
-        raise NotFoundError(f"lead {lead_id} not found")
-    return lead
 
 
 def read_lead(session: Session, lead_id: uuid.UUID, *, user: User) -> LeadRead:

@@ -8,9 +8,10 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 
 from upswing.account.deps import ManagerOrAdmin
 from upswing.core.deps import AppSettings, DbSession
+from upswing.core.timeparse import parse_timestamp
 from upswing.observation import service, text
 from upswing.observation.apify import ActorShape
-from upswing.observation.reader import parse_timestamp, read_items
+from upswing.observation.reader import open_items
 from upswing.observation.schemas import (
     IngestReport,
     ObservationPage,
@@ -18,6 +19,9 @@ from upswing.observation.schemas import (
     TextIngestRequest,
     TextIngestResult,
 )
+from upswing.pipeline import texts
+from upswing.pipeline.profiles import ProfileIngest
+from upswing.source.service import file_source
 
 router = APIRouter(prefix="/api/v1", tags=["observations"])
 
@@ -47,9 +51,10 @@ def ingest_apify(user: ManagerOrAdmin, session: DbSession, settings: AppSettings
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / (Path(file.filename or "upload.json").name)
         path.write_bytes(content)
-        run = service.ProfileIngest(session, service.file_source(session), shape=shape, observed_at=when,
+        _, items = open_items(path)  # an empty or unreadable upload is refused (422) before anything is stored
+        run = ProfileIngest(session, file_source(session), shape=shape, observed_at=when,
                                     lookback_days=settings.lookback_days)
-        run.ingest(read_items(path))
+        run.ingest(items)
     run.record_audit(actor=f"user:{user.username}", file=file.filename)
     session.commit()
     return run.report
@@ -59,7 +64,7 @@ def ingest_apify(user: ManagerOrAdmin, session: DbSession, settings: AppSettings
 def ingest_texts(user: ManagerOrAdmin, session: DbSession, body: TextIngestRequest) -> TextIngestResult:
     """Store texts (posts, news items, press releases), link them to leads, classify them and make signals."""
     items = [text.text_item(item, item.model_dump(mode="json", exclude_none=True)) for item in body.items]
-    report = text.ingest_texts(session, items, source_slug=body.source)
-    text.record_audit(session, report, actor=f"user:{user.username}", source_slug=body.source)
+    report = texts.ingest_texts(session, items, source_slug=body.source)
+    texts.record_audit(session, report, actor=f"user:{user.username}", source_slug=body.source)
     session.commit()
     return TextIngestResult(source=body.source, **report.as_dict(), observation_ids=report.observation_ids)

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
+from upswing.core.identifiers import CANONICAL_LINKEDIN_PREFIX, is_member_urn_id, normalize_linkedin_url
 from upswing.observation.snapshot import ProfileSnapshot
 
 __all__ = [
@@ -116,40 +117,6 @@ _EMPTY: Item = {}
 # LinkedIn URLs
 # --------------------------------------------------------------------------------------------------
 
-_PROFILE_URL = re.compile(
-    r"^(?:https?://)?(?:[a-z0-9-]+\.)*linkedin\.com(?::\d+)?/(?:mwlite/)?in/([^/?#\s]+)",
-    re.IGNORECASE,
-)
-_CANONICAL_PREFIX = "https://www.linkedin.com/in/"
-
-
-def _is_member_urn_id(public_id: str) -> bool:
-    # ``/in/ACoAAB…`` URLs carry an opaque, case-sensitive member urn id, not a vanity public id.
-    return public_id.startswith("ACoAA") and len(public_id) >= 30
-
-
-@lru_cache(maxsize=65536)
-def normalize_linkedin_url(url: str) -> tuple[str, str] | None:
-    """Return ``(canonical_url, public_id)`` for a LinkedIn profile URL, or None if it is not one.
-
-    Handles http/https, a missing scheme, ``www.``/country subdomains (``uk.linkedin.com``), trailing
-    slashes, sub-pages (``/in/jane/details/experience``), query strings, fragments and URL-encoded ids.
-    The public id is percent-decoded and lowercased; the canonical URL is
-    ``https://www.linkedin.com/in/<public-id>`` built from it. Member-urn URLs (``/in/ACoAA…``) are not
-    vanity ids and give None.
-    """
-    match = _PROFILE_URL.match(url.strip())
-    if match is None:
-        return None
-    raw_id = match.group(1)
-    if "%" in raw_id:
-        raw_id = unquote(raw_id)
-    raw_id = raw_id.strip()
-    if not raw_id or _is_member_urn_id(raw_id):
-        return None
-    public_id = raw_id.lower()
-    return _CANONICAL_PREFIX + public_id, public_id
-
 
 def _public_id_from_field(value: Any) -> str | None:
     text = _clean(value)
@@ -161,7 +128,7 @@ def _public_id_from_field(value: Any) -> str | None:
     if "%" in text:
         text = unquote(text)
     text = text.strip().strip("/")
-    if not text or "/" in text or " " in text or _is_member_urn_id(text):
+    if not text or "/" in text or " " in text or is_member_urn_id(text):
         return None
     return text.lower()
 
@@ -182,7 +149,7 @@ def _identity(public_id_fields: Sequence[Any], url_fields: Sequence[Any]) -> tup
                     break
     if public_id is None:
         return None, None
-    return public_id, _CANONICAL_PREFIX + public_id
+    return public_id, CANONICAL_LINKEDIN_PREFIX + public_id
 
 
 def _urn(value: Any) -> str | None:

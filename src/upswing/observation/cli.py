@@ -10,7 +10,10 @@ from upswing.core.db import transaction
 from upswing.observation import service, text
 from upswing.observation.apify import ActorShape
 from upswing.observation.reader import open_items
+from upswing.pipeline import texts
+from upswing.pipeline.profiles import ProfileIngest
 from upswing.settings import get_settings
+from upswing.source.service import file_source
 
 ingest_app = typer.Typer(help="Ingest saved source exports.", no_args_is_help=True)
 observations_app = typer.Typer(help="Stored observations.", no_args_is_help=True)
@@ -35,7 +38,7 @@ def ingest_apify(
     with user_errors():
         total, items = open_items(file)
         with transaction() as session, progress_bar(f"Ingesting {file.name}", total) as advance:
-            run = service.ProfileIngest(session, service.file_source(session), shape=shape, observed_at=when,
+            run = ProfileIngest(session, file_source(session), shape=shape, observed_at=when,
                                         lookback_days=settings.lookback_days, skip_invalid=skip_invalid,
                                         progress=advance)
             report = run.ingest(items)
@@ -80,11 +83,11 @@ def ingest_texts(
         with transaction() as session, progress_bar(f"Ingesting {file.name}", total) as advance:
             report = text.TextIngestReport()
             for start in range(0, len(items), TEXT_CHUNK):
-                part = text.ingest_texts(session, items[start:start + TEXT_CHUNK], source_slug=source,
+                part = texts.ingest_texts(session, items[start:start + TEXT_CHUNK], source_slug=source,
                                          observed_at=when)
                 text.merge_reports(report, part)
                 advance(len(items[start:start + TEXT_CHUNK]))
-            text.record_audit(session, report, actor=cli_actor(), source_slug=source, file=file.name)
+            texts.record_audit(session, report, actor=cli_actor(), source_slug=source, file=file.name)
     console.print(
         f"{len(items)} texts: {report.stored} new observations, {report.duplicates} already known, "
         f"{report.linked} linked, {report.unlinked} unlinked; {report.classified} classified, "

@@ -4,8 +4,9 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from upswing.core.timeparse import LooseDatetime
 from upswing.privacy.models import DataSubjectRequest, RequestStatus, RequestType
 from upswing.privacy.policy import Regime
 from upswing.privacy.service import Subject, is_overdue
@@ -32,15 +33,9 @@ class SubjectIn(BaseModel):
 class RequestCreate(BaseModel):
     type: RequestType
     regime: Regime | None = Field(default=None, description="Default: gdpr in gdpr_strict mode, else ccpa")
-    received_at: datetime | None = Field(default=None, description="When the request arrived (default: now)")
+    received_at: LooseDatetime | None = Field(default=None, description="When the request arrived (default: now; "
+                                                                        "without a zone: UTC)")
     subject: SubjectIn
-
-    @field_validator("received_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("needs a time zone (e.g. 2026-11-22T09:00:00Z)")
-        return value
 
 
 class RequestRead(BaseModel):

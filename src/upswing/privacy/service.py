@@ -31,7 +31,7 @@ from upswing.audit.models import AuditEntry
 from upswing.core.crypto import DecryptionError, get_key_ring, is_encrypted
 from upswing.core.db import Base, utcnow
 from upswing.core.errors import ConflictError, NotFoundError, ValidationFailedError
-from upswing.lead import pii
+from upswing.lead import queries as lead_queries
 from upswing.lead.models import Lead
 from upswing.observation.models import Observation, ObservationKind
 from upswing.privacy.models import (
@@ -44,6 +44,13 @@ from upswing.privacy.models import (
 )
 from upswing.privacy.policy import PrivacyPolicy, Regime
 from upswing.privacy.policy import current as current_policy
+from upswing.privacy.tombstones import (
+    canonical_email,
+    canonical_linkedin,
+    canonical_phone,
+    erased_keys,
+    identifier_keys,
+)
 from upswing.resolution.models import Match, MatchOutcome
 from upswing.signal.models import Evidence, Signal, SignalStatus
 
@@ -81,99 +88,6 @@ class Subject:
         return cls(email=data.get("email"), phone=data.get("phone"), linkedin=data.get("linkedin"),
                    first_name=data.get("first_name"), last_name=data.get("last_name"),
                    birth_date=date.fromisoformat(birth) if birth else None, external_id=data.get("external_id"))
-
-
-def _normalize_email(value: str) -> str:
-    return value.strip().lower()
-
-
-def _normalize_phone(value: str) -> str:
-    from upswing.lead.importer import normalize_phone
-
-    try:
-        return normalize_phone(value.strip())
-    except ValueError:
-        digits = "".join(c for c in value if c.isdigit())
-        return f"+{digits}" if value.strip().startswith("+") else digits
-
-
-def _normalize_linkedin(value: str) -> str:
-    from upswing.observation.apify import normalize_linkedin_url
-
-    normalized = normalize_linkedin_url(value) if "/" in value else None
-    return normalized[1] if normalized else value.strip().lower()
-
-
-def _name_birth_key(first_name: str, last_name: str, birth_date: date | str) -> str:
-    born = birth_date.isoformat() if isinstance(birth_date, date) else str(birth_date)
-    return f"{first_name} {last_name}|{born}"
-
-
-def identifier_keys(*, email: str | None = None, phone: str | None = None, linkedin_public_id: str | None = None,
-                    first_name: str | None = None, last_name: str | None = None,
-                    birth_date: date | str | None = None) -> list[tuple[TombstoneKind, str]]:
-    """``(kind, blind index)`` of each identifier given, normalized as ingest normalizes them."""
-    ring = get_key_ring()
-    keys: list[tuple[TombstoneKind, str]] = []
-    if email:
-        keys.append((TombstoneKind.EMAIL, ring.blind_index(_normalize_email(email), kind="tombstone:email")))
-    if phone:
-        keys.append((TombstoneKind.PHONE, ring.blind_index(_normalize_phone(phone), kind="tombstone:phone")))
-    if linkedin_public_id:
-        keys.append((TombstoneKind.LINKEDIN,
-                     ring.blind_index(_normalize_linkedin(linkedin_public_id), kind="tombstone:linkedin")))
-    if first_name and last_name and birth_date:
-        keys.append((TombstoneKind.NAME_BIRTH_DATE,
-                     ring.blind_index(_name_birth_key(first_name, last_name, birth_date), kind="tombstone:name")))
-    return keys
-
-
-def erased_keys(session: Session, keys: Iterable[tuple[TombstoneKind, str]]) -> set[tuple[str, str]]:
-    """Of these ``(kind, blind index)`` pairs, the ones with a tombstone (one query per 500 keys)."""
-    wanted = list({(str(kind), index) for kind, index in keys})
-    found: set[tuple[str, str]] = set()
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
-        indexes = {index for _, index in chunk}
-        for kind, index in session.execute(select(ErasureTombstone.kind, ErasureTombstone.value_index)
-                                           .where(ErasureTombstone.value_index.in_(indexes))):
-            if (kind, index) in chunk:
-                found.add((kind, index))
-    return found
-
-
-def is_erased(session: Session, *, email: str | None = None, phone: str | None = None,
-              linkedin_public_id: str | None = None, first_name: str | None = None, last_name: str | None = None,
-              birth_date: date | str | None = None) -> bool:
-    """Whether any of these identifiers belongs to an erased person (who must never be collected again)."""
-    keys = identifier_keys(email=email, phone=phone, linkedin_public_id=linkedin_public_id, first_name=first_name,
-                           last_name=last_name, birth_date=birth_date)
-    return bool(keys) and bool(erased_keys(session, keys))
-
-
-class ErasedFilter:
-    """Batch check for ingest paths: build it once per chunk of records, then ask about them all at once.
-
-    ``add(ref, email=…, phone=…, linkedin_public_id=…)`` for every record, ``erased()`` gives the refs of
-    those with a tombstone. One query per 500 identifiers, and no hashing at all while nobody has been erased.
-    """
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self.active = session.scalar(select(ErasureTombstone.id).limit(1)) is not None
-        self._keys: dict[tuple[str, str], list[object]] = {}
-
-    def add(self, ref: object, **identifiers: Any) -> None:
-        if not self.active:
-            return
-        for kind, index in identifier_keys(**identifiers):
-            self._keys.setdefault((str(kind), index), []).append(ref)
-
-    def erased(self) -> set[object]:
-        if not self._keys:
-            return set()
-        hits = erased_keys(self._session, [(TombstoneKind(k), i) for k, i in self._keys])
-        return {ref for key in hits for ref in self._keys[key]}
 
 
 def _add_tombstones(session: Session, keys: Iterable[tuple[TombstoneKind, str]], request_id: uuid.UUID) -> int:
@@ -260,11 +174,11 @@ def find_leads(session: Session, subject: Subject) -> list[uuid.UUID]:
         conditions.append(Lead.external_id == subject.external_id)
     # E-mails and phones are encrypted at rest: they are found through their blind indexes (lead.pii).
     if subject.email:
-        conditions.append(pii.has_email(session, _normalize_email(subject.email)))
+        conditions.append(lead_queries.has_email(session, canonical_email(subject.email)))
     if subject.phone:
-        conditions.append(pii.has_phone(session, _normalize_phone(subject.phone)))
+        conditions.append(lead_queries.has_phone(session, canonical_phone(subject.phone)))
     if subject.linkedin:
-        conditions.append(Lead.linkedin_public_id == _normalize_linkedin(subject.linkedin))
+        conditions.append(Lead.linkedin_public_id == canonical_linkedin(subject.linkedin))
     if not conditions:
         return []
     found = set(session.scalars(select(Lead.id).where(or_(*conditions))))
@@ -540,19 +454,19 @@ def _person_identifiers(owned: _Owned, subject: Subject) -> Identifiers:
     phones: set[str] = set()
     births: list[tuple[str, str, Any]] = []
     if subject.linkedin:
-        linkedin_ids.add(_normalize_linkedin(subject.linkedin))
+        linkedin_ids.add(canonical_linkedin(subject.linkedin))
     if subject.email:
-        emails.add(_normalize_email(subject.email))
+        emails.add(canonical_email(subject.email))
     if subject.phone:
-        phones.add(_normalize_phone(subject.phone))
+        phones.add(canonical_phone(subject.phone))
     if subject.first_name and subject.last_name and subject.birth_date:
         births.append((subject.first_name, subject.last_name, subject.birth_date))
     for lead in owned.rows.get("leads", []):
         if lead.get("linkedin_public_id"):
             linkedin_ids.add(str(lead["linkedin_public_id"]).lower())
-        emails.update(_normalize_email(e) for e in [lead.get("email"), *(lead.get("emails") or [])] if e)
+        emails.update(canonical_email(e) for e in [lead.get("email"), *(lead.get("emails") or [])] if e)
         numbers = [lead.get("phone"), *((p or {}).get("number") for p in (lead.get("phones") or []))]
-        phones.update(_normalize_phone(n) for n in numbers if n)
+        phones.update(canonical_phone(n) for n in numbers if n)
         if lead.get("birth_date") and lead.get("first_name") and lead.get("last_name"):
             births.append((lead["first_name"], lead["last_name"], lead["birth_date"]))
     for observation in owned.rows.get("observations", []):
@@ -561,7 +475,7 @@ def _person_identifiers(owned: _Owned, subject: Subject) -> Identifiers:
         normalized = observation.get("normalized") or {}
         if normalized.get("public_identifier"):
             linkedin_ids.add(str(normalized["public_identifier"]).lower())
-        emails.update(_normalize_email(e) for e in normalized.get("emails") or [] if e)
+        emails.update(canonical_email(e) for e in normalized.get("emails") or [] if e)
     return linkedin_ids, emails, phones, births
 
 
@@ -738,7 +652,8 @@ CORRECTABLE_FIELDS = ("first_name", "middle_name", "last_name", "email", "phone"
 
 
 def _clean_correction(changes: dict[str, str | None]) -> dict[str, Any]:
-    from upswing.lead.importer import normalize_country, normalize_email, normalize_phone
+    from upswing.core.identifiers import normalize_email, normalize_phone
+    from upswing.lead.importer import normalize_country
 
     errors: list[dict[str, object]] = []
     clean: dict[str, Any] = {}
@@ -764,7 +679,7 @@ def _clean_correction(changes: dict[str, str | None]) -> dict[str, Any]:
             errors.append({"row": None, "field": name, "message": str(exc)})
             continue
         if name == "linkedin_url" and text is not None:
-            from upswing.observation.apify import normalize_linkedin_url
+            from upswing.core.identifiers import normalize_linkedin_url
 
             normalized = normalize_linkedin_url(text)
             if normalized is None:

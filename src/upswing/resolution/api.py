@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from upswing.account.deps import ManagerOrAdmin
 from upswing.core.deps import AppSettings, DbSession
+from upswing.pipeline import review
 from upswing.resolution import service
 from upswing.resolution.schemas import MatchDecision, MatchPage
 
@@ -21,7 +22,7 @@ def review_queue(_: ManagerOrAdmin, session: DbSession, limit: Annotated[int, Qu
 
 @router.post("/{match_id}/approve", response_model=MatchDecision, operation_id="matches_approve")
 def approve(match_id: uuid.UUID, user: ManagerOrAdmin, session: DbSession, settings: AppSettings) -> MatchDecision:
-    result = service.approve(session, match_id, actor=f"user:{user.username}", lookback_days=settings.lookback_days)
+    result = review.approve(session, match_id, actor=f"user:{user.username}", lookback_days=settings.lookback_days)
     session.commit()
     return result
 

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from upswing.core.cli_support import cli_actor, console, fail, user_errors
 from upswing.core.db import transaction
+from upswing.pipeline import review as match_review
 from upswing.resolution import service
 from upswing.resolution.schemas import MatchDecision
 from upswing.settings import get_settings
@@ -51,7 +52,7 @@ def _print(decision: MatchDecision, verb: str) -> None:
 def approve(match_id: str = typer.Argument(..., help="The match id (see `upswing matches review`)")) -> None:
     """Link the profile to the lead and detect its signals."""
     with user_errors(), transaction() as session:
-        decision = service.approve(session, _match_id(match_id), actor=cli_actor(),
+        decision = match_review.approve(session, _match_id(match_id), actor=cli_actor(),
                                    lookback_days=get_settings().lookback_days)
     _print(decision, "Approved")
 

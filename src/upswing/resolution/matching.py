@@ -31,9 +31,9 @@ from nameparser.config import CONSTANTS
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
-from upswing.detection.profile_diff import company_key
+from upswing.core.names import company_key
+from upswing.core.nicknames import formal_names
 from upswing.lead.importer import normalize_us_state
-from upswing.resolution.nicknames import formal_names
 
 __all__ = [
     "PRIOR_LOG_ODDS",

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from upswing.core.nicknames import name_variants
 from upswing.observation.snapshot import ProfileSnapshot
 from upswing.resolution.matching import PersonRecord, parse_location, parse_name
-from upswing.resolution.nicknames import name_variants
 
 
 class LeadLike(Protocol):

@@ -23,7 +23,7 @@ only the items the earlier steps left open reach the later ones.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
@@ -465,21 +465,23 @@ def _same_subject_reviews(session: Session, match: Match, observation: Observati
     return [(m, o) for m, o in rows] or [(match, observation)]
 
 
-def approve(session: Session, match_id: uuid.UUID, *, actor: str, lookback_days: int | None = None) -> MatchDecision:
-    """Link the observation (and the profile's other snapshots waiting for this lead) and detect their signals."""
-    from upswing.observation.service import link_observation  # observation's ingest calls into this module
+#: Links a stored observation to a lead and detects its signals; returns (signals created, signals merged).
+#: The pipeline supplies it (``pipeline.review.approve``): detection sits above this domain.
+LinkObservation = Callable[[Observation, uuid.UUID], tuple[int, int]]
 
+
+def approve(session: Session, match_id: uuid.UUID, *, actor: str, link: LinkObservation) -> MatchDecision:
+    """Link the observation (and the profile's other snapshots waiting for this lead) with ``link``."""
     match, observation = _pending(session, match_id)
     if observation.lead_id is not None:
         raise ConflictError(f"observation {observation.id} is already linked to a lead")
-    lookback = lookback_days if lookback_days is not None else get_settings().lookback_days
     now = utcnow()
     created = merged = 0
     linked: list[str] = []
     for pending_match, pending_observation in _same_subject_reviews(session, match, observation):
-        outcome = link_observation(session, pending_observation, pending_match.lead_id, lookback_days=lookback)
-        created += outcome.created
-        merged += outcome.merged
+        created_now, merged_now = link(pending_observation, pending_match.lead_id)
+        created += created_now
+        merged += merged_now
         pending_match.outcome, pending_match.decided_by, pending_match.decided_at = (
             MatchOutcome.APPROVED.value, actor, now)
         linked.append(str(pending_observation.id))

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from upswing.account.deps import AnyUser, Worker
+from upswing.casework import service as casework
 from upswing.core.deps import DbSession
 from upswing.signal import feedback, service
 from upswing.signal.schemas import (
@@ -42,16 +43,23 @@ def acknowledge(signal_id: uuid.UUID, user: Worker, session: DbSession) -> Signa
     return result
 
 
-@router.post("/{signal_id}/action", response_model=SignalRead, operation_id="signals_action")
+@router.post("/{signal_id}/action", response_model=SignalRead, operation_id="signals_action",
+             responses={409: {"description": "The contact guard refuses this contact now (reasons and "
+                                             "next_allowed_at in the body), or the signal's state forbids it"}})
 def record_action(signal_id: uuid.UUID, body: ActionRequest, user: Worker, session: DbSession) -> SignalRead:
-    result = service.record_action(session, signal_id, body.action, user=user, note=body.note)
+    """Record an action; a contact (call, sms, email, letter) is checked by the contact guard and logged in the
+    contact ledger in the same transaction."""
+    result = casework.record_action(session, signal_id, body.action, user=user, note=body.note, target=body.target,
+                                    autodialed=body.autodialed, override_reason=body.override_reason)
     session.commit()
     return result
 
 
 @router.post("/{signal_id}/outcome", response_model=SignalRead, operation_id="signals_outcome")
 def record_outcome(signal_id: uuid.UUID, body: OutcomeRequest, user: Worker, session: DbSession) -> SignalRead:
-    result = service.record_outcome(session, signal_id, body.outcome, user=user, note=body.note)
+    """Record what came of the action: dispute sets the lead's dispute flag; an outcome after a call that means
+    the borrower was spoken to counts as a conversation for the seven-day rule."""
+    result = casework.record_outcome(session, signal_id, body.outcome, user=user, note=body.note)
     session.commit()
     return result
 

@@ -1,23 +1,50 @@
+"""``upswing signals``: list signals as the API does (filters, newest first, a user's scope), one signal, its
+lifecycle, rescoring.
+
+A signal is named by its id or by a unique prefix of it (the table's ``id`` column shows 8 characters).
+The service, the ORM models and SQLAlchemy are imported inside the commands, so ``upswing signals --help``
+needs none of them; the choices of the options are ``Literal`` types for the same reason (a test keeps them
+equal to the enums in ``upswing.signal.models``).
+"""
+
 from __future__ import annotations
 
+import re
 import sys
 import uuid
+from collections.abc import Sequence
+from datetime import date
 from enum import StrEnum
+from typing import TYPE_CHECKING, Literal
 
-import orjson
 import typer
-from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from upswing.account.models import User
 from upswing.core.cli_support import console, fail, progress_bar, timestamp_option, user_errors
-from upswing.core.db import transaction
-from upswing.signal import service
-from upswing.signal.models import DismissReason, Priority, Signal, SignalAction, SignalOutcome
-from upswing.signal.schemas import EvidenceContract, SignalContract, SignalRead
+from upswing.detection.events import SignalType
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from upswing.account.models import User
+    from upswing.signal.schemas import SignalContract, SignalFilters, SignalRead
 
 app = typer.Typer(help="Detected signals.", no_args_is_help=True)
+
+# The values of SignalStatus, Priority, SignalAction, SignalOutcome and DismissReason (upswing.signal.models, which
+# imports SQLAlchemy): Typer shows and checks them for --help without that import. Keep them equal (a test does).
+StatusChoice = Literal["new", "acknowledged", "actioned", "resolved", "dismissed"]
+PriorityChoice = Literal["urgent", "high", "medium", "low"]
+ActionChoice = Literal["call", "sms", "email", "letter", "crm_task"]
+OutcomeChoice = Literal["promise_to_pay", "payment", "no_response", "dispute", "wrong_person", "conversation"]
+DismissChoice = Literal["wrong_person", "not_relevant", "duplicate"]
+
+#: Characters of the id the table shows (more when two listed signals share them).
+SHORT_ID = 8
+#: Signals read per query when listing (the service's page limit).
+_PAGE = 1000
+#: Candidates named when a prefix is ambiguous.
+_SHOW_MATCHES = 5
+_ID_PREFIX = re.compile(r"^[0-9a-f-]+$")
 
 
 class OutputFormat(StrEnum):
@@ -26,6 +53,8 @@ class OutputFormat(StrEnum):
 
 
 def to_contract(signal: SignalRead) -> SignalContract:
+    from upswing.signal.schemas import EvidenceContract, SignalContract
+
     return SignalContract(
         id=str(signal.id), lead_external_id=signal.lead_external_id, lead_name=signal.lead_name,
         type=signal.type.value, title=signal.title, organization=signal.organization,
@@ -39,31 +68,130 @@ def to_contract(signal: SignalRead) -> SignalContract:
     )
 
 
+def short_ids(ids: Sequence[uuid.UUID], minimum: int = SHORT_ID) -> list[str]:
+    """Each id cut to ``minimum`` hex digits, or to as many as it takes to tell it from the others listed."""
+    hexes = [value.hex for value in ids]
+    length = minimum
+    while length < 32 and len({h[:length] for h in hexes}) < len(set(hexes)):
+        length += 1
+    return [h[:length] for h in hexes]
+
+
+def _date_option(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} is not an ISO 8601 date (YYYY-MM-DD): {value!r}")
+
+
+def _user(session: Session, username: str) -> User:
+    from sqlalchemy import select
+
+    from upswing.account.models import User
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        fail(f"no active user {username!r}")
+    return user
+
+
+def resolve_signal_id(session: Session, given: str, user: User | None) -> uuid.UUID:
+    """The signal whose id is ``given`` or starts with it (dashes and case do not matter), among those
+    ``user`` may see (``None``: all); a clear error when none or several match."""
+    from sqlalchemy import String, cast, func, select
+
+    from upswing.lead.access import visible_leads_clause
+    from upswing.lead.models import Lead
+    from upswing.signal.models import Signal
+
+    wanted = given.strip().lower()
+    try:
+        exact: uuid.UUID | None = uuid.UUID(wanted)
+    except ValueError:
+        exact = None
+    prefix = wanted.replace("-", "")
+    if exact is None and (not prefix or not _ID_PREFIX.match(wanted)):
+        fail(f"{given!r} is not a signal id: give the id or its first characters (hex digits)")
+    query = select(Signal.id).join(Lead, Lead.id == Signal.lead_id)
+    if user is not None:
+        query = query.where(visible_leads_clause(user))
+    if exact is not None:
+        query = query.where(Signal.id == exact)
+    else:
+        # The id as 32 hex digits on both databases (PostgreSQL writes uuids with dashes, SQLite stores hex).
+        digits = func.lower(func.replace(cast(Signal.id, String), "-", ""))
+        query = query.where(digits.like(f"{prefix}%")).order_by(Signal.id)
+    found = list(session.scalars(query.limit(_SHOW_MATCHES + 1)))
+    if not found:
+        fail(f"no signal with id {given!r}" if exact is not None else f"no signal id starts with {given!r}")
+    if len(found) > 1:
+        shown = ", ".join(short_ids(found[:_SHOW_MATCHES], minimum=len(prefix) + 1))
+        more = " and more" if len(found) > _SHOW_MATCHES else ""
+        fail(f"the id prefix {given!r} is ambiguous: it matches {shown}{more}; give more characters")
+    return found[0]
+
+
+def _all_signals(session: Session, filters: SignalFilters, user: User | None) -> list[SignalRead]:
+    from upswing.signal import service
+
+    signals: list[SignalRead] = []
+    while True:
+        page, total = service.list_signals(session, filters.model_copy(update={"offset": len(signals)}), user=user)
+        signals.extend(page)
+        if not page or len(signals) >= total:
+            return signals
+
+
 @app.command("list")
 def list_signals(
     output_format: OutputFormat = typer.Option(OutputFormat.TABLE, "--format",
                                                help="table for people; jsonl is a stable contract"),
+    signal_type: SignalType | None = typer.Option(None, "--type", help="Only this type"),
+    status: StatusChoice | None = typer.Option(None, help="Only this status"),
+    priority: PriorityChoice | None = typer.Option(None, help="Only this priority"),
+    assignee: str | None = typer.Option(None, help="me (needs --as), none (the unassigned queue), or a username"),
+    lead: str | None = typer.Option(None, "--lead", help="Only this lead (its external id)"),
     since: str | None = typer.Option(None, help="Only signals detected at or after this ISO 8601 time"),
-    priority: Priority | None = typer.Option(None, help="Only this priority"),
-    by_score: bool = typer.Option(False, "--by-score", help="Highest score first (default: oldest first)"),
+    until: str | None = typer.Option(None, help="Only signals detected before this ISO 8601 time"),
+    effective_from: str | None = typer.Option(None, help="Only events dated (effective) on or after this date"),
+    effective_to: str | None = typer.Option(None, help="Only events dated (effective) on or before this date"),
+    by_score: bool = typer.Option(False, "--by-score", help="Highest score first (default: newest first)"),
+    username: str | None = typer.Option(None, "--as",
+                                        help="Only what this user may see (default: all, the operator's rights)"),
 ) -> None:
-    """List signals, oldest first."""
-    since_at = timestamp_option(since, "--since")
-    with transaction() as session:
-        signals = service.iter_all_signals(session, since=since_at)
-    if priority is not None:
-        signals = [s for s in signals if s.priority is priority]
-    if by_score:
-        signals.sort(key=lambda s: (-s.score, -s.detected_at.timestamp()))
+    """List signals, newest first, with the API's filters."""
+    from pydantic import ValidationError
+
+    from upswing.core.db import transaction
+    from upswing.signal.schemas import SignalFilters
+
+    if assignee == "me" and username is None:
+        fail("--assignee me needs --as USER (whose leads are 'mine')")
+    try:
+        filters = SignalFilters(
+            type=signal_type, status=status, priority=priority, assignee=assignee, lead_external_id=lead,
+            since=timestamp_option(since, "--since"), until=timestamp_option(until, "--until"),
+            effective_from=_date_option(effective_from, "--effective-from"),
+            effective_to=_date_option(effective_to, "--effective-to"),
+            sort="score" if by_score else "detected_at", limit=_PAGE)
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    with transaction() as session, user_errors():
+        user = _user(session, username) if username is not None else None
+        signals = _all_signals(session, filters, user)
     if output_format is OutputFormat.JSONL:
         out = sys.stdout
         for signal in signals:
             out.write(to_contract(signal).model_dump_json() + "\n")
         return
-    table = Table("detected", "lead", "type", "title", "organization", "effective", "conf.", "score", "priority",
-                  "status", title=f"{len(signals)} signal(s)")
-    for signal in signals:
-        table.add_row(signal.detected_at.strftime("%Y-%m-%d %H:%M"),
+    from rich.table import Table
+
+    table = Table("id", "detected", "lead", "type", "title", "organization", "effective", "conf.", "score",
+                  "priority", "status", title=f"{len(signals)} signal(s)")
+    for short, signal in zip(short_ids([s.id for s in signals]), signals, strict=True):
+        table.add_row(short, signal.detected_at.strftime("%Y-%m-%d %H:%M"),
                       f"{signal.lead_external_id} {signal.lead_name}", signal.type.value, signal.title or "",
                       signal.organization or "",
                       signal.effective_date.isoformat() if signal.effective_date else "",
@@ -71,17 +199,33 @@ def list_signals(
     console.print(table)
 
 
+_ID = typer.Argument(..., help="Signal id, or its first characters (the list's id column)")
+
+
 @app.command("show")
-def show(signal_id: uuid.UUID = typer.Argument(..., help="Signal id")) -> None:
+def show(signal_id: str = _ID,
+         username: str | None = typer.Option(None, "--as", help="As this user (only what they may see)")) -> None:
     """One signal as JSON: score breakdown, evidence, lifecycle."""
+    import orjson
+
+    from upswing.core.db import transaction
+    from upswing.signal import service
+
     with transaction() as session, user_errors():
-        signal = service.get_signal(session, signal_id, user=None)
+        user = _user(session, username) if username is not None else None
+        signal = service.get_signal(session, resolve_signal_id(session, signal_id, user), user=user)
     console.print_json(orjson.dumps(signal.model_dump(mode="json")).decode())
 
 
 @app.command("rescore")
 def rescore() -> None:
     """Recompute every signal's score (recency decays; balances and outcomes change)."""
+    from sqlalchemy import func, select
+
+    from upswing.core.db import transaction
+    from upswing.signal import service
+    from upswing.signal.models import Signal
+
     with transaction() as session:
         leads = session.scalar(select(func.count(Signal.lead_id.distinct()))) or 0
         with progress_bar("Rescoring (leads)", leads) as advance:
@@ -89,47 +233,71 @@ def rescore() -> None:
     console.print(f"{result.signals} signal(s) rescored, {result.changed} changed")
 
 
-def _user(session: Session, username: str) -> User:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active:
-        fail(f"no active user {username!r}")
-    return user
-
-
-_AS = typer.Option(..., "--as", help="Username the change is made as (audited)")
+_AS = typer.Option(..., "--as", help="Username the change is made as (audited; only signals they may see)")
 _NOTE = typer.Option(None, help="Free-text note")
 
 
 @app.command("ack")
-def ack(signal_id: uuid.UUID, username: str = _AS) -> None:
+def ack(signal_id: str = _ID, username: str = _AS) -> None:
     """Acknowledge a signal."""
+    from upswing.core.db import transaction
+    from upswing.signal import service
+
     with transaction() as session, user_errors():
-        signal = service.acknowledge(session, signal_id, user=_user(session, username))
+        user = _user(session, username)
+        signal = service.acknowledge(session, resolve_signal_id(session, signal_id, user), user=user)
     console.print(f"signal {signal.id}: {signal.status.value}")
 
 
 @app.command("action")
-def action(signal_id: uuid.UUID, kind: SignalAction = typer.Argument(..., help="What was done"),
-           username: str = _AS, note: str | None = _NOTE) -> None:
-    """Record an action taken on a signal (call, email, letter, crm_task)."""
+def action(signal_id: str = _ID, kind: ActionChoice = typer.Argument(..., help="What was done"),
+           username: str = _AS, note: str | None = _NOTE,
+           target: str | None = typer.Option(None, help="Number or address used (default: the lead's primary one)"),
+           autodialed: bool = typer.Option(False, "--autodialed", help="Autodialer or prerecorded voice (TCPA)"),
+           override_reason: str | None = typer.Option(
+               None, "--override-reason", help="Go ahead despite the contact guard's refusal under a documented "
+                                               "exception (only roles and reasons the compliance settings allow)"),
+           ) -> None:
+    """Record an action taken on a signal. call, sms, email and letter are contacts: the contact guard decides
+    (a refusal exits 1 with its reasons and the next allowed time) and the contact ledger records them."""
+    from upswing.casework import service as casework
+    from upswing.core.db import transaction
+    from upswing.signal.models import SignalAction
+
     with transaction() as session, user_errors():
-        signal = service.record_action(session, signal_id, kind, user=_user(session, username), note=note)
-    console.print(f"signal {signal.id}: {signal.status.value} ({kind.value})")
+        user = _user(session, username)
+        signal = casework.record_action(session, resolve_signal_id(session, signal_id, user), SignalAction(kind),
+                                        user=user, note=note, target=target, autodialed=autodialed,
+                                        override_reason=override_reason, source="cli")
+    console.print(f"signal {signal.id}: {signal.status.value} ({kind})")
 
 
 @app.command("outcome")
-def outcome(signal_id: uuid.UUID, result: SignalOutcome = typer.Argument(..., help="What came of the action"),
+def outcome(signal_id: str = _ID, result: OutcomeChoice = typer.Argument(..., help="What came of the action"),
             username: str = _AS, note: str | None = _NOTE) -> None:
-    """Record the outcome of an action."""
+    """Record the outcome of an action (dispute sets the lead's dispute flag; after a call, an outcome that means
+    the borrower was spoken to counts as a conversation for the seven-day rule)."""
+    from upswing.casework import service as casework
+    from upswing.core.db import transaction
+    from upswing.signal.models import SignalOutcome
+
     with transaction() as session, user_errors():
-        signal = service.record_outcome(session, signal_id, result, user=_user(session, username), note=note)
-    console.print(f"signal {signal.id}: {signal.status.value} ({result.value})")
+        user = _user(session, username)
+        signal = casework.record_outcome(session, resolve_signal_id(session, signal_id, user),
+                                         SignalOutcome(result), user=user, note=note)
+    console.print(f"signal {signal.id}: {signal.status.value} ({result})")
 
 
 @app.command("dismiss")
-def dismiss(signal_id: uuid.UUID, reason: DismissReason = typer.Argument(..., help="Why"),
+def dismiss(signal_id: str = _ID, reason: DismissChoice = typer.Argument(..., help="Why"),
             username: str = _AS, note: str | None = _NOTE) -> None:
     """Dismiss a signal (wrong_person also tells the linker this subject is not the lead)."""
+    from upswing.core.db import transaction
+    from upswing.signal import service
+    from upswing.signal.models import DismissReason
+
     with transaction() as session, user_errors():
-        signal = service.dismiss(session, signal_id, reason, user=_user(session, username), note=note)
-    console.print(f"signal {signal.id}: {signal.status.value} ({reason.value})")
+        user = _user(session, username)
+        signal = service.dismiss(session, resolve_signal_id(session, signal_id, user), DismissReason(reason),
+                                 user=user, note=note)
+    console.print(f"signal {signal.id}: {signal.status.value} ({reason})")

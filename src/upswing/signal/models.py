@@ -36,6 +36,7 @@ class SignalStatus(StrEnum):
 
 class SignalAction(StrEnum):
     CALL = "call"
+    SMS = "sms"
     EMAIL = "email"
     LETTER = "letter"
     CRM_TASK = "crm_task"
@@ -47,6 +48,8 @@ class SignalOutcome(StrEnum):
     NO_RESPONSE = "no_response"
     DISPUTE = "dispute"
     WRONG_PERSON = "wrong_person"
+    #: Spoke with the borrower, nothing promised yet.
+    CONVERSATION = "conversation"
 
 
 class DismissReason(StrEnum):

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from upswing.core.timeparse import LooseDatetime
 from upswing.detection.events import SignalType
 from upswing.signal.models import DismissReason, Priority, SignalAction, SignalOutcome, SignalStatus
 
@@ -68,8 +69,17 @@ _NOTE = Field(default=None, min_length=1, max_length=2000, description="Free-tex
 
 
 class ActionRequest(BaseModel):
-    action: SignalAction
+    action: SignalAction = Field(description="call, sms, email and letter are contacts with the borrower: the "
+                                             "contact guard decides, and the contact ledger records them; "
+                                             "crm_task is not a contact")
     note: str | None = _NOTE
+    target: str | None = Field(default=None, max_length=320, description="The number or address used (default: "
+                                                                         "the lead's primary one)")
+    autodialed: bool = Field(default=False, description="Autodialer or prerecorded voice (TCPA)")
+    override_reason: str | None = Field(
+        default=None, min_length=10, max_length=2000,
+        description="Go ahead despite the guard's refusal under a documented exception (e.g. the borrower asked "
+                    "to be called at this time); only roles and reasons the compliance settings allow; audited")
 
 
 class OutcomeRequest(BaseModel):
@@ -88,8 +98,14 @@ class SignalFilters(BaseModel):
     priority: Priority | None = None
     lead_id: uuid.UUID | None = None
     lead_external_id: str | None = None
-    since: datetime | None = Field(default=None, description="detected_at on or after")
-    until: datetime | None = Field(default=None, description="detected_at before")
+    assignee: str | None = Field(
+        default=None, max_length=120,
+        description="me: the caller's leads; none: leads nobody is assigned to (the unassigned queue); "
+                    "or a user's id or username")
+    since: LooseDatetime | None = Field(default=None, description="detected_at on or after")
+    until: LooseDatetime | None = Field(default=None, description="detected_at before")
+    effective_from: date | None = Field(default=None, description="event date (effective_date) on or after")
+    effective_to: date | None = Field(default=None, description="event date (effective_date) on or before")
     sort: Literal["detected_at", "score"] = Field(
         default="detected_at", description="detected_at: newest first; score: highest first, then newest")
     limit: int = Field(default=50, ge=1, le=1000)

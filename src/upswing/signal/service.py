@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from upswing.account.models import Role, User
 from upswing.audit import service as audit
+from upswing.core import outbox
 from upswing.core.bulk import bulk_insert
 from upswing.core.db import utcnow
 from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from upswing.core.names import company_key, title_key
 from upswing.detection.events import CandidateEvent
-from upswing.detection.profile_diff import company_key, title_key
-from upswing.lead.access import can_see_lead, visible_leads_clause
+from upswing.lead.access import assignee_clause, can_see_lead, visible_leads_clause
 from upswing.lead.models import Lead
 from upswing.observation.models import Observation
 from upswing.settings import Settings, get_settings
@@ -40,6 +41,11 @@ from upswing.signal.schemas import EvidenceRead, SignalFilters, SignalRead
 from upswing.signal.scoring import ScoreInput, ScoreResult, ScoringConfig, combine_confidences, score_signal
 from upswing.source.models import Source
 
+#: Events this domain writes to the outbox (``core.outbox``); payloads carry ids and labels, never PII.
+SIGNAL_CREATED = "signal.created"
+SIGNAL_UPDATED = "signal.updated"  # new evidence, or a transition: payload["change"] says which
+SIGNAL_DISMISSED = "signal.dismissed"
+
 _SIGNALS: Table = Signal.__table__  # type: ignore[assignment]
 _EVIDENCE: Table = Evidence.__table__  # type: ignore[assignment]
 #: Ids per IN (...) list when reading in chunks.
@@ -55,7 +61,8 @@ def dedupe_key(lead_id: uuid.UUID, event: CandidateEvent) -> str:
 def scoring_config(settings: Settings | None = None) -> ScoringConfig:
     """The scoring configuration from settings (``UPSWING_SCORING_*``) over the defaults."""
     settings = settings or get_settings()
-    return ScoringConfig().with_overrides(weights=settings.scoring_weights, thresholds=settings.scoring_thresholds,
+    return ScoringConfig().with_overrides(weights=settings.scoring_weights,
+                                          thresholds={str(k): v for k, v in settings.scoring_thresholds.items()},
                                           half_life_days=settings.scoring_half_life_days)
 
 
@@ -260,10 +267,24 @@ def upsert_events(session: Session, sightings: Sequence[SightedEvent], *, window
         bulk_insert(session, _EVIDENCE, evidence_rows)
     if merges:
         session.execute(update(Signal), merges)
+    outbox.emit_many(session, [*(_created_event(row) for row in new_rows),
+                               *(_evidence_event(row, touched[row["id"]].lead_id) for row in merges)])
     result.created = len(new_rows)
     result.merged = len(merges)
     result.evidence = len(evidence_rows)
     return result
+
+
+def _created_event(row: dict[str, Any]) -> outbox.NewEvent:
+    return outbox.NewEvent(SIGNAL_CREATED, "signal", row["id"], lead_id=row["lead_id"], payload={
+        "type": row["type"], "priority": row["priority"], "score": row["score"], "confidence": row["confidence"],
+        "effective_date": row["effective_date"].isoformat() if row["effective_date"] else None})
+
+
+def _evidence_event(values: dict[str, Any], lead_id: uuid.UUID) -> outbox.NewEvent:
+    return outbox.NewEvent(SIGNAL_UPDATED, "signal", values["id"], lead_id=lead_id, payload={
+        "change": "evidence", "priority": values["priority"], "score": values["score"],
+        "confidence": values["confidence"]})
 
 
 def _new_target(sighting: SightedEvent, key: str, now: datetime) -> _Target:
@@ -385,10 +406,20 @@ class RescoreResult:
     changed: int = 0
 
 
+#: Signals someone may still act on: the daily rescore keeps their recency current.
+OPEN_STATUSES = (SignalStatus.NEW.value, SignalStatus.ACKNOWLEDGED.value, SignalStatus.ACTIONED.value)
+
+
+def leads_with_open_signals(session: Session) -> list[uuid.UUID]:
+    return list(session.scalars(select(Signal.lead_id).where(Signal.status.in_(OPEN_STATUSES))
+                                .distinct().order_by(Signal.lead_id)))
+
+
 def rescore(session: Session, *, lead_ids: Collection[uuid.UUID] | None = None,
             config: ScoringConfig | None = None, now: datetime | None = None,
-            progress: Callable[[int], None] | None = None) -> RescoreResult:
-    """Recompute the score of every signal (of these leads), in chunks of leads; returns the counts."""
+            progress: Callable[[int], None] | None = None, open_only: bool = False) -> RescoreResult:
+    """Recompute the score of every signal (of these leads; only the open ones with ``open_only``), in chunks
+    of leads; returns the counts. Closed signals still count as the lead's history (their outcomes)."""
     config = config or scoring_config()
     now = now or utcnow()
     result = RescoreResult()
@@ -402,14 +433,15 @@ def rescore(session: Session, *, lead_ids: Collection[uuid.UUID] | None = None,
         for row in session.execute(
             select(Lead.id.label("lid"), Lead.balance, Lead.days_delinquent, Signal.id, Signal.type,
                    Signal.effective_date, Signal.detected_at, Signal.confidence, Signal.outcome,
-                   Signal.dismiss_reason, Signal.score, Signal.priority, Signal.score_breakdown)
+                   Signal.dismiss_reason, Signal.score, Signal.priority, Signal.score_breakdown, Signal.status)
             .join(Signal, Signal.lead_id == Lead.id).where(Lead.id.in_(chunk))
         ):
             lead = facts.setdefault(row.lid, _LeadFacts(row.balance, row.days_delinquent))
             outcome = _lead_outcome(row.outcome, row.dismiss_reason)
             if outcome:
                 lead.outcomes[row.id] = outcome
-            signals.append(row)
+            if not open_only or row.status in OPEN_STATUSES:
+                signals.append(row)
         witnesses = _source_counts(session, [row.id for row in signals])
         updates = []
         for row in signals:
@@ -474,10 +506,16 @@ def _read_many(session: Session, rows: Sequence[Any]) -> list[SignalRead]:
     return [_read(signal, lead, evidence.get(signal.id)) for signal, lead in rows]
 
 
-def _filtered(user: User | None, filters: SignalFilters) -> Select[Signal, Lead]:
+def _filtered(session: Session, user: User | None, filters: SignalFilters) -> Select[Signal, Lead]:
     query = select(Signal, Lead).join(Lead, Lead.id == Signal.lead_id)
     if user is not None:
         query = query.where(visible_leads_clause(user))
+    if filters.assignee is not None:
+        query = query.where(assignee_clause(session, user, filters.assignee))
+    if filters.effective_from is not None:
+        query = query.where(Signal.effective_date >= filters.effective_from)
+    if filters.effective_to is not None:
+        query = query.where(Signal.effective_date <= filters.effective_to)
     if filters.type is not None:
         query = query.where(Signal.type == filters.type.value)
     if filters.status is not None:
@@ -497,7 +535,7 @@ def _filtered(user: User | None, filters: SignalFilters) -> Select[Signal, Lead]
 
 def list_signals(session: Session, filters: SignalFilters, *, user: User | None) -> tuple[list[SignalRead], int]:
     """Signals the user may see (``user=None``: the CLI, which runs with the operator's rights)."""
-    query = _filtered(user, filters)
+    query = _filtered(session, user, filters)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if filters.sort == "score":
         query = query.order_by(Signal.score.desc(), Signal.detected_at.desc(), Signal.id)
@@ -508,7 +546,7 @@ def list_signals(session: Session, filters: SignalFilters, *, user: User | None)
 
 
 def iter_all_signals(session: Session, *, since: datetime | None = None) -> list[SignalRead]:
-    query = _filtered(None, SignalFilters(since=since)).order_by(Signal.detected_at, Signal.id)
+    query = _filtered(session, None, SignalFilters(since=since)).order_by(Signal.detected_at, Signal.id)
     return _read_many(session, session.execute(query).all())
 
 
@@ -533,10 +571,17 @@ def get_signal(session: Session, signal_id: uuid.UUID, *, user: User | None) -> 
 # --------------------------------------------------------------------------------------------------
 
 
-def _begin(session: Session, signal_id: uuid.UUID, user: User) -> tuple[Signal, Lead, SignalStatus]:
+def load_for_change(session: Session, signal_id: uuid.UUID, user: User) -> tuple[Signal, Lead]:
+    """The signal and its lead, for a user about to change it (absent if they may not see it; viewers may
+    not change signals)."""
     signal, lead = _load(session, signal_id, user)
     if user.role == Role.VIEWER.value:
         raise PermissionDeniedError("viewers cannot change signals")
+    return signal, lead
+
+
+def _begin(session: Session, signal_id: uuid.UUID, user: User) -> tuple[Signal, Lead, SignalStatus]:
+    signal, lead = load_for_change(session, signal_id, user)
     return signal, lead, SignalStatus(signal.status)
 
 
@@ -547,9 +592,16 @@ def _finish(session: Session, signal: Signal, lead: Lead, user: User, *, current
     signal.status_reason = note
     signal.status_changed_by = user.id
     signal.status_changed_at = now
-    audit.record(session, actor=f"user:{user.username}", action=audit_action, entity_type="signal",
-                 entity_id=signal.id,
+    actor = f"user:{user.username}"
+    audit.record(session, actor=actor, action=audit_action, entity_type="signal", entity_id=signal.id,
                  details={"from": current.value, "to": to.value, **details, "note": note, "lead_id": str(lead.id)})
+    payload: dict[str, Any] = {"change": to.value, "from": current.value, **details,
+                               "type": signal.type, "priority": signal.priority}
+    if details.get("outcome") == WRONG_PERSON or details.get("reason") == WRONG_PERSON:
+        # The linker learns from this (resolution's consumer of the event): who the evidence was about.
+        payload["subject_key"] = subject_key_of(session, signal)
+    outbox.emit(session, SIGNAL_DISMISSED if to is SignalStatus.DISMISSED else SIGNAL_UPDATED,
+                entity_type="signal", entity_id=signal.id, lead_id=lead.id, payload=payload, actor=actor)
     session.flush()
     return get_signal(session, signal.id, user=user)
 
@@ -595,8 +647,6 @@ def record_outcome(session: Session, signal_id: uuid.UUID, outcome: SignalOutcom
     signal.outcome_by = user.id
     _finish(session, signal, lead, user, current=current, to=SignalStatus.RESOLVED, audit_action="signal.outcome",
             note=note, outcome=outcome.value, previous_outcome=previous)
-    if outcome is SignalOutcome.WRONG_PERSON:
-        _report_wrong_person(session, signal, user)
     rescore(session, lead_ids=[lead.id])  # the lead's other signals see this outcome
     return get_signal(session, signal_id, user=user)
 
@@ -613,7 +663,6 @@ def dismiss(session: Session, signal_id: uuid.UUID, reason: DismissReason, *, us
                      audit_action="signal.dismissed", note=note, reason=reason.value)
     if reason is not DismissReason.WRONG_PERSON:
         return result
-    _report_wrong_person(session, signal, user)
     rescore(session, lead_ids=[lead.id])  # a wrong person on this lead lowers its other signals
     return get_signal(session, signal_id, user=user)
 
@@ -641,14 +690,3 @@ def subject_key_of(session: Session, signal: Signal) -> str | None:
     keys = {row.id: row.subject_key for row in session.execute(
         select(Observation.id, Observation.subject_key).where(Observation.id.in_(ids)))}
     return next((key for oid in ids if (key := keys.get(oid))), None)
-
-
-def _report_wrong_person(session: Session, signal: Signal, user: User) -> None:
-    """Tell the linker: this subject is not this lead (a known non-match it must never link again)."""
-    from upswing.resolution.service import record_non_match
-
-    subject = subject_key_of(session, signal)
-    if subject is None:
-        return  # nothing identifies who the evidence was about
-    record_non_match(session, lead_id=signal.lead_id, subject_key=subject, actor=f"user:{user.username}",
-                     reason=WRONG_PERSON)

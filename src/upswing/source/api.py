@@ -16,8 +16,8 @@ from upswing.account.deps import Admin
 from upswing.core.db import utcnow
 from upswing.core.deps import DbSession
 from upswing.core.tasks import enqueue
+from upswing.pipeline.monitoring import MonitoringEngine
 from upswing.source import service
-from upswing.source.engine import MonitoringEngine
 from upswing.source.schemas import HealthRead, RunQueued, SourceRead, SourceUpdate
 
 router = APIRouter(prefix="/api/v1/sources", tags=["sources"])

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from upswing.core.cli_support import cli_actor, console, fail, progress_bar, user_errors
 from upswing.core.db import transaction
 from upswing.lead.models import Lead, Portfolio
+from upswing.pipeline.monitoring import MonitoringEngine, targeting_for
 from upswing.source import service
-from upswing.source.engine import MonitoringEngine, targeting_for
 from upswing.source.schemas import SourceRead, SourceUpdate
 
 app = typer.Typer(help="Sources: list, configure, check health, run a connector.", no_args_is_help=True)

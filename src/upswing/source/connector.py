@@ -116,31 +116,3 @@ class Connector(ABC, Generic[ConfigT]):
     @abstractmethod
     def fetch(self, config: ConfigT, cursor: str | None, request: FetchRequest) -> FetchResult:
         """Raw items and the next cursor; raises ``upswing.core.http`` errors for the engine to record."""
-
-
-_REGISTRY: dict[str, type[Connector[Any]]] = {}
-
-
-def register(connector: type[Connector[Any]]) -> type[Connector[Any]]:
-    """Class decorator: make a connector findable by its slug."""
-    if connector.slug in _REGISTRY and _REGISTRY[connector.slug] is not connector:
-        raise ValueError(f"two connectors share the slug {connector.slug!r}")
-    _REGISTRY[connector.slug] = connector
-    return connector
-
-
-def get_connector(slug: str) -> type[Connector[Any]]:
-    _load_builtin()
-    try:
-        return _REGISTRY[slug]
-    except KeyError:
-        raise KeyError(f"no connector {slug!r}; known: {', '.join(sorted(_REGISTRY))}") from None
-
-
-def all_connectors() -> dict[str, type[Connector[Any]]]:
-    _load_builtin()
-    return dict(sorted(_REGISTRY.items()))
-
-
-def _load_builtin() -> None:
-    import upswing.source.connectors  # noqa: F401 - importing registers them

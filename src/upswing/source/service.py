@@ -26,8 +26,9 @@ from upswing.core.db import utcnow
 from upswing.core.errors import NotFoundError, ValidationFailedError
 from upswing.core.http import HttpClient, HttpError
 from upswing.settings import Settings, get_settings
-from upswing.source.connector import Connector, ConnectorConfig, Health, all_connectors, get_connector
+from upswing.source.connector import Connector, ConnectorConfig, Health
 from upswing.source.models import BudgetUsage, LeadSchedule, Source, SourceState
+from upswing.source.registry import all_connectors, get_connector
 from upswing.source.schemas import BudgetRead, SourceRead, SourceUpdate
 
 SYSTEM = "system"
@@ -567,3 +568,23 @@ def describe(session: Session, source: Source, *, due_leads: int | None = None) 
         cursor=source.cursor, consecutive_failures=source.consecutive_failures or 0,
         last_run_at=source.last_run_at, last_success_at=source.last_success_at, last_error=source.last_error,
         last_error_at=source.last_error_at, watched_leads=watched_leads(session, source), due_leads=due_leads)
+
+
+def get_or_create_source(session: Session, slug: str, *, connector: str, name: str,
+                         legal_basis: str | None = None) -> Source:
+    source = session.scalar(select(Source).where(Source.slug == slug))
+    if source is None:
+        source = Source(slug=slug, connector=connector, name=name, legal_basis=legal_basis, config={})
+        session.add(source)
+        session.flush()
+    return source
+
+
+FILE_SOURCE_SLUG = "apify-file"
+
+
+def file_source(session: Session) -> Source:
+    """The source that saved Apify dataset exports are replayed through."""
+    return get_or_create_source(
+        session, FILE_SOURCE_SLUG, connector="file_replay", name="Apify dataset export (file)",
+        legal_basis="Operator-supplied export of public profile data; see compliance settings.")

@@ -20,9 +20,10 @@ from upswing.fakes.apify import APIMAESTRO_PROFILE, DEV_FUSION_PROFILES, HARVEST
 from upswing.fakes.server import Fault
 from upswing.fakes.timing import FakeTime
 from upswing.observation.apify import normalize_item
-from upswing.source.connector import FetchRequest, ItemKind, Target, get_connector
+from upswing.source.connector import FetchRequest, ItemKind, Target
 from upswing.source.connectors._apify import ApifyRunFailed
 from upswing.source.connectors.apify_linkedin import ApifyLinkedInConfig, ApifyLinkedInConnector
+from upswing.source.registry import get_connector
 
 
 def seed(apify: FakeApify, actor: str, file: str, count: int) -> list[Target]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from upswing.source.connector import ConnectorConfig, all_connectors
+from upswing.source.connector import ConnectorConfig
+from upswing.source.registry import all_connectors
 
 SLUGS = {"apify-linkedin", "apify-linkedin-posts", "company-domain", "firecrawl-about", "rss", "web-page",
          "file-replay"}

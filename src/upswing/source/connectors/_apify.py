@@ -23,7 +23,7 @@ from upswing.core.http import (
     MalformedResponse,
     RequestTimedOut,
 )
-from upswing.observation.apify import normalize_linkedin_url
+from upswing.core.identifiers import normalize_linkedin_url
 from upswing.source.connector import ConnectorConfig, Target
 
 API = "apify"  # the per-API rate-limit key

@@ -29,7 +29,6 @@ from upswing.source.connector import (
     Health,
     ItemKind,
     RawItem,
-    register,
 )
 from upswing.source.connectors._apify import ApifyApi, ApifyConfig, ProfileTarget, profile_targets, run_batches
 
@@ -70,7 +69,6 @@ def actor_input(shape: ActorShape, batch: list[ProfileTarget]) -> dict[str, Any]
     return {"username": batch[0].public_id}  # apimaestro: one profile per run
 
 
-@register
 class ApifyLinkedInConnector(Connector[ApifyLinkedInConfig]):
     slug: ClassVar[str] = "apify-linkedin"
     title: ClassVar[str] = "LinkedIn profiles (Apify)"

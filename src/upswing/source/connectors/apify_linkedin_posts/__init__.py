@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from upswing.core.http import Blocked, HttpError
-from upswing.observation.apify import normalize_linkedin_url
-from upswing.observation.reader import parse_timestamp
+from upswing.core.identifiers import normalize_linkedin_url
+from upswing.core.timeparse import parse_timestamp
 from upswing.source.connector import (
     Capability,
     Connector,
@@ -25,7 +25,6 @@ from upswing.source.connector import (
     Health,
     ItemKind,
     RawItem,
-    register,
 )
 from upswing.source.connectors._apify import ApifyApi, ApifyConfig, ProfileTarget, profile_targets, run_batches
 
@@ -62,7 +61,6 @@ def post_author(post: Mapping[str, Any]) -> str | None:
     return None
 
 
-@register
 class ApifyLinkedInPostsConnector(Connector[ApifyLinkedInPostsConfig]):
     slug: ClassVar[str] = "apify-linkedin-posts"
     title: ClassVar[str] = "LinkedIn posts (Apify)"

@@ -35,7 +35,6 @@ from upswing.source.connector import (
     ItemKind,
     RawItem,
     Target,
-    register,
 )
 from upswing.source.connectors._firecrawl import FirecrawlApi
 from upswing.source.connectors.company_domain.matching import SearchResult, choose_company_domain
@@ -75,7 +74,6 @@ class _GoogleUnavailable(Exception):
     """Google refused (quota, closed, budget): the rest of this run goes to Firecrawl."""
 
 
-@register
 class CompanyDomainConnector(Connector[CompanyDomainConfig]):
     slug: ClassVar[str] = "company-domain"
     title: ClassVar[str] = "Company domain (Google CSE, Firecrawl search)"

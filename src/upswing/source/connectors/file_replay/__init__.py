@@ -15,8 +15,10 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from upswing.core.errors import ValidationFailedError
-from upswing.observation.apify import UnknownShapeError, detect_shape, normalize_item, normalize_linkedin_url
-from upswing.observation.reader import item_timestamp, parse_timestamp, read_items
+from upswing.core.identifiers import normalize_linkedin_url
+from upswing.core.timeparse import parse_timestamp
+from upswing.observation.apify import UnknownShapeError, detect_shape, normalize_item
+from upswing.observation.reader import item_timestamp, read_items
 from upswing.source.connector import (
     Capability,
     Connector,
@@ -26,7 +28,6 @@ from upswing.source.connector import (
     Health,
     ItemKind,
     RawItem,
-    register,
 )
 from upswing.source.connectors._pages import dump_cursor, load_cursor
 
@@ -37,7 +38,6 @@ class FileReplayConfig(ConnectorConfig):
     kind: Literal["auto", "profile", "text"] = Field(default="auto", description="What the items are")
 
 
-@register
 class FileReplayConnector(Connector[FileReplayConfig]):
     slug: ClassVar[str] = "file-replay"
     title: ClassVar[str] = "Saved exports (offline replay)"

@@ -25,7 +25,6 @@ from upswing.source.connector import (
     ItemKind,
     RawItem,
     Target,
-    register,
 )
 from upswing.source.connectors._firecrawl import FirecrawlApi, FirecrawlSettings, text_value
 from upswing.source.connectors.firecrawl_about.markdown import clean_markdown, trim
@@ -67,7 +66,6 @@ def best_about_link(base_host: str, links: Iterable[tuple[str, str]]) -> str | N
     return max(candidates)[2] if candidates else None
 
 
-@register
 class FirecrawlAboutConnector(Connector[FirecrawlAboutConfig]):
     slug: ClassVar[str] = "firecrawl-about"
     title: ClassVar[str] = "Company About page (Firecrawl)"

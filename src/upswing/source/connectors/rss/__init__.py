@@ -28,7 +28,6 @@ from upswing.source.connector import (
     ItemKind,
     RawItem,
     Target,
-    register,
 )
 from upswing.source.connectors._pages import dump_cursor, load_cursor, url_targets
 
@@ -54,7 +53,6 @@ def _entry_time(entry: Any) -> datetime | None:
     return None
 
 
-@register
 class RssConnector(Connector[RssConfig]):
     slug: ClassVar[str] = "rss"
     title: ClassVar[str] = "RSS and Atom feeds"

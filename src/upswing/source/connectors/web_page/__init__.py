@@ -25,7 +25,6 @@ from upswing.source.connector import (
     ItemKind,
     RawItem,
     Target,
-    register,
 )
 from upswing.source.connectors._pages import dump_cursor, load_cursor, url_targets
 
@@ -51,7 +50,6 @@ def extract_main_text(html: str, url: str) -> tuple[str, dict[str, Any]]:
     return text, metadata
 
 
-@register
 class WebPageConnector(Connector[WebPageConfig]):
     slug: ClassVar[str] = "web-page"
     title: ClassVar[str] = "Web pages (main text)"

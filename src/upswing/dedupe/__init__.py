@@ -1,0 +1,1 @@
+"""Duplicate leads: find pairs that are one borrower (``model``), propose, apply and undo merges (``service``)."""
