@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install demo demo-reset demo-data test test-sqlite lint bench clean
+.PHONY: install demo demo-reset test lint fuzz bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON)"; exit 1; }
@@ -36,12 +36,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
+## Fuzz the whole API longer than the test suite does (100 generated requests per operation and role)
+fuzz: $(STAMP)
+	UPSWING_FUZZ_EXAMPLES=100 $(BIN)/pytest -n 2 -q tests/test_api_fuzz.py
+
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/linkage.py
 	$(BIN)/python benchmarks/classify.py
 	$(BIN)/python benchmarks/monitoring.py
+	$(BIN)/python benchmarks/import_memory.py
+	$(BIN)/python benchmarks/api_scale.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

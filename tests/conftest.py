@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from upswing.core import migrate
-from upswing.core.db import make_engine
+from upswing.core.db import make_engine, read_only
 
 os.environ.setdefault("UPSWING_ENVIRONMENT", "test")
 os.environ.setdefault("UPSWING_SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
@@ -110,7 +110,9 @@ def migrated_engine(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture
 def db_connection(migrated_engine: Engine) -> Iterator[Connection]:
-    connection = migrated_engine.connect()
+    # The test's one transaction takes no write lock up front (SQLite): code that opens a second connection to
+    # read (readiness, a thread) is not held up by it. Every write of the test goes through this connection.
+    connection = read_only(migrated_engine).connect()
     outer = connection.begin()
     try:
         yield connection

@@ -5,16 +5,17 @@ from __future__ import annotations
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from upswing import __version__
 from upswing.account.api import router as account_router
 from upswing.audit.api import router as audit_router
 from upswing.compliance.api import router as compliance_router
-from upswing.core.db import make_engine, session_factory
-from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailedError
+from upswing.core import api_errors
+from upswing.core.db import make_api_engine, session_factory
 from upswing.core.health import router as health_router
 from upswing.core.logging import configure_logging
 from upswing.dedupe.api import router as dedupe_router
@@ -32,10 +33,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_output=settings.log_json)
     scoring_config(settings)  # refuse to start with scoring settings that contradict the defaults
+    if settings.uses_placeholder_secret:
+        # Tokens signed with the published placeholder could be forged by anyone (``make demo`` makes its own).
+        raise RuntimeError("UPSWING_SECRET_KEY is not set: refusing to serve with the placeholder secret")
     app = FastAPI(title="Upswing", version=__version__, docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     _serve_docs_offline(app)
     app.state.settings = settings
-    app.state.engine = make_engine(settings.sqlalchemy_url)
+    app.state.engine = make_api_engine(settings)
     app.state.session_factory = session_factory(app.state.engine)
 
     # The dedupe router goes before the lead router: /leads/duplicates and /leads/merges are not lead ids.
@@ -43,22 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    resolution_router, compliance_router, privacy_router, audit_router, source_router):
         app.include_router(router)
 
-    @app.exception_handler(NotFoundError)
-    def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": str(exc)})
-
-    @app.exception_handler(ConflictError)
-    def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
-        return JSONResponse(status_code=409, content={"detail": str(exc), **exc.body})
-
-    @app.exception_handler(PermissionDeniedError)
-    def _forbidden(_: Request, exc: PermissionDeniedError) -> JSONResponse:
-        return JSONResponse(status_code=403, content={"detail": str(exc)})
-
-    @app.exception_handler(ValidationFailedError)
-    def _invalid(_: Request, exc: ValidationFailedError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": str(exc), "errors": exc.errors})
-
+    api_errors.install(app)
+    # Lists of signals compress tenfold; small answers are not worth it.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app
 
 

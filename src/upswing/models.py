@@ -1,6 +1,6 @@
 """Imports every model so that metadata (Alembic, tests) sees all tables."""
 
-from upswing.account.models import Team, User
+from upswing.account.models import AuthSession, LoginThrottle, RefreshToken, Team, User
 from upswing.audit.models import AuditEntry
 from upswing.compliance.models import (
     BlockedWindowRow,
@@ -20,8 +20,9 @@ from upswing.signal.models import Evidence, LabelledExample, Signal
 from upswing.source.models import BudgetUsage, LeadSchedule, Source
 
 __all__ = [
-    "AuditEntry", "BlockedWindowRow", "BudgetUsage", "ComplianceSetting", "ContactAttempt", "ContactConsent",
-    "DataSubjectRequest", "ErasureTombstone", "Evidence", "LabelledExample", "Lead", "LeadComplianceFlag",
-    "LeadMerge", "LeadSchedule", "Match", "NonMatch", "Observation", "OutboxEvent", "OutboxReceipt", "Portfolio",
-    "Signal", "Source", "Suppression", "TaskRun", "Team", "User"
+    "AuditEntry", "AuthSession", "BlockedWindowRow", "BudgetUsage", "ComplianceSetting", "ContactAttempt",
+    "ContactConsent", "DataSubjectRequest", "ErasureTombstone", "Evidence", "LabelledExample", "Lead",
+    "LeadComplianceFlag", "LeadMerge", "LeadSchedule", "LoginThrottle", "Match", "NonMatch", "Observation",
+    "OutboxEvent", "OutboxReceipt", "Portfolio", "RefreshToken", "Signal", "Source", "Suppression", "TaskRun", "Team",
+    "User"
 ]

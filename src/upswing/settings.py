@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 - the sentinel we refuse outside development
+LOCAL_SECRETS_FILE = "secrets.json"
+
+
+def local_secrets_path(data_dir: Path) -> Path:
+    """Where ``make demo`` keeps the secrets it generated (see ``core/local_secrets.py``)."""
+    return data_dir / LOCAL_SECRETS_FILE
+
+
+
+def _list_of_strings(value: object) -> object:
+    """A list setting from the environment: JSON (``["a", "b"]``) or comma-separated (``a, b``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        return json.loads(text) if text.startswith("[") else [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+#: A list of strings given as JSON or comma-separated.
+StringList = Annotated[list[str], NoDecode, BeforeValidator(_list_of_strings)]
 
 
 class Settings(BaseSettings):
@@ -25,6 +46,17 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     access_token_minutes: int = 30
     refresh_token_days: int = 14
+    # Login throttling (docs/security.md, "Login throttling"): failures counted per account name and per client
+    # address; at the threshold a lockout of login_lockout_seconds, doubling with each further failure.
+    login_account_max_failures: int = Field(default=5, ge=1, description="Failures of one account name "
+                                            "before it is locked out")
+    login_address_max_failures: int = Field(default=20, ge=1, description="Failures from one client address "
+                                            "(any account names) before it is locked out")
+    login_lockout_seconds: int = Field(default=60, ge=1, description="First lockout; each further failure "
+                                       "doubles it")
+    login_lockout_max_seconds: int = Field(default=3600, ge=1, description="Longest lockout")
+    login_failure_reset_hours: float = Field(default=24, gt=0, description="Failures are forgotten this long "
+                                             "after the last one (and an account's at a successful sign-in)")
     encryption_keys: SecretStr | None = Field(
         default=None, description="PII/secret encryption keys 'id:base64(32 bytes),…', first active; "
                                   "derived from the secret key when unset")
@@ -33,7 +65,15 @@ class Settings(BaseSettings):
     log_json: bool = False
     lookback_days: int = Field(default=90, ge=1, description="First-snapshot look-back window")
     import_max_bytes: int = 200 * 1024 * 1024
+    import_max_errors: int = Field(default=100, ge=0, description="Row errors an import reports one by one (in "
+                                   "the API's response, the report and the CLI); all are counted per field")
     # Background tasks (see docs/sources.md, "Operations").
+    # The API server's database pool (per worker process) and its statement timeout (PostgreSQL).
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections kept per API worker process")
+    db_pool_max_overflow: int = Field(default=20, ge=0, le=500, description="Extra connections under load")
+    db_pool_timeout_seconds: float = Field(default=10, gt=0, description="Wait for a connection, then answer 503")
+    api_statement_timeout_ms: int = Field(default=10_000, ge=100,
+                                          description="An API query running longer is cancelled")
     task_runner: Literal["embedded", "celery"] = Field(
         default="embedded", description="embedded: in-process runner reading the task table; celery: Redis")
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
@@ -53,6 +93,15 @@ class Settings(BaseSettings):
     google_cse_id: str | None = Field(default=None, description="Google Custom Search engine id (cx)")
     source_defaults: dict[str, dict[str, object]] = Field(
         default_factory=dict, description='Per-source config defaults, JSON: {"rss": {"feeds": ["https://…"]}}')
+    # Outbound requests (docs/security.md, "Outbound requests"): sources never reach private, loopback, link-local,
+    # multicast, reserved or unspecified addresses (cloud metadata among them) except those allow-listed here.
+    outbound_allow_hosts: StringList = Field(
+        default_factory=list, description="Host names or IP addresses that outbound requests may reach even when "
+                                          "they are (or resolve to) private addresses: comma-separated or JSON")
+    outbound_allow_networks: Annotated[StringList, AfterValidator(
+        lambda networks: [str(ipaddress.ip_network(n, strict=False)) for n in networks])] = Field(
+        default_factory=list, description="Networks (CIDR, e.g. 10.20.0.0/16, fd00::/8) that outbound requests "
+                                          "may reach: comma-separated or JSON")
     # Linking observations to leads (see docs/technical.md, "Resolution").
     link_threshold: float = Field(default=0.9, gt=0, le=1, description="Match score that links automatically")
     review_threshold: float = Field(default=0.6, gt=0, le=1, description="Match score that goes to review")
@@ -86,6 +135,26 @@ class Settings(BaseSettings):
         if self.review_threshold > self.link_threshold:
             raise ValueError("UPSWING_REVIEW_THRESHOLD must not be above UPSWING_LINK_THRESHOLD")
         return self
+
+    @model_validator(mode="after")
+    def _secrets_from_the_data_directory(self) -> Settings:
+        """Secrets not set in the environment come from ``<data dir>/secrets.json`` when there is one (written by
+        ``make demo``: core/local_secrets.py)."""
+        path = local_secrets_path(self.data_dir)
+        if self.secret_key.get_secret_value() != PLACEHOLDER_SECRET or not path.is_file():
+            return self  # a secret set in the environment: the file is not this deployment's
+        stored = json.loads(path.read_text())
+        if stored.get("secret_key"):
+            self.secret_key = SecretStr(stored["secret_key"])
+        if self.encryption_keys is None and stored.get("encryption_keys"):
+            self.encryption_keys = SecretStr(stored["encryption_keys"])
+        if self.blind_index_key is None and stored.get("blind_index_key"):
+            self.blind_index_key = SecretStr(stored["blind_index_key"])
+        return self
+
+    @property
+    def uses_placeholder_secret(self) -> bool:
+        return self.secret_key.get_secret_value() == PLACEHOLDER_SECRET
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

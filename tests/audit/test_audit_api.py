@@ -40,9 +40,10 @@ def test_verify_endpoint(app: Any, client: Any, db_session: Session) -> None:
     admin = make_user(db_session, Role.ADMIN)
     last = record(db_session, actor="user:ann", action="lead.view", entity_type="lead", entity_id="x")
     db_session.commit()
-    body = client.get("/api/v1/audit/verify", headers=auth(app, admin)).json()
+    body = client.get("/api/v1/audit/verify", headers=auth(app, admin)).json()  # seals, then verifies
     assert body["intact"] is True and body["first_broken_id"] is None
-    assert (body["last_id"], body["last_hash"]) == (last.id, last.hash)
+    db_session.refresh(last)
+    assert last.hash and (body["last_id"], body["last_hash"]) == (last.id, last.hash)
 
 
 def test_logins_are_audited(app: Any, client: Any, db_session: Session) -> None:

@@ -9,43 +9,57 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from upswing.audit.service import record, verify
+from upswing.audit.service import record, seal_all, verify
 from upswing.core.db import make_engine
 from upswing.settings import get_settings
-
-SQLITE_TRIGGER = ("CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
-                  "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
 
 
 def tamper(connection: Connection, statement: str, entry_id: int) -> None:
     """Run an UPDATE/DELETE of one entry (``:id``) behind the triggers' back, then put them back."""
     if connection.dialect.name == "sqlite":
-        connection.execute(text("DROP TRIGGER audit_log_no_update"))
-        connection.execute(text("DROP TRIGGER audit_log_no_delete"))
+        triggers = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                           "AND tbl_name = 'audit_log'")).all()
+        for name, _ in triggers:
+            connection.execute(text(f"DROP TRIGGER {name}"))
         connection.execute(text(statement), {"id": entry_id})
-        connection.execute(text(SQLITE_TRIGGER))
-        connection.execute(text(SQLITE_TRIGGER.replace("no_update BEFORE UPDATE", "no_delete BEFORE DELETE")))
+        for _, sql in triggers:
+            connection.execute(text(sql))
     else:
         connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER ALL"))
         connection.execute(text(statement), {"id": entry_id})
         connection.execute(text("ALTER TABLE audit_log ENABLE TRIGGER ALL"))
 
 
-def test_the_triggers_refuse_edits(db_session: Session) -> None:
+def _refused(session: Session, statement: str, entry_id: int) -> None:
+    nested = session.begin_nested()
+    try:
+        session.execute(text(statement), {"id": entry_id})
+        raise AssertionError(f"went through: {statement}")
+    except Exception as exc:  # either driver's error
+        assert "append-only" in str(exc), exc
+    nested.rollback()
+
+
+def test_the_triggers_refuse_edits_but_sealing(db_session: Session) -> None:
     entry = record(db_session, actor="cli:test", action="lead.update", entity_type="lead", entity_id="x")
     db_session.commit()
-    nested = db_session.begin_nested()
-    try:
-        db_session.execute(text("UPDATE audit_log SET actor = 'someone else' WHERE id = :id"), {"id": entry.id})
-        raise AssertionError("the update went through")
-    except Exception as exc:  # either driver's error
-        assert "append-only" in str(exc)
-    nested.rollback()
+    _refused(db_session, "UPDATE audit_log SET actor = 'someone else' WHERE id = :id", entry.id)
+    _refused(db_session, "DELETE FROM audit_log WHERE id = :id", entry.id)
+    # Sealing while changing the content is not sealing.
+    _refused(db_session, "UPDATE audit_log SET seq = 999999, prev_hash = 'a', hash = 'b', action = 'x' "
+                         "WHERE id = :id", entry.id)
+    assert seal_all(db_session) == 1
+    # A sealed entry stays as it was sealed.
+    _refused(db_session, "UPDATE audit_log SET prev_hash = 'a', hash = 'b' WHERE id = :id", entry.id)
+    _refused(db_session, "UPDATE audit_log SET seq = NULL, prev_hash = '', hash = '' WHERE id = :id", entry.id)
 
 
 def test_verify_names_the_first_tampered_entry(db_session: Session) -> None:
     entries = [record(db_session, actor="user:ann", action="lead.view", entity_type="lead", entity_id=str(n))
                for n in range(5)]
+    seal_all(db_session)
+    for entry in entries:
+        db_session.refresh(entry)
     report = verify(db_session)
     assert report.intact and report.first_broken_id is None and report.last_id == entries[-1].id
     assert report.entries >= 5 and report.last_hash == entries[-1].hash
@@ -58,6 +72,7 @@ def test_verify_names_the_first_tampered_entry(db_session: Session) -> None:
 def test_verify_detects_a_deleted_entry(db_session: Session) -> None:
     entries = [record(db_session, actor="user:ann", action="lead.view", entity_type="lead", entity_id=str(n))
                for n in range(3)]
+    seal_all(db_session)
     tamper(db_session.connection(), "DELETE FROM audit_log WHERE id = :id", entries[1].id)
     assert verify(db_session).first_broken_id == entries[2].id  # its link to the previous entry is gone
 

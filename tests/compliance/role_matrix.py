@@ -27,6 +27,7 @@ ROUTES: list[tuple[str, str, set[Role]]] = [
     ("GET", f"{P}/leads/{{lead_id}}/consents", EVERYONE),
     ("POST", f"{P}/suppressions", WORKERS),
     ("GET", f"{P}/suppressions", {ADMIN, MANAGER}),
+    ("DELETE", f"{P}/suppressions/{{suppression_id}}", {ADMIN, MANAGER}),
     ("GET", f"{P}/leads/{{lead_id}}/blocked-windows", EVERYONE),
     ("POST", f"{P}/leads/{{lead_id}}/blocked-windows", WORKERS),
     ("DELETE", f"{P}/blocked-windows/{{window_id}}", WORKERS),
@@ -52,8 +53,11 @@ def prepare(session: Session, method: str, path: str, lead: Lead, user: User) ->
         return {"flag": "dispute"}, {"json": {"active": True}}
     if route == "/consents":
         return {}, {"json": {"lead_id": lead_id, "target": "+12125550123"}}
-    if route == "/suppressions" and method == "POST":
-        return {}, {"json": {"target": "+12125550188"}}
+    if route == "/suppressions" and method == "POST":  # one of the lead's own numbers
+        return {}, {"json": {"target": lead.email, "lead_id": lead_id}}
+    if route == "/suppressions/{suppression_id}":
+        row = service.suppress(session, "+12125550199", actor="test", source="api")
+        return {"suppression_id": row.id}, {"params": {"reason": "consumer asked to be called again"}}
     if route.endswith("/blocked-windows") and method == "POST":
         return {}, {"json": {"start": "12:00", "end": "13:00", "days": ["sun"]}}
     if route == "/blocked-windows/{window_id}":

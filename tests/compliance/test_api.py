@@ -121,7 +121,7 @@ def test_rules_are_admin_settings(app: Any, client: Any, db_session: Session) ->
     db_session.commit()
     headers = auth(app, admin)
     rules = client.get(f"{P}/rules", headers=headers).json()
-    assert rules["window_start"] == "08:00:00" and rules["call_frequency_limit"] == 7
+    assert rules["window_start"] == "08:00" and rules["call_frequency_limit"] == 7
     assert rules["state_rules"][0]["state"] == "MA" and rules["social_dm_enabled"] is False
     changed = client.put(f"{P}/rules", headers=headers, json={"changes": {"social_dm_enabled": True}})
     assert changed.status_code == 200 and changed.json()["social_dm_enabled"] is True
@@ -130,3 +130,55 @@ def test_rules_are_admin_settings(app: Any, client: Any, db_session: Session) ->
     entries = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "compliance.rules.update")).all()
     assert [(e.actor, e.details) for e in entries] == [
         (f"user:{admin.username}", {"social_dm_enabled": {"from": False, "to": True}})]
+
+
+def test_suppressions_are_scoped_and_removable_with_a_reason(app: Any, client: Any, db_session: Session) -> None:
+    east, west = make_team(db_session), make_team(db_session)
+    agent = make_user(db_session, Role.AGENT, team=east)
+    manager = make_user(db_session, Role.MANAGER)
+    mine = make_lead(db_session, team_id=east.id, assignee_id=agent.id, phone="+12125550123",
+                     phones=[{"number": "+12125550123", "type": "cell"}])
+    theirs = make_lead(db_session, team_id=west.id, phone="+12125550177",
+                       phones=[{"number": "+12125550177", "type": "cell"}])
+    db_session.commit()
+    headers = auth(app, agent)
+    url = "/api/v1/compliance/suppressions"
+
+    # An agent cannot block every contact on another team's borrower by suppressing their number.
+    assert client.post(url, headers=headers, json={"target": "+12125550177"}).status_code == 403
+    other = client.post(url, headers=headers, json={"target": "+12125550177", "lead_id": str(theirs.id)})
+    assert other.status_code == 404  # a lead they may not see does not exist for them
+    wrong = client.post(url, headers=headers, json={"target": "+12125550177", "lead_id": str(mine.id)})
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "target"
+    ok = client.post(url, headers=headers, json={"target": "(212) 555-0123", "lead_id": str(mine.id),
+                                                 "reason": "replied STOP"})
+    assert ok.status_code == 201, ok.text
+    # Managers may suppress any number (an opt-out can come from anyone).
+    assert client.post(url, headers=auth(app, manager), json={"target": "+12125550177"}).status_code == 201
+
+    suppression_id = ok.json()["id"]
+    assert client.delete(f"{url}/{suppression_id}", headers=headers,
+                         params={"reason": "asked to be called"}).status_code == 403
+    assert client.delete(f"{url}/{suppression_id}", headers=auth(app, manager)).status_code == 422  # no reason
+    removed = client.delete(f"{url}/{suppression_id}", headers=auth(app, manager),
+                            params={"reason": "consumer asked to be called again"})
+    assert removed.status_code == 204
+    entry = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "compliance.suppression.remove")).one()
+    assert entry.details["reason"] == "consumer asked to be called again"
+    assert client.delete(f"{url}/{suppression_id}", headers=auth(app, manager),
+                         params={"reason": "again, by mistake"}).status_code == 404
+
+
+def test_removing_another_teams_blocked_window_reveals_nothing(app: Any, client: Any, db_session: Session) -> None:
+    from upswing.compliance import service as compliance
+    from upswing.compliance.schemas import BlockedWindowCreate
+
+    east, west = make_team(db_session), make_team(db_session)
+    agent = make_user(db_session, Role.AGENT, team=east)
+    theirs = make_lead(db_session, team_id=west.id)
+    window = compliance.add_blocked_window(db_session, theirs, BlockedWindowCreate(start="12:00", end="13:00"),
+                                           actor="test")
+    db_session.commit()
+    response = client.delete(f"/api/v1/compliance/blocked-windows/{window.id}", headers=auth(app, agent))
+    assert response.status_code == 404
+    assert str(theirs.id) not in response.text and "lead" not in response.json()["detail"]

@@ -189,7 +189,7 @@ def test_rule_changes_apply_and_are_audited(db_session: Session) -> None:
     service.update_rules(db_session, {"window_end": "20:00", "call_frequency_limit": 5}, actor="user:admin")
     assert check(db_session, lead, at=evening).reasons == ["time_window"]
     entry = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "compliance.rules.update")).one()
-    assert entry.details == {"window_end": {"from": "21:00:00", "to": "20:00:00"},
+    assert entry.details == {"window_end": {"from": "21:00", "to": "20:00"},
                              "call_frequency_limit": {"from": 7, "to": 5}}
     with pytest.raises(ValidationFailedError) as invalid:
         service.update_rules(db_session, {"window_start": "22:00"}, actor="user:admin")

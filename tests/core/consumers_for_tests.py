@@ -29,7 +29,7 @@ def handled(session: Session | None = None) -> dict[str, int]:
 
     if session is not None:
         return count(session)
-    with transaction() as own:
+    with transaction(read=True) as own:
         return count(own)
 
 

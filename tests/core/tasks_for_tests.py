@@ -15,7 +15,7 @@ from upswing.core.tasks import task
 
 def effects(label: str) -> int:
     """How many times a task recorded ``label`` (the audit log is append-only: a durable counter)."""
-    with transaction() as session:
+    with transaction(read=True) as session:
         return session.scalar(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "test.task", AuditEntry.entity_id == label)) or 0
 

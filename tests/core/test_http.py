@@ -22,6 +22,7 @@ from upswing.core.http import (
     InMemoryBudgetStore,
     MalformedResponse,
     NoHealthyProxy,
+    OutboundPolicy,
     ProxyPool,
     RateLimit,
     RateLimited,
@@ -39,6 +40,7 @@ from upswing.fakes.timing import FakeTime
 from upswing.fakes.web import FakeWeb
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+LOOPBACK = OutboundPolicy.create(["127.0.0.1"])
 
 
 @pytest.fixture
@@ -57,7 +59,8 @@ def fake_time() -> FakeTime:
 
 def make_client(fake_time: FakeTime, **kwargs: object) -> HttpClient:
     options: dict[str, object] = {"clock": fake_time.clock, "sleep": fake_time.sleep, "wall_clock": lambda: NOW,
-                                  "rng": random.Random(7), "page_limit": None}
+                                  "rng": random.Random(7), "page_limit": None,
+                                  "outbound": LOOPBACK}  # the fakes listen on 127.0.0.1
     options.update(kwargs)
     return HttpClient(**options)  # type: ignore[arg-type]
 

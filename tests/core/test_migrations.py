@@ -31,7 +31,8 @@ def test_upgrade_from_empty_then_down_and_up_again(kind: str, fresh_database_url
     assert {"companyDomain", "companyAbout", "external_id", "linkedin_url", "timezone"} <= lead_columns
 
     with engine.connect() as connection:  # the models and the migrations describe the same schema
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_name": migrate.include_in_comparison})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
     migrate.downgrade(engine, "base")

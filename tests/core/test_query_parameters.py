@@ -106,3 +106,49 @@ def test_an_unreadable_or_impossible_time_is_a_422_naming_the_parameter(app: Any
             response = client.get(path, headers=auth(app, admin), params={parameter["name"]: value})
             assert response.status_code == 422, (path, parameter["name"], response.text)
             assert parameter["name"] in response.text
+
+
+def test_a_nul_character_anywhere_is_a_422(app: Any, client: Any, db_session: Session) -> None:
+    admin = make_user(db_session, Role.ADMIN)
+    db_session.commit()
+    headers = auth(app, admin)
+    assert client.get("/api/v1/audit", headers=headers, params={"actor": "a\x00b"}).status_code == 422
+    body = client.post("/api/v1/teams", headers=headers, json={"name": "night\u0000shift"})
+    assert body.status_code == 422 and body.json()["errors"][0]["field"] == "body"
+    assert client.post("/api/v1/teams", headers=headers, json={"name": "100%00 night shift"}).status_code == 201
+
+
+def test_no_list_counts_an_unbounded_set_or_pages_past_the_ceiling(app: Any, client: Any, db_session: Session,
+                                                                   migrated_engine: Any) -> None:
+    """Every list endpoint, as an admin with no filter: a count is always a capped one (a LIMIT inside), and an
+    offset beyond the ceiling is refused before any query runs."""
+    import re
+
+    from sqlalchemy import event
+
+    from upswing.core.pagination import MAX_OFFSET
+
+    admin = make_user(db_session, Role.ADMIN)
+    db_session.commit()
+    headers = auth(app, admin)
+    statements: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    bind = db_session.get_bind()
+    event.listen(bind, "before_cursor_execute", capture)
+    try:
+        for path, parameters in list_endpoints(app):
+            names = {p["name"] for p in parameters}
+            base = {p["name"]: loose_values(app, p, str(admin.id))[0][0] for p in parameters if p.get("required")}
+            statements.clear()
+            client.get(path, headers=headers, params=base)
+            for statement in statements:
+                if re.search(r"count\s*\(", statement, re.IGNORECASE):
+                    assert re.search(r"\bLIMIT\b", statement, re.IGNORECASE), (path, statement)
+            if "offset" in names:
+                too_deep = client.get(path, headers=headers, params={**base, "offset": MAX_OFFSET + 1})
+                assert too_deep.status_code == 422 and "offset" in too_deep.text, path
+    finally:
+        event.remove(bind, "before_cursor_execute", capture)

@@ -116,7 +116,7 @@ def test_propose_stores_proposals_once_and_audits(db_session: Session) -> None:
     assert first[0].merge_id is not None and again[0].merge_id == first[0].merge_id
     merges = list(db_session.scalars(select(LeadMerge)))
     assert [(m.status, m.created_by) for m in merges] == [("proposed", ACTOR)]
-    assert merges[0].explanation["agreed"]["last_name"] == "exact: kowalski / kowalski"
+    assert merges[0].explanation["agreed"]["last_name"] == "exact"
     details = list(db_session.scalars(select(AuditEntry.details).where(AuditEntry.action == "lead.dedupe")))
     assert [(d["proposed"], d["refreshed"]) for d in details] == [(1, 0), (0, 1)]
     page, total = service.list_merges(db_session, MergeFilters(portfolio="book", status=MergeStatus.PROPOSED))
@@ -163,7 +163,7 @@ def test_merge_moves_history_combines_colliding_signals_and_undo_restores_every_
     db_session.expire_all()
 
     assert merge.status == "applied" and merge.applied_by == ACTOR and merge.applied_at is not None
-    assert merge.score > 0.99 and merge.explanation["agreed"]["first_name"] == "nickname: robert / bob"
+    assert merge.score > 0.99 and merge.explanation["agreed"]["first_name"] == "nickname"
     assert db_session.get(Lead, merged.id).merged_into_id == survivor.id  # type: ignore[union-attr]
     # Every observation, match and (non-colliding) non-match of the merged lead is now the survivor's.
     assert db_session.scalar(select(func.count()).select_from(Observation)

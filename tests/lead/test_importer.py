@@ -371,3 +371,18 @@ def test_write_rejects_csv() -> None:
     assert out.getvalue().splitlines() == [
         "id,email,error,_error", "1,bad,x,email: is bad; whole row", '2,"{""a"": 1}",,id: dup',
     ]
+
+
+def test_write_rejects_csv_neutralises_formulas() -> None:
+    out = io.StringIO()
+    write_rejects_csv(out, ["=id", "email", "phone", "balance"], [
+        ({"=id": "=1+1", "email": "@evil", "phone": "+1 (212) 555", "balance": "-12.50"},
+         [RowError(2, "email", "@evil", "not valid")]),
+        ({"=id": "2", "email": "\tx", "phone": "-cmd|' /C calc'!A0", "balance": "+15551234567"},
+         [RowError(3, None, None, "=oops")]),
+    ])
+    assert out.getvalue().splitlines() == [
+        "'=id,email,phone,balance,error",
+        "'=1+1,'@evil,'+1 (212) 555,-12.50,email: not valid",
+        "2,'\tx,'-cmd|' /C calc'!A0,+15551234567,'=oops",
+    ]

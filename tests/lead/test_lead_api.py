@@ -117,3 +117,65 @@ def test_the_unassigned_lead_queue(app: Any, client: Any, db_session: Session) -
     assert ids(agent, assignee="none") == {str(pool.id)}
     assert ids(admin, assignee="none") >= {str(pool.id), str(orphan.id)}
     assert str(mine.id) not in ids(admin, assignee="none")
+
+
+def test_viewers_see_contact_details_masked_and_every_page_is_audited(app: Any, client: Any,
+                                                                       db_session: Session) -> None:
+    from datetime import date
+
+    viewer = make_user(db_session, Role.VIEWER)
+    manager = make_user(db_session, Role.MANAGER)
+    lead = make_lead(db_session, email="jordan.rivera@example.com", emails=["jordan.rivera@example.com"],
+                     phone="+12125550123", phones=[{"number": "+12125550123", "type": "cell"}],
+                     address="12 Main St", birth_date=date(1999, 4, 2))
+    db_session.commit()
+
+    seen = client.get(f"/api/v1/leads/{lead.id}", headers=auth(app, viewer)).json()
+    assert (seen["email"], seen["phone"], seen["address"], seen["birth_date"]) == ("j***", "***-***-0123", "1***",
+                                                                                  None)
+    assert seen["phones"] == [{"number": "***-***-0123", "type": "cell"}]
+    listed = client.get("/api/v1/leads", headers=auth(app, viewer), params={"q": "Rivera"}).json()["items"]
+    assert "example.com" not in str(listed) and "555-0123" not in str(listed) and "5550123" not in str(listed)
+    whole = client.get(f"/api/v1/leads/{lead.id}", headers=auth(app, manager)).json()
+    assert whole["email"] == "jordan.rivera@example.com" and whole["phone"] == "+12125550123"
+
+    entries = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "lead.list")).all()
+    assert len(entries) == 1  # one entry for the page, not one per lead
+    assert str(lead.id) in entries[0].details["lead_ids"] and entries[0].details["filters"] == ["q"]
+    assert "Rivera" not in str(entries[0].details)  # what was searched for is not kept
+
+
+def test_the_lead_list_pages_with_a_cursor_and_searches_by_part_of_a_name(app: Any, client: Any,
+                                                                           db_session: Session) -> None:
+    team = make_team(db_session)
+    agent = make_user(db_session, Role.AGENT, team=team)
+    admin = make_user(db_session, Role.ADMIN)
+    portfolio = make_portfolio(db_session)
+    for n in range(7):
+        make_lead(db_session, portfolio, first_name="Marisol", last_name=f"Quintero{n}", days_delinquent=100 + n,
+                  assignee_id=agent.id if n % 2 else None, team_id=team.id if n < 5 else None)
+    make_lead(db_session, portfolio, first_name="Other", last_name="Person", days_delinquent=None)
+    db_session.commit()
+
+    def walk(user: Any, **params: Any) -> list[dict[str, Any]]:
+        seen, cursor = [], None
+        while True:
+            query = {"limit": 2, **params, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/api/v1/leads", headers=auth(app, user), params=query).json()
+            seen += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return seen
+
+    everyone = walk(admin, portfolio=portfolio.name)
+    assert [lead["days_delinquent"] for lead in everyone] == [106, 105, 104, 103, 102, 101, 100, None]
+    assert len({lead["id"] for lead in everyone}) == 8
+    # An agent's pages: their own leads and their team's, in the same order, none twice.
+    mine = walk(agent)
+    assert [lead["last_name"] for lead in mine] == [f"Quintero{n}" for n in (5, 4, 3, 2, 1, 0)]
+    # A part of the name, any case; the search keeps to what the user may see.
+    assert {lead["last_name"] for lead in walk(admin, q="quintero")} == {f"Quintero{n}" for n in range(7)}
+    assert {lead["last_name"] for lead in walk(agent, q="QUINTERO")} == {f"Quintero{n}" for n in (0, 1, 2, 3, 4, 5)}
+    assert walk(admin, q="sol quin") != [] and walk(admin, q="100%") == []
+    bad = client.get("/api/v1/leads", headers=auth(app, admin), params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"

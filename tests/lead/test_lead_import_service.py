@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from factories import make_team, make_user
 from upswing.audit.models import AuditEntry
-from upswing.core import bulk
 from upswing.core.errors import NotFoundError, ValidationFailedError
 from upswing.lead import service
 from upswing.lead.importer import LeadFileError
@@ -309,21 +308,24 @@ def test_import_from_row_mappings(db_session: Session) -> None:
     assert (report.created, report.format) == (1, "rows")
 
 
-def test_many_rows_are_written_in_batches(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bulk, "WRITE_CHUNK", 7)
-    monkeypatch.setattr(service, "_COPY_UPDATE_MIN_ROWS", 5)
-    monkeypatch.setattr(service, "_LOOKUP_BY_ID_BELOW", 10)
+def test_many_rows_are_read_and_written_in_chunks(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "IMPORT_CHUNK", 7)
     rows: list[dict[str, Any]] = [{"id": f"B{n}", "first_name": "A", "last_name": "B", "balance": n}
                                   for n in range(40)]
-    assert import_leads(db_session, rows, actor="test").created == 40
+    progress: list[int] = []
+    assert import_leads(db_session, rows, actor="test", progress=progress.append).created == 40
+    assert progress == [7] * 5 + [5]
     changed = [{**row, "balance": n + 1 if n % 2 else n} for n, row in enumerate(rows)]
     report = import_leads(db_session, changed, actor="test")
     assert (report.updated, report.unchanged) == (20, 20)
     balances = dict(db_session.execute(select(Lead.external_id, Lead.balance)).all())
     assert balances["B3"] == Decimal("4") and balances["B4"] == Decimal("4") and len(balances) == 40
-    # Few rows: existing leads are looked up by external id.
-    monkeypatch.setattr(service, "_LOOKUP_BY_ID_BELOW", 1000)
     assert import_leads(db_session, changed[:3], actor="test").unchanged == 3
+    # A repeated external id is caught across chunks, naming the first row.
+    with pytest.raises(LeadImportFailed) as info:
+        import_leads(db_session, [*rows[:20], {**rows[3], "balance": 1}], actor="test")
+    assert [(e["row"], e["field"]) for e in info.value.errors] == [(21, "external_id")]
+    assert "first seen on row 4" in str(info.value.errors[0]["message"])
 
 
 def test_portfolio_and_lead_helpers(db_session: Session) -> None:

@@ -70,8 +70,8 @@ def test_api_refuses_a_text_upload_without_items(app: Any, client: Any, db_sessi
     response = client.post("/api/v1/ingest/texts", content=body,
                            headers={**auth(app, manager), "Content-Type": "application/json"})
     assert response.status_code == 422, response.text
-    errors = response.json()["detail"]
-    assert errors and errors[0]["loc"] == where and errors[0]["msg"]
+    errors = response.json()["errors"]
+    assert errors and errors[0]["field"] == ".".join(map(str, where)) and errors[0]["message"]
     assert _observations(db_session) == 0
 
 

@@ -1,16 +1,19 @@
-"""Helpers for the source tests: profile items with dates relative to today, and small in-memory
-connectors (registered per test) that let engine tests inject any failure at any batch."""
+"""Helpers for the source tests: profile items with dates relative to today, small in-memory connectors
+(registered per test) that let engine tests inject any failure at any batch, and the allow-listing of the
+loopback fakes for the outbound guard."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
+import pytest
 from pydantic import SecretStr
 
-from upswing.core.http import HttpClient
+from upswing.core.http import HttpClient, OutboundPolicy
+from upswing.settings import get_settings
 from upswing.source.connector import (
     Capability,
     Connector,
@@ -22,6 +25,22 @@ from upswing.source.connector import (
     RawItem,
 )
 from upswing.source.service import LINKEDIN_PROFILES
+
+#: The protocol fakes listen on 127.0.0.1, which the outbound guard refuses like any loopback address: a client
+#: built by a test allow-lists it (``HttpClient(outbound=LOOPBACK)``) ...
+LOOPBACK = OutboundPolicy.create(["127.0.0.1"])
+
+
+@pytest.fixture
+def allow_loopback() -> Iterator[None]:
+    """... and code that reads the settings (source configuration, the monitoring engine's clients, tasks) gets
+    it allow-listed as a deployment allow-lists an internal host: ``UPSWING_OUTBOUND_ALLOW_HOSTS=127.0.0.1``.
+    Registered by the conftest of the tests that use the fakes."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UPSWING_OUTBOUND_ALLOW_HOSTS", "127.0.0.1")
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
 
 
 def month_text(day: date) -> str:

@@ -25,6 +25,9 @@ from upswing.source import service
 from upswing.source.models import LeadSchedule
 from upswing.source.schemas import SourceUpdate
 
+# The fakes listen on 127.0.0.1: allow-listed for the outbound guard, as a deployment allow-lists a host.
+pytestmark = pytest.mark.usefixtures("allow_loopback")
+
 SLUG = "apify-linkedin"
 
 

@@ -23,6 +23,9 @@ from upswing.source import service
 from upswing.source.models import LeadSchedule
 from upswing.source.schemas import SourceUpdate
 
+# The fakes listen on 127.0.0.1: allow-listed for the outbound guard, as a deployment allow-lists a host.
+pytestmark = pytest.mark.usefixtures("allow_loopback")
+
 BANNER = [{"title": "Banner Health | LinkedIn", "link": "https://www.linkedin.com/company/banner-health"},
           {"title": "Banner Health: Home", "link": "https://www.bannerhealth.com/", "snippet": "Nonprofit"}]
 FEDEX = [{"title": "FedEx | Tracking, Shipping, and Locations", "link": "https://www.fedex.com/en-us/home.html"}]

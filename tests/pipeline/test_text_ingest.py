@@ -192,7 +192,7 @@ def test_api_ingests_texts(app: Any, client: Any, db_session: Session, monkeypat
     bad = client.post("/api/v1/ingest/texts", json={"items": [{"text": "ok"}, {"text": ""}]},
                       headers=auth(app, manager))
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"][-2:] == [1, "text"]
+    assert bad.json()["errors"][0]["field"].endswith("items.1.text") and bad.json()["errors"][0]["row"] == 1
 
 
 def test_cli_ingests_a_file_and_refuses_a_bad_one(cli: Any, tmp_path: Path) -> None:

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 
 from factories import make_lead
 from privacy.helpers import profile
+from upswing.core.crypto import get_key_ring
 from upswing.core.errors import PermissionDeniedError
 from upswing.lead import service as leads
 from upswing.lead.models import Lead
 from upswing.observation.models import Observation
 from upswing.pipeline.profiles import ProfileIngest
-from upswing.privacy import service
+from upswing.privacy import sealing, service
 from upswing.privacy.models import RequestType
 from upswing.settings import get_settings
 from upswing.source.service import file_source, get_or_create_source
@@ -45,7 +46,11 @@ def test_standard_mode_keeps_the_raw_payload_but_never_the_photo(db_session: Ses
     run.ingest([(1, profile("std-mode", "Sam", "Standard", [("Clerk", "Acme", "Jan 2026")], ["sam@example.org"]))])
     observation = stored(db_session, "std-mode")
     assert observation.raw["publicIdentifier"] == "std-mode" and "photo" not in observation.raw
-    assert observation.normalized["emails"] == ["sam@example.org"]
+    # The e-mail is kept sealed (key-ring ciphertext), found again through its blind index.
+    [sealed] = observation.normalized["emails"]
+    assert sealed.startswith("enc:v1:") and "sam@example.org" not in str(observation.raw)
+    assert get_key_ring().decrypt(sealed, context=sealing.CONTEXT) == "sam@example.org"
+    assert observation.identifier_index == [sealing.email_index(get_key_ring(), "sam@example.org")]
 
 
 @pytest.mark.usefixtures("strict")

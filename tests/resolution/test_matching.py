@@ -107,10 +107,10 @@ def test_middle_names_and_initials() -> None:
     lead = PersonRecord(first_name="Robert", middle_name="James", last_name="Whitfield", city="Columbus",
                         state="OH", employers=("Kroger",))
     initial = compare(lead, profile(first_name="Robert J."))
-    assert initial.agreed["middle_name"] == "james ~ j"
+    assert initial.agreed["middle_name"] == "compatible: james ~ j"
     assert initial.score > compare(lead, profile()).score  # the middle initial adds a little
     conflict = compare(lead, profile(first_name="Robert K."))
-    assert conflict.disagreed["middle_name"] == "james ~ k"
+    assert conflict.disagreed["middle_name"] == "conflict: james ~ k"
     assert conflict.score < initial.score
     by_middle = compare(PersonRecord(first_name="J.", middle_name="Robert", last_name="Whitfield", city="Columbus",
                                      state="OH", employers=("Kroger",)), profile())

@@ -163,13 +163,13 @@ def test_assignee_and_event_dates_reach_the_service(cli: Callable[..., Any], wor
     from upswing.signal import service
 
     seen: list[tuple[SignalFilters, str | None]] = []
-    real = service.list_signals
+    real = service.page_signals
 
     def spy(session: Any, filters: SignalFilters, *, user: Any) -> Any:
         seen.append((filters, user.username if user is not None else None))
         return real(session, filters, user=user)
 
-    monkeypatch.setattr(service, "list_signals", spy)
+    monkeypatch.setattr(service, "page_signals", spy)
     assert cli("signals", "list", "--assignee", "none", "--effective-from", "2026-10-01",
                "--effective-to", "2026-10-31").exit_code == 0
     filters, username = seen[-1]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from factories import make_lead, make_signal, make_user
+from factories import make_lead, make_signal, make_team, make_user
 from upswing.account.models import Role
 from upswing.audit.models import AuditEntry
 from upswing.audit.service import pseudonym, verify_chain
@@ -465,3 +465,31 @@ def test_check_constraints_refuse_unknown_values(db_session: Session) -> None:
                           ("priority", "critical")):
         with pytest.raises(IntegrityError), db_session.begin_nested():
             db_session.execute(update(Signal).where(Signal.id == signal_id).values({column: value}))
+
+
+def test_signals_carry_their_leads_owner_through_every_change(db_session: Session) -> None:
+    """Who may see a signal is answered from the signal's own columns: they follow the lead on every write path
+    (a new signal, a reassignment through the ORM or a bulk UPDATE, a signal moved to another lead)."""
+    from sqlalchemy import update as sql_update
+
+    from upswing.lead.models import Lead
+    from upswing.signal.models import Signal
+
+    team, other_team = make_team(db_session), make_team(db_session)
+    agent, other = make_user(db_session, Role.AGENT, team=team), make_user(db_session, Role.AGENT, team=other_team)
+    lead = make_lead(db_session, assignee_id=agent.id, team_id=team.id)
+    second = make_lead(db_session, assignee_id=other.id, team_id=other_team.id)
+    signal_id = make_signal(db_session, lead)
+
+    def owner() -> tuple[Any, Any]:
+        db_session.flush()
+        row = db_session.execute(select(Signal.assignee_id, Signal.team_id).where(Signal.id == signal_id)).one()
+        return row.assignee_id, row.team_id
+
+    assert owner() == (agent.id, team.id)
+    lead.assignee_id, lead.team_id = other.id, other_team.id
+    assert owner() == (other.id, other_team.id)
+    db_session.execute(sql_update(Lead).where(Lead.id == lead.id).values(assignee_id=None, team_id=None))
+    assert owner() == (None, None)
+    db_session.execute(sql_update(Signal).where(Signal.id == signal_id).values(lead_id=second.id))
+    assert owner() == (other.id, other_team.id)

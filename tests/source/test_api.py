@@ -15,6 +15,9 @@ from upswing.audit.models import AuditEntry
 from upswing.core.tasks import TaskRun
 from upswing.fakes.apify import FakeApify
 
+# The fakes listen on 127.0.0.1: allow-listed for the outbound guard, as a deployment allow-lists a host.
+pytestmark = pytest.mark.usefixtures("allow_loopback")
+
 
 @pytest.fixture
 def admin_headers(app: Any, db_session: Session) -> dict[str, str]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from factories import make_lead, make_portfolio
@@ -15,6 +16,9 @@ from upswing.fakes.apify import HARVEST_PROFILES, FakeApify
 from upswing.observation.models import Observation
 from upswing.signal.models import Signal
 from upswing.source.models import Source
+
+# The fakes listen on 127.0.0.1: allow-listed for the outbound guard, as a deployment allow-lists a host.
+pytestmark = pytest.mark.usefixtures("allow_loopback")
 
 
 def test_sources_run_apify_linkedin_creates_observations_and_signals(cli: Callable[..., Any]) -> None:

@@ -3,62 +3,98 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-import jwt
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from sqlalchemy import select
 
-from upswing.account import service
-from upswing.account.deps import Admin, AnyUser
+from upswing.account import service, tokens
+from upswing.account.deps import Admin, AnyUser, Authenticated
 from upswing.account.models import User
 from upswing.account.schemas import (
+    AddressUnlock,
+    PasswordChange,
     RefreshRequest,
     TeamCreate,
     TeamRead,
     Token,
+    UnlockResult,
     UserCreate,
     UserRead,
     UserUpdate,
 )
-from upswing.account.security import create_token, decode_token
-from upswing.audit import service as audit
 from upswing.core.deps import AppSettings, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
+_BEARER = {"WWW-Authenticate": "Bearer"}
 
-def _issue(settings: AppSettings, user: User) -> Token:
-    return Token(access_token=create_token(settings, user.id, user.role, "access"),
-                 refresh_token=create_token(settings, user.id, user.role, "refresh"),
-                 expires_in=settings.access_token_minutes * 60)
+
+def _client_address(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy: run uvicorn with ``--proxy-headers``)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _locked_out(seconds: int) -> HTTPException:
+    # The same status, body and header whether or not the account exists.
+    return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "Too many failed sign-in attempts; try again later",
+                         headers={"Retry-After": str(seconds)})
 
 
 @router.post("/auth/token", response_model=Token, operation_id="auth_token")
-def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DbSession,
+def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: DbSession,
           settings: AppSettings) -> Token:
-    user = service.authenticate(session, form.username, form.password)
-    # Sign-ins are audited (privacy issue: logins), failed ones against an existing account too (by id).
-    account_id = user.id if user else session.scalar(select(User.id).where(User.username == form.username))
-    audit.record(session, actor=f"user:{user.username}" if user else "anonymous",
-                 action="auth.login" if user else "auth.login_failed", entity_type="user", entity_id=account_id)
-    session.commit()
-    if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Incorrect username or password",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return _issue(settings, user)
+    result = service.sign_in(session, settings, form.username, form.password, address=_client_address(request))
+    session.commit()  # failures and lockouts count even though the request is refused
+    if result.retry_after:
+        raise _locked_out(result.retry_after)
+    if result.tokens is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Incorrect username or password", headers=_BEARER)
+    return result.tokens
 
 
 @router.post("/auth/refresh", response_model=Token, operation_id="auth_refresh")
 def refresh(body: RefreshRequest, session: DbSession, settings: AppSettings) -> Token:
-    try:
-        claims = decode_token(settings, body.refresh_token, "refresh")
-        user = session.get(User, uuid.UUID(claims["sub"]))
-    except (jwt.InvalidTokenError, ValueError, KeyError):
-        user = None
-    if user is None or not user.is_active:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Invalid refresh token",
-                            headers={"WWW-Authenticate": "Bearer"})
-    return _issue(settings, user)
+    issued = tokens.rotate(session, settings, body.refresh_token)
+    session.commit()  # a reused refresh token revokes its family even though it is refused
+    if issued is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Invalid refresh token", headers=_BEARER)
+    return issued
+
+
+@router.post("/auth/logout", status_code=204, operation_id="auth_logout")
+def logout(principal: Authenticated, session: DbSession) -> Response:
+    """End this sign-in session: its refresh token and every access token issued with it stop working."""
+    service.sign_out(session, principal.user, principal.session_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/auth/logout-all", status_code=204, operation_id="auth_logout_all")
+def logout_all(principal: Authenticated, session: DbSession) -> Response:
+    """End every session and token of the caller, on every device."""
+    service.sign_out_everywhere(session, principal.user, actor=f"user:{principal.user.username}")
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/auth/unlock-address", response_model=UnlockResult, operation_id="auth_unlock_address")
+def unlock_address(body: AddressUnlock, admin: Admin, session: DbSession, settings: AppSettings) -> UnlockResult:
+    result = service.unlock_address(session, settings, body.address, actor=f"user:{admin.username}")
+    session.commit()
+    return result
+
+
+@router.post("/users/me/password", response_model=Token, operation_id="users_change_password", tags=["users"])
+def change_password(body: PasswordChange, principal: Authenticated, request: Request, session: DbSession,
+                    settings: AppSettings) -> Token:
+    """Change one's own password: every session and token ends; the response holds this client's new ones."""
+    result = service.change_password(session, settings, principal.user, body.current_password, body.new_password,
+                                     address=_client_address(request))
+    session.commit()
+    if result.retry_after:
+        raise _locked_out(result.retry_after)
+    if result.tokens is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Current password is incorrect")
+    return result.tokens
 
 
 @router.get("/users/me", response_model=UserRead, operation_id="users_me", tags=["users"])
@@ -83,6 +119,15 @@ def update_user(user_id: uuid.UUID, body: UserUpdate, admin: Admin, session: DbS
     user = service.update_user(session, user_id, body, actor=f"user:{admin.username}")
     session.commit()
     return user
+
+
+@router.post("/users/{user_id}/unlock", response_model=UnlockResult, operation_id="users_unlock", tags=["users"])
+def unlock_user(user_id: uuid.UUID, admin: Admin, session: DbSession, settings: AppSettings) -> UnlockResult:
+    """Clear the user's failed sign-ins and lockout."""
+    result = service.unlock_user(session, settings, service.get_user(session, user_id),
+                                 actor=f"user:{admin.username}")
+    session.commit()
+    return result
 
 
 @router.get("/teams", response_model=list[TeamRead], operation_id="teams_list", tags=["users"])

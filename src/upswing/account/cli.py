@@ -5,9 +5,10 @@ from rich.table import Table
 
 from upswing.account import service
 from upswing.account.models import Role
-from upswing.account.schemas import UserCreate
+from upswing.account.schemas import UserCreate, UserUpdate
 from upswing.core.cli_support import cli_actor, console, fail, user_errors
 from upswing.core.db import transaction
+from upswing.settings import get_settings
 
 app = typer.Typer(help="Users and teams.", no_args_is_help=True)
 
@@ -43,3 +44,50 @@ def list_users() -> None:
         table.add_row(user.username, user.role, teams.get(user.team_id, "") if user.team_id else "",
                       "yes" if user.is_active else "no")
     console.print(table)
+
+
+@app.command("password")
+def password(username: str = typer.Argument(..., help="Login name"),
+             new_password: str = typer.Option(..., "--password", prompt="New password", hide_input=True,
+                                              confirmation_prompt=True, envvar="UPSWING_NEW_USER_PASSWORD",
+                                              help="At least 8 characters")) -> None:
+    """Reset a user's password: every session and token of the user ends."""
+    with user_errors():
+        try:
+            data = UserUpdate(password=new_password)
+        except ValueError as exc:
+            fail(str(exc))
+        with transaction() as session:
+            user = service.get_user_by_username(session, username)
+            service.update_user(session, user.id, data, actor=cli_actor())
+    console.print(f"Password of [bold]{username}[/] reset; every session of the user is signed out")
+
+
+@app.command("logout")
+def logout(username: str = typer.Argument(..., help="Login name")) -> None:
+    """Sign a user out everywhere: every session and token of the user ends."""
+    with user_errors(), transaction() as session:
+        user = service.get_user_by_username(session, username)
+        revoked = service.sign_out_everywhere(session, user, actor=cli_actor())
+    console.print(f"Signed [bold]{username}[/] out of {revoked} session(s); older tokens are refused")
+
+
+@app.command("unlock")
+def unlock(username: str | None = typer.Argument(None, help="Login name whose lockout to clear"),
+           address: str | None = typer.Option(None, "--address", help="Client IP address whose lockout to clear")
+           ) -> None:
+    """Clear the failed sign-ins and lockout of an account, of a client address, or both."""
+    if username is None and address is None:
+        fail("give a login name, --address, or both")
+    settings = get_settings()
+    with user_errors(), transaction() as session:
+        results = []
+        if username is not None:
+            user = service.get_user_by_username(session, username)
+            results.append((username, service.unlock_user(session, settings, user, actor=cli_actor())))
+        if address is not None:
+            results.append((f"address {address}",
+                            service.unlock_address(session, settings, address, actor=cli_actor())))
+    for name, result in results:
+        state = "was locked out" if result.was_locked else "was not locked out"
+        console.print(f"{name}: {state}; {result.failures} failed sign-in(s) cleared")

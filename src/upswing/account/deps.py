@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer
 
+from upswing.account import tokens
 from upswing.account.models import Role, User
 from upswing.account.security import decode_token
 from upswing.core import rls
@@ -24,18 +26,35 @@ _UNAUTHORIZED = HTTPException(
 )
 
 
-def get_current_user(token: Annotated[str, Depends(oauth2_scheme)], session: DbSession,
-                     settings: AppSettings) -> User:
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The user a request acts for, and the sign-in session of its access token (``None`` for a token minted
+    without one)."""
+
+    user: User
+    session_id: uuid.UUID | None
+
+
+def get_principal(token: Annotated[str, Depends(oauth2_scheme)], session: DbSession,
+                  settings: AppSettings) -> Principal:
+    """Check the bearer access token: signature, expiry and kind, then that it still counts (the user active, the
+    token not older than their ``tokens_valid_after``, its session not revoked): two primary-key look-ups."""
     try:
-        claims = decode_token(settings, token, "access")
-        user_id = uuid.UUID(claims["sub"])
-    except (jwt.InvalidTokenError, ValueError, KeyError):
+        checked = tokens.check_access(session, decode_token(settings, token, "access"))
+    except jwt.InvalidTokenError:
         raise _UNAUTHORIZED from None
-    user = session.get(User, user_id)
-    if user is None or not user.is_active:
+    if checked is None:
         raise _UNAUTHORIZED
+    user, session_id = checked
     rls.act_as(session, user, settings)  # PostgreSQL row-level security: the request's rows are the user's
-    return user
+    return Principal(user, session_id)
+
+
+Authenticated = Annotated[Principal, Depends(get_principal)]
+
+
+def get_current_user(principal: Authenticated) -> User:
+    return principal.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String, Uuid
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from upswing.core.db import Base, UTCDateTime, new_uuid, utcnow
@@ -37,5 +37,51 @@ class User(Base):
     team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Tokens issued before this moment (whole seconds, as a token's ``iat``) are refused: set by a password
+    #: change or reset, a deactivation and "sign out everywhere".
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     team: Mapped[Team | None] = relationship(lazy="joined")
+
+
+class AuthSession(Base):
+    """One sign-in: the family of refresh tokens that descend from it by rotation, and the access tokens issued
+    with them (their ``sid`` claim). Revoking it ends them all."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the newest refresh token of the family expires (the session cannot be continued after it).
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: ``logout``, ``logout_all``, ``password_change``, ``password_reset``, ``deactivated``, ``refresh_reuse``.
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class RefreshToken(Base):
+    """A refresh token issued (its ``jti``); used once, it is replaced by the next of its family."""
+
+    __tablename__ = "refresh_tokens"
+
+    jti: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replaced_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted per account name or per client address (``key``: a keyed hash of either, so
+    neither a mistyped password in the name field nor an address is stored) and the lockout they caused."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_login_throttle_last_failure_at", "last_failure_at"),)

@@ -19,6 +19,22 @@ class RefreshRequest(BaseModel):
     refresh_token: str
 
 
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)
+
+
+class AddressUnlock(BaseModel):
+    address: str = Field(min_length=1, max_length=64, description="Client IP address as the server sees it")
+
+
+class UnlockResult(BaseModel):
+    """What an unlock cleared: the failures counted and whether a lockout was running."""
+
+    was_locked: bool
+    failures: int
+
+
 class TeamCreate(BaseModel):
     name: str = Field(min_length=1, max_length=120)
 

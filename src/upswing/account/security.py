@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import jwt
@@ -26,19 +26,25 @@ def verify_password(password: str, password_hash: str) -> bool:
     return _password_hash.verify(password, password_hash)
 
 
-def create_token(settings: Settings, user_id: uuid.UUID, role: str, kind: TokenKind) -> str:
-    now = utcnow()
+def create_token(settings: Settings, user_id: uuid.UUID, role: str, kind: TokenKind, *,
+                 session_id: uuid.UUID | None = None, token_id: uuid.UUID | None = None,
+                 now: datetime | None = None) -> str:
+    """A signed token. Tokens of a sign-in carry its session (``sid``: the refresh-token family) and a refresh
+    token's ``jti`` is the id of its ``refresh_tokens`` row; ``iat`` is in whole seconds."""
+    now = now or utcnow()
     lifetime = (timedelta(minutes=settings.access_token_minutes) if kind == "access"
                 else timedelta(days=settings.refresh_token_days))
-    claims = {"sub": str(user_id), "role": role, "typ": kind, "iat": now, "exp": now + lifetime,
-              "jti": uuid.uuid4().hex}
+    claims: dict[str, Any] = {"sub": str(user_id), "role": role, "typ": kind, "iat": now, "exp": now + lifetime,
+                              "jti": (token_id or uuid.uuid4()).hex}
+    if session_id is not None:
+        claims["sid"] = str(session_id)
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
 
 
 def decode_token(settings: Settings, token: str, kind: TokenKind) -> dict[str, Any]:
     """Decode and check signature, expiry and token kind; raises ``jwt.InvalidTokenError``."""
-    claims: dict[str, Any] = jwt.decode(token, settings.secret_key.get_secret_value(),
-                                        algorithms=[ALGORITHM], options={"require": ["exp", "sub", "typ"]})
+    claims: dict[str, Any] = jwt.decode(token, settings.secret_key.get_secret_value(), algorithms=[ALGORITHM],
+                                        options={"require": ["exp", "iat", "sub", "typ"]})
     if claims.get("typ") != kind:
         raise jwt.InvalidTokenError(f"expected a {kind} token")
     return claims

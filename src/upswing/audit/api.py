@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from upswing.account.deps import Admin
 from upswing.audit import service
 from upswing.audit.schemas import AuditEntryRead, AuditFilters, AuditPage, ChainVerification
-from upswing.core.deps import DbSession
+from upswing.core.deps import AUDITED_READ, DbSession
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -31,9 +31,12 @@ def list_entries(_: Admin, session: DbSession, filters: Annotated[AuditFilters, 
                      offset=filters.offset)
 
 
-@router.get("/verify", response_model=ChainVerification, operation_id="audit_verify")
+@router.get("/verify", response_model=ChainVerification, operation_id="audit_verify", openapi_extra=AUDITED_READ)
 def verify(_: Admin, session: DbSession) -> ChainVerification:
-    """Check the whole hash chain; ``first_broken_id`` names the first entry that was tampered with."""
+    """Seal what was appended so far, then check the whole hash chain; ``first_broken_id`` names the first entry
+    that was tampered with."""
+    service.seal_all(session)
+    session.commit()
     report = service.verify(session)
     return ChainVerification(intact=report.intact, entries=report.entries, first_broken_id=report.first_broken_id,
                              last_id=report.last_id, last_hash=report.last_hash)

@@ -20,6 +20,8 @@ def verify() -> None:
     """Check every entry's hash and its link to the previous one. Exit 0 when intact; exit 1 and name the
     first broken entry when the log was tampered with."""
     with transaction() as session:
+        service.seal_all(session)
+    with transaction() as session:
         report = service.verify(session)
     if report.intact:
         console.print(f"audit log intact: {report.entries} entr{'y' if report.entries == 1 else 'ies'}"

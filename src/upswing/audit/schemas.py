@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from upswing.core.pagination import offset_field
 from upswing.core.timeparse import LooseDatetime
 
 
@@ -37,7 +38,7 @@ class AuditFilters(BaseModel):
     since: LooseDatetime | None = Field(default=None, description="At or after (ISO 8601)")
     until: LooseDatetime | None = Field(default=None, description="Before (ISO 8601)")
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = offset_field()
 
 
 class ChainVerification(BaseModel):

@@ -1,7 +1,10 @@
 """Append-only, hash-chained audit trail.
 
-Each entry's hash covers its content and the previous entry's hash, so any edit to history
-breaks the chain (``verify_chain``); the database triggers refuse UPDATE and DELETE outright.
+Each entry's hash covers its content and the previous entry's hash, so any edit to history breaks the chain
+(``verify``); database triggers refuse DELETE, and every UPDATE except sealing. Writers only append (``record``):
+no writer reads the end of the chain, so recording a view takes no lock that other requests wait on. The sealer
+(``seal``, the ``audit.seal`` task every minute, and before every verification) links unsealed entries into the
+chain one at a time under a single lock: position ``seq``, the previous hash and the entry's own hash.
 
 The log can never be edited, so it must never hold personal data (an erasure could not remove it): entries
 name people by id only. ``record`` enforces that on every entry: identifier-valued detail keys (``PII_KEYS``)
@@ -18,11 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from upswing.audit.models import AuditEntry
+from upswing.audit.models import UNSEALED, AuditEntry
 from upswing.core.db import utcnow
+from upswing.core.pagination import capped_count
 
 GENESIS_HASH = "0" * 64
 
@@ -77,56 +81,78 @@ def _entry_hash(prev_hash: str, at: str, actor: str, action: str, entity_type: s
 
 def record(session: Session, *, actor: str, action: str, entity_type: str,
            entity_id: object | None = None, details: dict[str, Any] | None = None) -> AuditEntry:
-    """Add an audit entry to the session's transaction (it commits with the change it records)."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialize writers so two transactions can never chain onto the same previous entry.
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('audit_log'))"))
-    last = session.execute(
-        select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    prev_hash = last or GENESIS_HASH
-    at = utcnow()
+    """Add an audit entry to the session's transaction (it commits with the change it records; the sealer
+    chains it afterwards)."""
     details = redact_details(json.loads(json.dumps(details or {}, default=str)))
-    entity = str(entity_id) if entity_id is not None else None
-    entry = AuditEntry(
-        at=at, actor=actor, action=action, entity_type=entity_type, entity_id=entity, details=details,
-        prev_hash=prev_hash,
-        hash=_entry_hash(prev_hash, at.isoformat(), actor, action, entity_type, entity, details),
-    )
+    entry = AuditEntry(at=utcnow(), actor=actor, action=action, entity_type=entity_type,
+                       entity_id=str(entity_id) if entity_id is not None else None, details=details,
+                       prev_hash=UNSEALED, hash=UNSEALED)
     session.add(entry)
     session.flush()
     return entry
 
 
+def seal(session: Session, *, limit: int = 10_000) -> int:
+    """Chain up to ``limit`` unsealed entries, oldest first, after the last sealed one; returns how many.
+
+    One sealer at a time: an advisory lock on PostgreSQL, the write lock on SQLite (the caller's transaction
+    is a write transaction). Entries of transactions still open are not visible yet and are sealed next time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('audit_log.seal'))"))
+    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq.is_not(None))
+                           .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    seq, prev_hash = (last.seq, last.hash) if last is not None else (0, GENESIS_HASH)
+    updates: list[dict[str, Any]] = []
+    for row in session.execute(
+        select(AuditEntry.id, AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.entity_type,
+               AuditEntry.entity_id, AuditEntry.details)
+        .where(AuditEntry.seq.is_(None), AuditEntry.hash == UNSEALED).order_by(AuditEntry.id).limit(limit)
+    ):
+        seq += 1
+        entry_hash = _entry_hash(prev_hash, row.at.isoformat(), row.actor, row.action, row.entity_type,
+                                 row.entity_id, row.details)
+        updates.append({"id": row.id, "seq": seq, "prev_hash": prev_hash, "hash": entry_hash})
+        prev_hash = entry_hash
+    if updates:
+        session.execute(update(AuditEntry), updates)
+    return len(updates)
+
+
+def seal_all(session: Session) -> int:
+    """Seal everything committed so far (before a verification)."""
+    total = 0
+    while sealed := seal(session):
+        total += sealed
+    return total
+
+
 def verify_chain(session: Session) -> int | None:
-    """Return the id of the first entry whose hash does not check out, or None if the chain is intact."""
-    prev_hash = GENESIS_HASH
-    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
-        expected = _entry_hash(prev_hash, entry.at.isoformat(), entry.actor, entry.action,
-                               entry.entity_type, entry.entity_id, entry.details)
-        if entry.prev_hash != prev_hash or entry.hash != expected:
-            return entry.id
-        prev_hash = entry.hash
-    return None
+    """Return the id of the first sealed entry whose hash does not check out, or None if the chain is intact."""
+    report = verify(session)
+    return report.first_broken_id
 
 
 @dataclass(frozen=True)
 class ChainReport:
     intact: bool
-    entries: int  # entries checked (up to and including the first broken one)
+    entries: int  # sealed entries checked (up to and including the first broken one)
     first_broken_id: int | None
     last_id: int | None
     last_hash: str | None
+    #: Entries appended but not sealed into the chain yet (``seal_all`` first to include them).
+    pending: int = 0
 
 
 def verify(session: Session) -> ChainReport:
-    """Walk the whole chain: every entry's hash and link to the previous one."""
+    """Walk the whole chain in order: every sealed entry's hash and its link to the previous one."""
     prev_hash = GENESIS_HASH
     checked, last_id = 0, None
     rows = session.execute(select(AuditEntry.id, AuditEntry.at, AuditEntry.actor, AuditEntry.action,
                                   AuditEntry.entity_type, AuditEntry.entity_id, AuditEntry.details,
                                   AuditEntry.prev_hash, AuditEntry.hash)
-                           .order_by(AuditEntry.id).execution_options(yield_per=2000))
+                           .where(AuditEntry.seq.is_not(None))
+                           .order_by(AuditEntry.seq).execution_options(yield_per=2000))
     for row in rows:
         checked += 1
         expected = _entry_hash(prev_hash, row.at.isoformat(), row.actor, row.action, row.entity_type,
@@ -135,7 +161,13 @@ def verify(session: Session) -> ChainReport:
             rows.close()
             return ChainReport(False, checked, row.id, last_id, prev_hash if last_id is not None else None)
         prev_hash, last_id = row.hash, row.id
-    return ChainReport(True, checked, None, last_id, prev_hash if last_id is not None else None)
+    # Outside the chain, only unsealed appends may exist: one claiming a hash was written around the sealer.
+    forged = session.scalar(select(func.min(AuditEntry.id)).where(AuditEntry.seq.is_(None),
+                                                                  AuditEntry.hash != UNSEALED))
+    if forged is not None:
+        return ChainReport(False, checked + 1, forged, last_id, prev_hash if last_id is not None else None)
+    pending = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.is_(None))) or 0
+    return ChainReport(True, checked, None, last_id, prev_hash if last_id is not None else None, pending)
 
 
 def list_entries(session: Session, *, entity_type: str | None = None, entity_id: str | None = None,
@@ -155,6 +187,6 @@ def list_entries(session: Session, *, entity_type: str | None = None, entity_id:
         query = query.where(AuditEntry.at >= since)
     if until is not None:
         query = query.where(AuditEntry.at < until)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total, _ = capped_count(session, query)
     rows = session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
     return list(rows), total

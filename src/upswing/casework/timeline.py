@@ -24,6 +24,7 @@ from upswing.compliance.models import ContactAttempt, ContactConsent, LeadCompli
 from upswing.lead.access import visible_lead
 from upswing.lead.models import Lead
 from upswing.observation.models import Observation, ObservationKind
+from upswing.privacy.sealing import mask_identifiers
 from upswing.signal.models import Evidence, Signal
 from upswing.source.models import Source
 
@@ -78,7 +79,7 @@ def timeline(session: Session, lead_id: uuid.UUID, *, user: User | None) -> Lead
 
 
 def _short(text: str | None) -> str:
-    text = " ".join((text or "").split())
+    text = mask_identifiers(" ".join((text or "").split()))
     return text if len(text) <= SUMMARY_LENGTH else text[:SUMMARY_LENGTH - 1] + "…"
 
 

@@ -29,6 +29,7 @@ from upswing.compliance.schemas import (
 )
 from upswing.core.db import utcnow
 from upswing.core.deps import AppSettings, DbSession
+from upswing.core.pagination import OffsetQuery
 from upswing.lead.access import visible_lead
 
 router = APIRouter(prefix="/api/v1/compliance", tags=["compliance"])
@@ -57,7 +58,7 @@ def log_contact(body: ContactCreate, user: Worker, session: DbSession) -> Contac
 @router.get("/contacts", response_model=ContactPage, operation_id="compliance_list_contacts")
 def list_contacts(user: AnyUser, session: DbSession, lead_id: uuid.UUID,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> ContactPage:
+                  offset: OffsetQuery = 0) -> ContactPage:
     items, total = service.list_contacts(session, lead_id, user=user, limit=limit, offset=offset)
     return ContactPage(items=items, total=total, limit=limit, offset=offset)
 
@@ -107,16 +108,28 @@ def list_consents(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> list
 @router.post("/suppressions", response_model=SuppressionRead, status_code=201,
              operation_id="compliance_add_suppression")
 def add_suppression(body: SuppressionCreate, user: Worker, session: DbSession) -> SuppressionRead:
-    """An opt-out: the number or address is never contacted again, whichever lead it belongs to."""
-    result = service.suppress(session, body.target, reason=body.reason, source="api", actor=_actor(user))
+    """An opt-out: the number or address is never contacted again, whichever lead it belongs to. Agents name
+    the lead (one of theirs) whose number or address it is; managers and admins may suppress any."""
+    result = service.suppress(session, body.target, reason=body.reason, source="api", actor=_actor(user),
+                              user=user, lead_id=body.lead_id)
     session.commit()
     return result
+
+
+@router.delete("/suppressions/{suppression_id}", status_code=204, operation_id="compliance_remove_suppression")
+def remove_suppression(suppression_id: uuid.UUID, user: ManagerOrAdmin, session: DbSession,
+                       reason: Annotated[str, Query(min_length=5, max_length=2000,
+                                                    description="Why (audited)")]) -> None:
+    """Take a number or address off the suppression list (the consumer asked to be contacted again, or a
+    mistake); audited with the reason."""
+    service.remove_suppression(session, suppression_id, reason=reason, actor=_actor(user))
+    session.commit()
 
 
 @router.get("/suppressions", response_model=list[SuppressionRead], operation_id="compliance_list_suppressions")
 def list_suppressions(user: ManagerOrAdmin, session: DbSession,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> list[SuppressionRead]:
+                      offset: OffsetQuery = 0) -> list[SuppressionRead]:
     items, _ = service.list_suppressions(session, limit=limit, offset=offset)
     return items
 

@@ -117,7 +117,35 @@ def suppress(
     """Put a number or address on the suppression (opt-out) list: never contacted again."""
     with transaction() as session, user_errors():
         row = service.suppress(session, target, reason=reason, source="cli", actor=cli_actor())
-    console.print(f"suppressed {row.target_kind} {row.target_hint}")
+    console.print(f"suppressed {row.target_kind} {row.target_hint} (id {row.id})")
+
+
+@app.command("suppressions")
+def suppressions(limit: int = typer.Option(100, min=1, max=10_000, help="At most this many")) -> None:
+    """The suppression (opt-out) list: id, kind, masked target, reason, who and when."""
+    with transaction(read=True) as session:
+        rows, total = service.list_suppressions(session, limit=limit)
+    for row in rows:
+        console.print(f"{row.id}  {row.target_kind:<7} {row.target_hint:<24} {row.created_at:%Y-%m-%d}  "
+                      f"{row.created_by}  {row.reason or ''}")
+    console.print(f"{total} suppression(s)")
+
+
+@app.command("unsuppress")
+def unsuppress(
+    suppression_id: str = typer.Argument(..., help="The suppression's id (see `upswing compliance suppressions`)"),
+    reason: str = typer.Option(..., "--reason", help="Why it is removed (audited)"),
+) -> None:
+    """Take a number or address off the suppression list (audited with the reason)."""
+    import uuid
+
+    try:
+        parsed = uuid.UUID(suppression_id)
+    except ValueError:
+        fail(f"not a suppression id: {suppression_id!r}")
+    with transaction() as session, user_errors():
+        service.remove_suppression(session, parsed, reason=reason, actor=cli_actor())
+    console.print(f"suppression {parsed} removed")
 
 
 @app.command("import-contacts")

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator, model_validator
 
 from upswing.compliance import zones as tz
 
@@ -94,6 +94,18 @@ class TargetError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 
+def _clock(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+#: A local wall-clock time, written ``HH:MM`` (no date, no zone: it is the consumer's local time).
+ClockTime = Annotated[
+    time, PlainSerializer(_clock, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$", "examples": ["08:00"],
+                    "description": "Local time HH:MM"}),
+]
+
+
 class StateRule(BaseModel):
     """A state's limit on telephone communications (calls, texts) per debt; Massachusetts is the first."""
 
@@ -103,10 +115,11 @@ class StateRule(BaseModel):
     code: str = Field(pattern=r"^[a-z0-9_]+$", max_length=40, description="Reason code reported when it blocks")
     enabled: bool = True
     channels: tuple[Channel, ...] = (Channel.CALL, Channel.SMS)
-    personal_limit: int = Field(default=2, ge=1, description="Blocked once this many went to personal numbers…")
-    personal_hours: int = Field(default=168, ge=1, description="…in this many hours before")
-    other_limit: int = Field(default=2, ge=1, description="Blocked once this many went to other numbers…")
-    other_hours: int = Field(default=720, ge=1, description="…in this many hours before")
+    personal_limit: int = Field(default=2, ge=1, le=1000,
+                                description="Blocked once this many went to personal numbers…")
+    personal_hours: int = Field(default=168, ge=1, le=8784, description="…in this many hours before")
+    other_limit: int = Field(default=2, ge=1, le=1000, description="Blocked once this many went to other numbers…")
+    other_hours: int = Field(default=720, ge=1, le=8784, description="…in this many hours before")
 
     @field_validator("state")
     @classmethod
@@ -127,15 +140,16 @@ class RuleConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    window_start: time = Field(default=time(8, 0), description="Earliest local time (inclusive)")
-    window_end: time = Field(default=time(21, 0), description="Latest local time (exclusive)")
+    window_start: ClockTime = Field(default=time(8, 0), description="Earliest local time (inclusive)")
+    window_end: ClockTime = Field(default=time(21, 0), description="Latest local time (exclusive)")
     window_channels: tuple[Channel, ...] = (Channel.CALL, Channel.SMS, Channel.EMAIL, Channel.SOCIAL_DM)
     blocked_windows_enabled: bool = Field(default=True, description="Honour consumer-designated blocked times")
     call_frequency_enabled: bool = True
-    call_frequency_limit: int = Field(default=7, ge=1, description="Calls blocked once this many were placed…")
-    call_frequency_hours: int = Field(default=168, ge=1, description="…in this many hours before")
+    call_frequency_limit: int = Field(default=7, ge=1, le=1000, description="Calls blocked once this many were placed…")
+    call_frequency_hours: int = Field(default=168, ge=1, le=8784, description="…in this many hours before")
     conversation_rule_enabled: bool = True
-    conversation_quiet_hours: int = Field(default=168, ge=1, description="No call this long after a conversation")
+    conversation_quiet_hours: int = Field(default=168, ge=1, le=8784,
+                                          description="No call this long after a conversation")
     state_rules: tuple[StateRule, ...] = (MASSACHUSETTS,)
     tcpa_consent_required: bool = True
     unknown_phone_type_needs_consent: bool = Field(

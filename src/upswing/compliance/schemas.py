@@ -142,6 +142,10 @@ class SuppressionCreate(BaseModel):
 
     target: str = Field(min_length=1, max_length=320, description="Phone number, e-mail or postal address")
     reason: str | None = Field(default=None, max_length=2000)
+    lead_id: uuid.UUID | None = Field(
+        default=None, description="The lead whose number or address opted out. Agents must name one of their "
+                                  "leads, and the target must be that lead's; managers and admins may suppress any "
+                                  "target")
 
 
 class SuppressionRead(BaseModel):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from upswing.account.models import Role, User
@@ -61,6 +61,7 @@ from upswing.core import outbox
 from upswing.core.crypto import get_key_ring
 from upswing.core.db import utcnow
 from upswing.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
+from upswing.core.pagination import capped_count
 from upswing.lead.access import can_see_lead, visible_lead
 from upswing.lead.importer import LeadFileReader
 from upswing.lead.models import Lead, Portfolio
@@ -395,7 +396,7 @@ def list_contacts(session: Session, lead_id: uuid.UUID, *, user: User | None, li
     """A lead's ledger, newest first."""
     lead = visible_lead(session, lead_id, user)
     where = ContactAttempt.lead_id == lead.id
-    total = session.scalar(select(func.count()).select_from(ContactAttempt).where(where)) or 0
+    total, _ = capped_count(session, select(ContactAttempt.id).where(where))
     rows = session.scalars(select(ContactAttempt).where(where)
                            .order_by(ContactAttempt.occurred_at.desc(), ContactAttempt.created_at.desc())
                            .limit(limit).offset(offset))
@@ -625,12 +626,27 @@ def list_consents(session: Session, lead: Lead) -> list[ConsentRead]:
 
 
 def suppress(session: Session, target: str, *, actor: str, source: str, reason: str | None = None,
-             region: str = "US") -> SuppressionRead:
-    """Put a number or address on the suppression list (idempotent). Only its keyed hash is kept."""
+             region: str = "US", user: User | None = None, lead_id: uuid.UUID | None = None) -> SuppressionRead:
+    """Put a number or address on the suppression list (idempotent). Only its keyed hash is kept.
+
+    A suppression blocks every contact with that target, whoever's lead it is: an agent (``user``) may only
+    suppress a number or address of a lead they may see (``lead_id``); managers, admins and the operator's CLI
+    (``user=None``) any."""
+    lead = visible_lead(session, lead_id, user) if lead_id is not None else None
+    if lead is not None:
+        region = (lead.country or region).upper()
     try:
         parsed = rules.parse_target(target, region=region)
     except TargetError as exc:
         raise _target_error(exc) from None
+    if user is not None and user.role not in (Role.ADMIN, Role.MANAGER):
+        if lead is None:
+            raise PermissionDeniedError("agents suppress a number or address of one of their leads: give lead_id")
+        facts = lead_facts(session, lead)
+        own = {phone.number for phone in facts.phones} | set(facts.emails)
+        if parsed.value not in own:
+            raise ValidationFailedError("target: not a number or address of this lead",
+                                        [{"row": None, "field": "target", "message": "not this lead's"}])
     index = _index(parsed)
     row = session.scalar(select(Suppression).where(Suppression.target_index == index))
     if row is None:
@@ -643,6 +659,22 @@ def suppress(session: Session, target: str, *, actor: str, source: str, reason: 
     return SuppressionRead.model_validate(row)
 
 
+def remove_suppression(session: Session, suppression_id: uuid.UUID, *, reason: str, actor: str) -> None:
+    """Take a number or address off the suppression list (managers and admins: the consumer asked to be
+    contacted again, or it was suppressed by mistake); the reason is audited."""
+    row = session.get(Suppression, suppression_id)
+    if row is None:
+        raise NotFoundError(f"suppression {suppression_id} not found")
+    if not reason.strip():
+        raise ValidationFailedError("reason: say why the suppression is removed",
+                                    [{"row": None, "field": "reason", "message": "required"}])
+    details = {"kind": row.target_kind, "target": row.target_hint, "reason": reason, "added_by": row.created_by}
+    session.delete(row)
+    record(session, actor=actor, action="compliance.suppression.remove", entity_type="contact_suppression",
+           entity_id=suppression_id, details=details)
+    session.flush()
+
+
 def suppressions_for_lead(session: Session, lead: Lead) -> list[Suppression]:
     """The suppression-list entries that cover one of the lead's numbers or addresses."""
     facts = lead_facts(session, lead)
@@ -653,8 +685,14 @@ def suppressions_for_lead(session: Session, lead: Lead) -> list[Suppression]:
     return list(session.scalars(select(Suppression).where(Suppression.target_index.in_(indexes))))
 
 
+def _window_lead(session: Session, lead_id: uuid.UUID) -> Lead:
+    lead = session.get(Lead, lead_id)
+    assert lead is not None  # the window's foreign key cascades
+    return lead
+
+
 def list_suppressions(session: Session, *, limit: int = 100, offset: int = 0) -> tuple[list[SuppressionRead], int]:
-    total = session.scalar(select(func.count()).select_from(Suppression)) or 0
+    total, _ = capped_count(session, select(Suppression.id))
     rows = session.scalars(select(Suppression).order_by(Suppression.created_at.desc()).limit(limit).offset(offset))
     return [SuppressionRead.model_validate(row) for row in rows], total
 
@@ -691,9 +729,9 @@ def list_blocked_windows(session: Session, lead: Lead) -> list[BlockedWindowRead
 
 def remove_blocked_window(session: Session, window_id: uuid.UUID, *, actor: str, user: User | None = None) -> None:
     row = session.get(BlockedWindowRow, window_id)
-    if row is None:
+    if row is None or (user is not None and not can_see_lead(user, _window_lead(session, row.lead_id))):
+        # A window on a lead the user may not see is absent, and the error names nothing of that lead.
         raise NotFoundError(f"blocked window {window_id} not found")
-    visible_lead(session, row.lead_id, user)
     details = _window_read(row).model_dump(mode="json", include={"id", "start", "end", "days", "channels"})
     session.delete(row)
     record(session, actor=actor, action="compliance.blocked_window.remove", entity_type="lead",

@@ -3,8 +3,9 @@ from __future__ import annotations
 import typer
 
 from upswing.core import migrate
-from upswing.core.cli_support import console, ensure_port_free
+from upswing.core.cli_support import console, ensure_port_free, fail
 from upswing.core.db import get_engine
+from upswing.core.logging import uvicorn_log_config
 from upswing.settings import get_settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -27,12 +28,18 @@ def current() -> None:
 
 def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
           port: int = typer.Option(8000, help="Port"),
-          reload: bool = typer.Option(False, help="Reload on code changes (development)")) -> None:
+          reload: bool = typer.Option(False, help="Reload on code changes (development)"),
+          workers: int = typer.Option(1, min=1, max=64, help="Worker processes (production: about one per core)"),
+          ) -> None:
     """Run the API server (OpenAPI docs at /docs)."""
     import uvicorn
 
     ensure_port_free(host, port, hint="choose another with --port")  # before the database is touched
     settings = get_settings()
+    if settings.uses_placeholder_secret:
+        fail("UPSWING_SECRET_KEY is not set: a server signing tokens with the published placeholder would accept "
+             "forged ones. Set it to a random value of at least 32 characters (e.g. `python -c 'import secrets; "
+             "print(secrets.token_urlsafe(48))'`), or run the demo with `make demo`, which makes its own.")
     engine = get_engine()
     if migrate.current_revision(engine) != migrate.head_revision():
         migrate.upgrade(engine)
@@ -44,8 +51,10 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
 
         runner = EmbeddedRunner().start()
     try:
+        # The access log goes through the same PII filter as every other log line (core/logging.py).
         uvicorn.run("upswing.app:create_app", factory=True, host=host, port=port, reload=reload,
-                    log_level=settings.log_level.lower())
+                    workers=None if reload else workers, log_level=settings.log_level.lower(),
+                    log_config=uvicorn_log_config())
     finally:
         if runner is not None:
             runner.stop()

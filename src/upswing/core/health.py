@@ -5,6 +5,7 @@ from sqlalchemy import text
 
 from upswing import __version__
 from upswing.core import migrate
+from upswing.core.db import read_only
 
 router = APIRouter(tags=["health"])
 
@@ -20,7 +21,7 @@ def readyz(request: Request, response: Response) -> dict[str, str]:
     """Readiness: the database answers and its schema is at the latest migration."""
     engine = request.app.state.engine
     try:
-        with engine.connect() as connection:
+        with read_only(engine).connect() as connection:
             connection.execute(text("SELECT 1"))
         revision = migrate.current_revision(engine)
     except Exception as exc:  # any failure to reach the database means "not ready"

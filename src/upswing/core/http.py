@@ -1,10 +1,19 @@
 """The one outbound HTTP layer every connector uses (sync, on httpx).
 
 Connectors never build their own clients: they receive an :class:`HttpClient`, so retries, rate limits,
-daily budgets, the circuit breaker, robots.txt, proxies, conditional GET and size/time limits behave the
-same for every external service. Everything that fails raises a subclass of :class:`HttpError`; the
-monitoring engine records the message as the source's last error and reads ``blocks_source`` to choose
+daily budgets, the circuit breaker, robots.txt, proxies, conditional GET, size/time limits and the outbound
+guard behave the same for every external service. Everything that fails raises a subclass of :class:`HttpError`;
+the monitoring engine records the message as the source's last error and reads ``blocks_source`` to choose
 between the ``blocked`` and ``degraded`` states.
+
+The outbound guard (server-side request forgery): a request never goes to a private, loopback, link-local (cloud
+metadata), multicast, reserved or unspecified address, however the URL spells it (``http://2130706433/``,
+``http://0x7f.1/``, ``http://[::ffff:127.0.0.1]/``), whatever a host name resolves to, on every redirect hop,
+unless the host or network is allow-listed (``UPSWING_OUTBOUND_ALLOW_HOSTS``, ``UPSWING_OUTBOUND_ALLOW_NETWORKS``).
+The check is made on the connection itself: a host name is resolved once, every address it gives is vetted and
+the socket is connected to a vetted address (TLS still verifies the certificate for the host name), so a DNS
+answer that changes between a check and the connection (DNS rebinding) cannot slip through.
+``check_outbound_url`` is the same rule for a URL an admin saves (source settings, webhooks).
 
 The clock, the sleep and the random source are injectable, so tests never really wait.
 """
@@ -12,11 +21,14 @@ The clock, the sleep and the random source are injectable, so tests never really
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import random
+import re
+import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,11 +36,13 @@ from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 import orjson
 from protego import Protego
 
 from upswing import __version__
+from upswing.settings import Settings, get_settings
 
 __all__ = [
     "DEFAULT_API_LIMITS",
@@ -48,6 +62,8 @@ __all__ = [
     "InMemoryBudgetStore",
     "MalformedResponse",
     "NoHealthyProxy",
+    "OutboundPolicy",
+    "OutboundRefused",
     "ProxyPool",
     "RateLimit",
     "RateLimited",
@@ -57,7 +73,10 @@ __all__ = [
     "ServerError",
     "TransportFailed",
     "Validators",
+    "check_outbound_url",
+    "ip_literal",
     "parse_retry_after",
+    "resolve_host",
     "safe_url",
 ]
 
@@ -173,6 +192,24 @@ class ResponseTooLarge(HttpError):
 
 class MalformedResponse(HttpError):
     """The body is not what the API promises (invalid JSON, or JSON of an unexpected shape)."""
+
+
+class OutboundRefused(HttpError):
+    """The URL is not one we fetch: not http(s), or its host is (or resolves to) a private, loopback, link-local,
+    multicast, reserved or unspecified address that is not allow-listed. Nothing was sent; retrying will not help
+    (an admin changes the URL or allow-lists the host), so the source is blocked."""
+
+    blocks_source = True
+
+    def __init__(self, target: str, reason: str, *, url: str | None = None) -> None:
+        super().__init__(f"{target}: {reason}; outbound requests never go to private, loopback, link-local, "
+                         "multicast, reserved or unspecified addresses unless allow-listed "
+                         "(UPSWING_OUTBOUND_ALLOW_HOSTS, UPSWING_OUTBOUND_ALLOW_NETWORKS)", url=url)
+        self.target = target
+        self.reason = reason
+
+    def for_url(self, url: str) -> OutboundRefused:
+        return OutboundRefused(safe_url(url), self.reason, url=url)
 
 
 def safe_url(url: str) -> str:
@@ -470,6 +507,219 @@ class ProxyPool:
 
 
 # --------------------------------------------------------------------------------------------------
+# Outbound guard (SSRF)
+# --------------------------------------------------------------------------------------------------
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: IPv4 as ``inet_aton`` (and so the system resolver) reads it: ``2130706433``, ``0x7f.1``, ``0177.0.0.1``, ``127.1``.
+_NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]*[0-9][0-9a-fA-FxX.]*")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+
+
+def ip_literal(host: str) -> IPAddress | None:
+    """The address a host that is an IP literal stands for, in any spelling the resolver accepts (``[::1]``,
+    ``2130706433``, ``0x7f.1``, ``fe80::1%eth0``); None for a host name."""
+    text = host.strip().removeprefix("[").removesuffix("]").rstrip(".").split("%", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    if _NUMERIC_HOST.fullmatch(text):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(text))
+        except OSError:
+            return None
+    return None
+
+
+def _canonical_host(host: str) -> str:
+    address = ip_literal(host)
+    return str(address) if address is not None else host.strip().strip("[]").rstrip(".").lower()
+
+
+def address_problem(address: IPAddress) -> str | None:
+    """Why we never connect to ``address`` ("a loopback address" …), or None for a public address. An IPv6
+    address that carries an IPv4 one (IPv4-mapped, 6to4, NAT64) is judged by that one too."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        problem = address_problem(embedded) if embedded is not None else None
+        if problem is not None:
+            return f"{problem} ({embedded} inside {address})"
+    if address in _METADATA:
+        return "the cloud metadata address"
+    for label, applies in (("an unspecified", address.is_unspecified), ("a loopback", address.is_loopback),
+                           ("a link-local", address.is_link_local), ("a multicast", address.is_multicast),
+                           ("a private", address.is_private), ("a reserved", address.is_reserved)):
+        if applies:
+            return f"{label} address"
+    return None if address.is_global else "not a public address"
+
+
+def resolve_host(host: str, port: int) -> list[IPAddress]:
+    """Every address the system resolver gives for ``host`` (raises ``OSError`` when it gives none). The one
+    place names are resolved, before a connection and in ``check_outbound_url`` (tests replace it)."""
+    found: list[IPAddress] = []
+    for *_, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        address = ip_literal(str(sockaddr[0]))
+        if address is not None and address not in found:
+            found.append(address)
+    if not found:
+        raise OSError(f"{host} resolves to no address")
+    return found
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    """Which non-public targets are allowed anyway: host names or IP addresses (``allow_hosts``: the name as
+    written in the URL, or an address it resolves to) and networks (``allow_networks``). Empty: none at all."""
+
+    allow_hosts: frozenset[str] = frozenset()
+    allow_networks: tuple[IPNetwork, ...] = ()
+
+    @classmethod
+    def create(cls, hosts: Iterable[str] = (), networks: Iterable[str] = ()) -> OutboundPolicy:
+        """From text: ``OutboundPolicy.create(["127.0.0.1"])``, ``create(networks=["10.20.0.0/16"])``."""
+        return cls(frozenset(_canonical_host(h) for h in hosts if h.strip()),
+                   tuple(ipaddress.ip_network(n.strip(), strict=False) for n in networks if n.strip()))
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> OutboundPolicy:
+        settings = settings or get_settings()
+        return cls.create(settings.outbound_allow_hosts, settings.outbound_allow_networks)
+
+    def allows_host(self, host: str) -> bool:
+        return _canonical_host(host) in self.allow_hosts
+
+    def allows_address(self, address: IPAddress) -> bool:
+        candidates = [address]
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            candidates.append(address.ipv4_mapped)
+        return any(str(a) in self.allow_hosts or any(a in network for network in self.allow_networks)
+                   for a in candidates)
+
+    def check_address(self, target: str, address: IPAddress, host: str | None = None) -> None:
+        """Raise :class:`OutboundRefused` unless ``address`` is public or allow-listed."""
+        problem = address_problem(address)
+        if problem is not None and not self.allows_address(address):
+            via = f"{host} resolves to {address}, " if host and ip_literal(host) is None else f"{address} is "
+            raise OutboundRefused(target, f"{via}{problem}")
+
+    def addresses(self, host: str, port: int) -> list[IPAddress]:
+        """The addresses a connection to ``host`` may go to: the literal, or every address the name resolves
+        to, each vetted (one that is not refuses the host: a name that mixes public and private addresses is
+        a rebinding attempt). An allow-listed name may resolve to anything. Raises ``OSError`` if it does not
+        resolve, :class:`OutboundRefused` if an address is not allowed."""
+        target = f"{host}:{port}"
+        literal = ip_literal(host)
+        if literal is not None:
+            self.check_address(target, literal)
+            return [literal]
+        found = resolve_host(host, port)
+        if not self.allows_host(host):
+            for address in found:
+                self.check_address(target, address, host)
+        return found
+
+
+def _url_target(url: str) -> tuple[str, int]:
+    """(host, port) of an http(s) URL; :class:`OutboundRefused` for anything else."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise OutboundRefused(safe_url(url) if "://" in url else url[:80], f"not a valid URL ({exc})",
+                              url=url) from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise OutboundRefused(url[:80], "only http and https URLs are fetched", url=url)
+    if not parts.hostname:
+        raise OutboundRefused(url[:80], "the URL names no host", url=url)
+    return parts.hostname, port or (443 if scheme == "https" else 80)
+
+
+def _is_localhost(host: str) -> bool:
+    name = host.rstrip(".").lower()
+    return name == "localhost" or name.endswith(".localhost")  # RFC 6761: always loopback
+
+
+def check_outbound_url(url: str, settings: Settings | None = None, *, policy: OutboundPolicy | None = None,
+                       resolve: bool = True) -> None:
+    """Raise :class:`OutboundRefused` unless ``url`` is an http(s) URL whose host may be fetched under the
+    settings' allow-lists (or ``policy``): an IP literal in any spelling is checked as it is, ``localhost``
+    names are loopback, and a host name is resolved (``resolve``) and each of its addresses checked.
+
+    For a URL being saved (source settings, webhook targets): a name that does not resolve now passes, since
+    the connection is checked again when it is made (``HttpClient`` does that on every request)."""
+    policy = policy or OutboundPolicy.from_settings(settings)
+    host, port = _url_target(url)
+    if policy.allows_host(host):
+        return
+    target = safe_url(url)
+    literal = ip_literal(host)
+    if literal is not None:
+        try:
+            policy.check_address(target, literal)
+        except OutboundRefused as exc:
+            raise exc.for_url(url) from None
+        return
+    if _is_localhost(host):
+        raise OutboundRefused(target, f"{host} is a loopback name", url=url)
+    if not resolve:
+        return
+    try:
+        found = resolve_host(host, port)
+    except OSError:
+        return
+    for address in found:
+        try:
+            policy.check_address(target, address, host)
+        except OutboundRefused as exc:
+            raise exc.for_url(url) from None
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """httpcore's network backend, connecting only to addresses the policy vetted for the host (resolved
+    here, once per connection, and connected to by address)."""
+
+    def __init__(self, policy: OutboundPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        try:
+            addresses = self.policy.addresses(host, port)
+        except OSError as exc:  # the name does not resolve: a transport failure, as without the guard
+            raise httpcore.ConnectError(f"{host}: {exc}") from exc
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(str(address), port, timeout=timeout, local_address=local_address,
+                                           socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    """httpx's transport on a connection pool whose connections go through ``_GuardedBackend`` (TLS is
+    negotiated with the URL's host name, so certificates are verified for it, not for the address)."""
+
+    def __init__(self, policy: OutboundPolicy, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(policy))
+
+
+# --------------------------------------------------------------------------------------------------
 # The client
 # --------------------------------------------------------------------------------------------------
 
@@ -524,8 +774,11 @@ class HttpClient:
     wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     rng: random.Random = field(default_factory=random.Random)
     transport: httpx.BaseTransport | None = None  # tests may pass httpx.MockTransport
+    #: Which private targets may be reached anyway; None: the settings' allow-lists (UPSWING_OUTBOUND_ALLOW_*).
+    outbound: OutboundPolicy | None = None
 
     def __post_init__(self) -> None:
+        self._outbound = self.outbound if self.outbound is not None else OutboundPolicy.from_settings()
         self._lock = threading.Lock()
         self._clients: dict[str | None, httpx.Client] = {}
         self._buckets: dict[str, _TokenBucket] = {}
@@ -599,6 +852,7 @@ class HttpClient:
                  budget: str | None = None, units: int = 1) -> HttpResponse:
         """A direct fetch of a web page or feed: robots.txt is checked first (and on every redirect hop);
         a disallowed page raises :class:`Disallowed` and is never requested."""
+        self._vet(url)
         if not self.allowed(url):
             raise Disallowed(url)
         if budget is not None:
@@ -624,7 +878,10 @@ class HttpClient:
                  validators: Validators | None, page: bool) -> HttpResponse:
         current = url
         body_method = method
-        for _hop in range(self.max_redirects + 1):
+        for hop in range(self.max_redirects + 1):
+            self._vet(current)
+            if hop and page and not self.allowed(current):
+                raise Disallowed(current, "redirect target disallowed by robots.txt")
             response = self._with_retries(body_method, current, params=params, json=json, headers=headers,
                                           api=api, retry=retry or self.retry, max_bytes=max_bytes or self.max_bytes,
                                           timeout_s=timeout_s, conditional=conditional, validators=validators,
@@ -639,9 +896,13 @@ class HttpClient:
             params = None  # the Location carries the full target
             if response.status == 303 or (response.status in (301, 302) and body_method == "POST"):
                 body_method, json = "GET", None
-            if page and not self.allowed(current):
-                raise Disallowed(current, "redirect target disallowed by robots.txt")
         raise ClientError(f"{safe_url(url)}: more than {self.max_redirects} redirects", url=url, status=310)
+
+    def _vet(self, url: str) -> None:
+        """The outbound guard before each hop. Without a proxy the connection itself is checked (the address
+        connected to is the one vetted), so only what needs no DNS look-up is checked here; a proxy resolves
+        names itself, so then the name is resolved and checked here; a transport given by a test decides."""
+        check_outbound_url(url, policy=self._outbound, resolve=self.proxies is not None and self.transport is None)
 
     def _with_retries(self, method: str, url: str, *, params: Mapping[str, Any] | None, json: Any,
                       headers: Mapping[str, str] | None, api: str | None, retry: RetryPolicy, max_bytes: int,
@@ -724,6 +985,8 @@ class HttpClient:
                 return _Attempt(response=HttpResponse(
                     status=streamed.status_code, url=str(streamed.url), headers=streamed.headers,
                     content=b"".join(chunks), elapsed_s=self.clock() - started))
+        except OutboundRefused as exc:  # from the connection: the host resolved to an address not allowed
+            raise exc.for_url(url) from None
         except httpx.TimeoutException as exc:
             return _Attempt(error=RequestTimedOut(f"{method} {safe_url(url)}: timed out ({type(exc).__name__})",
                                                   url=url))
@@ -737,14 +1000,16 @@ class HttpClient:
             client = self._clients.get(proxy)
             if client is None:
                 kwargs: dict[str, Any] = {}
+                limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
                 if self.transport is not None:
                     kwargs["transport"] = self.transport
                 elif proxy is not None:
                     kwargs["proxy"] = proxy
+                else:
+                    kwargs["transport"] = _GuardedTransport(self._outbound, limits)
                 client = httpx.Client(
                     headers={"User-Agent": self.user_agent, "Accept": "application/json, */*"},
-                    follow_redirects=False, trust_env=False,
-                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=32), **kwargs)
+                    follow_redirects=False, trust_env=False, limits=limits, **kwargs)
                 self._clients[proxy] = client
             return client
 
@@ -808,6 +1073,8 @@ class HttpClient:
             response = self._execute("GET", robots_url, params=None, json=None, headers=None, api=None,
                                      retry=RetryPolicy(max_retries=1, base_delay_s=0.5), max_bytes=512 * 1024,
                                      timeout_s=None, conditional=False, validators=None, page=False)
+        except OutboundRefused:
+            raise  # not a robots.txt answer: the host is not one we fetch from at all
         except (Blocked, ClientError):
             # RFC 9309 §2.3.1.3: robots.txt "unavailable" (4xx) means no rules.
             return _Robots(None, False, now + self.robots_ttl_s)

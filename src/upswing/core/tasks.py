@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from upswing.core.celery_app import EXECUTE_TASK, create_celery_app
-from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, session_factory, utcnow
+from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, read_session, session_factory, utcnow
 from upswing.core.logging import get_logger
 from upswing.settings import get_settings
 
@@ -52,8 +52,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 #: Modules whose import registers the built-in tasks and schedules.
-BUILTIN_TASK_MODULES = ("upswing.core.outbox", "upswing.resolution.tasks", "upswing.signal.tasks",
-                        "upswing.pipeline.tasks", "upswing.privacy.tasks")
+BUILTIN_TASK_MODULES = ("upswing.core.outbox", "upswing.account.tasks", "upswing.audit.tasks",
+                        "upswing.resolution.tasks", "upswing.signal.tasks", "upswing.pipeline.tasks",
+                        "upswing.privacy.tasks")
 
 
 class TaskStatus(StrEnum):
@@ -401,7 +402,7 @@ class EmbeddedRunner:
         load_task_modules()
         outcomes: list[Outcome] = []
         while not self._stop.is_set():
-            with self.factory() as session:
+            with read_session(self.factory) as session:
                 candidates = next_claimable(session)
             if not candidates:
                 break

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from upswing.core.pagination import offset_field
 from upswing.lead.models import MergeStatus
 
 
@@ -70,7 +71,7 @@ class MergeFilters(BaseModel):
     portfolio: str | None = None
     status: MergeStatus | None = None
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = offset_field()
 
 
 class DuplicateList(BaseModel):

@@ -38,10 +38,12 @@ from upswing.audit.service import record
 from upswing.core.crypto import encrypted_columns
 from upswing.core.db import Base, UTCDateTime, utcnow
 from upswing.core.errors import ConflictError, NotFoundError, ValidationFailedError
+from upswing.core.pagination import capped_count
 from upswing.dedupe import model as dedupe
 from upswing.dedupe.schemas import DuplicateRead, LeadMergeRead, MergeFilters
 from upswing.lead.models import Lead, LeadMerge, MergeStatus, Portfolio
 from upswing.observation.models import Observation
+from upswing.resolution.matching import explanation_labels
 from upswing.settings import get_settings
 from upswing.signal.models import Evidence, Signal
 
@@ -165,7 +167,8 @@ def propose_merges(session: Session, *, portfolio: str | None = None, threshold:
     portfolio_ids = {p.name: p.id for p in _portfolios(session, portfolio)}
     for duplicate in duplicates:
         tally = counts.setdefault(duplicate.portfolio, [0, 0])
-        explanation = {"weight": duplicate.weight, "agreed": duplicate.agreed, "disagreed": duplicate.disagreed}
+        explanation = {"weight": duplicate.weight, "agreed": explanation_labels(duplicate.agreed),
+                       "disagreed": explanation_labels(duplicate.disagreed)}
         if duplicate.merge_id is not None:
             merge = session.get(LeadMerge, duplicate.merge_id)
             assert merge is not None
@@ -228,8 +231,9 @@ def score_pair(session: Session, survivor: Lead, merged: Lead) -> tuple[float, d
     left, right = lead_record(survivor), lead_record(merged)
     scored = dedupe.score_pairs(model, [left], [right], [(0, 0)])[0]
     agreed, disagreed = dedupe.explain(model, scored.gamma, left, right)
-    return round(scored.probability, 6), {"weight": round(scored.weight, 3), "agreed": agreed,
-                                          "disagreed": disagreed}
+    # Stored with the merge: how each field compared, not the values (see ``explanation_labels``).
+    return round(scored.probability, 6), {"weight": round(scored.weight, 3), "agreed": explanation_labels(agreed),
+                                          "disagreed": explanation_labels(disagreed)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -694,7 +698,7 @@ def list_merges(session: Session, filters: MergeFilters) -> tuple[list[LeadMerge
             Portfolio.name == filters.portfolio)
     if filters.status is not None:
         query = query.where(LeadMerge.status == filters.status.value)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total, _ = capped_count(session, query)
     rows = session.scalars(query.order_by(LeadMerge.created_at.desc(), LeadMerge.id)
                            .limit(filters.limit).offset(filters.offset))
     return [read_merge(merge) for merge in rows], total

@@ -37,12 +37,13 @@ def run(reset: bool = _RESET, host: str = typer.Option("127.0.0.1", help="Interf
     hint = f"choose another: `make demo PORT={port + 1}` (or `upswing demo run --port {port + 1}`)"
     ensure_port_free(host, port, hint=hint)
     _load(reset=reset, data_dir=data_dir)
-    serve(host=host, port=port, reload=False)
+    serve(host=host, port=port, reload=False, workers=1)
 
 
 def _load(*, reset: bool, data_dir: Path) -> None:
     from upswing.core import migrate
     from upswing.core.db import get_engine, transaction, utcnow
+    from upswing.core.local_secrets import ensure_local_secrets
     from upswing.demo import service
     from upswing.observation.reader import open_items
     from upswing.settings import get_settings
@@ -50,6 +51,13 @@ def _load(*, reset: bool, data_dir: Path) -> None:
     settings = get_settings()
     engine = get_engine()
     where = engine.url.render_as_string(hide_password=True)
+    if settings.uses_placeholder_secret:
+        # No secret set: the demo makes its own, once, in its data directory (core/local_secrets.py).
+        written = ensure_local_secrets(settings.data_dir, existing_data=migrate.current_revision(engine) is not None)
+        if written:
+            console.print(f"Generated a secret key and PII keys for this demo in {written} (kept for later runs)")
+        get_settings.cache_clear()
+        settings = get_settings()
     if reset:
         migrate.downgrade(engine, "base")
     migrate.upgrade(engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import ColumnElement, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from upswing.account.models import Role, User
 from upswing.core.errors import NotFoundError, ValidationFailedError
@@ -38,22 +38,25 @@ def visible_lead(session: Session, lead_id: uuid.UUID, user: User | None) -> Lea
     return lead
 
 
-def assignee_clause(session: Session, user: User | None, assignee: str) -> ColumnElement[bool]:
-    """``me``, ``none`` (the unassigned queue), or a user's id or username."""
+def assignee_clause(session: Session, user: User | None, assignee: str, *,
+                    column: InstrumentedAttribute[uuid.UUID | None] | None = None) -> ColumnElement[bool]:
+    """``me``, ``none`` (the unassigned queue), or a user's id or username, on ``column`` (default: the lead's
+    assignee; the signals' copy of it for the feed)."""
+    column = column if column is not None else Lead.assignee_id
     value = assignee.strip()
     if value.lower() == "none":
-        return Lead.assignee_id.is_(None)
+        return column.is_(None)
     if value.lower() == "me":
         if user is None:
             raise ValidationFailedError("assignee=me needs a signed-in user (the CLI: --as USER)",
                                         [{"row": None, "field": "assignee", "message": "no current user"}])
-        return Lead.assignee_id == user.id
+        return column == user.id
     try:
-        return Lead.assignee_id == uuid.UUID(value)
+        return column == uuid.UUID(value)
     except ValueError:
         pass
     found = session.scalar(select(User.id).where(User.username == value))
     if found is None:
         raise ValidationFailedError(f"assignee: no user {value!r}",
                                     [{"row": None, "field": "assignee", "message": "unknown user"}])
-    return Lead.assignee_id == found
+    return column == found

@@ -1,27 +1,94 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+from starlette.types import Message, Receive
 
 from upswing.account.deps import AnyUser, ManagerOrAdmin, Worker
 from upswing.audit.service import record
 from upswing.casework.timeline import LeadTimeline, timeline
-from upswing.core.deps import AppSettings, DbSession
+from upswing.core.api_errors import error_body
+from upswing.core.db import read_only
+from upswing.core.deps import AUDITED_READ, AppSettings, DbSession
 from upswing.lead import service
 from upswing.lead.schemas import ImportReport, LeadFilters, LeadPage, LeadRead, LeadUpdate
+from upswing.settings import Settings
 
-router = APIRouter(prefix="/api/v1/leads", tags=["leads"])
+#: Room for a form's other fields and its multipart framing on top of an upload's own limit.
+_FORM_ROOM = 64 * 1024
 
 
-@router.get("", response_model=LeadPage, operation_id="leads_list")
+class UploadRoute(APIRoute):
+    """A route whose request body may be at most ``UPSWING_IMPORT_MAX_BYTES`` (plus ``_FORM_ROOM``), counted as it
+    arrives: a declared ``Content-Length`` over it is refused (413) before anything is read, and a body that
+    goes over as it streams in is refused at that point, never read to its end. The form parser spools files to
+    disk (1 MiB stays in memory), so an upload is never held in memory either; endpoints read it from there.
+    Used by every router that takes uploads (leads, observations)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def limited(request: Request) -> Response:
+            settings: Settings = request.app.state.settings
+            limit = settings.import_max_bytes + _FORM_ROOM
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise upload_too_large(settings)
+            return await handler(Request(request.scope, _counted(request.receive, limit, settings)))
+
+        return limited
+
+
+def _counted(receive: Receive, limit: int, settings: Settings) -> Receive:
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise upload_too_large(settings)
+        return message
+
+    return counted
+
+
+def upload_too_large(settings: Settings) -> HTTPException:
+    return HTTPException(413, f"file larger than {settings.import_max_bytes} bytes (UPSWING_IMPORT_MAX_BYTES)")
+
+
+def check_upload_size(file: UploadFile, settings: Settings) -> None:
+    """The file part alone within the limit (the request's limit has room for the form around it)."""
+    if file.size is not None and file.size > settings.import_max_bytes:
+        raise upload_too_large(settings)
+
+
+router = APIRouter(prefix="/api/v1/leads", tags=["leads"], route_class=UploadRoute)
+
+
+@router.get("", response_model=LeadPage, operation_id="leads_list", openapi_extra=AUDITED_READ)
 def list_leads(user: AnyUser, session: DbSession, filters: Annotated[LeadFilters, Query()]) -> LeadPage:
-    items, total = service.search_leads(session, filters, user=user)
-    return LeadPage(items=items, total=total, limit=filters.limit, offset=filters.offset)
+    """Leads the user may see (viewers with contact details masked); each page shown is audited once."""
+    result = service.page_leads(session, filters, user=user)
+    used = sorted(name for name, value in filters.model_dump(exclude={"limit", "offset", "cursor"}).items()
+                  if value is not None)
+    record(session, actor=f"user:{user.username}", action="lead.list", entity_type="lead_list",
+           details={"lead_ids": [str(item.id) for item in result.items], "filters": used, "offset": filters.offset})
+    session.commit()
+    return LeadPage(items=result.items, total=result.total, total_is_exact=result.total_is_exact,
+                    limit=filters.limit, offset=filters.offset, next_cursor=result.next_cursor)
 
 
-@router.get("/{lead_id}", response_model=LeadRead, operation_id="leads_get")
+@router.get("/{lead_id}", response_model=LeadRead, operation_id="leads_get", openapi_extra=AUDITED_READ)
 def get_lead(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> LeadRead:
     lead = service.read_lead(session, lead_id, user=user)
     # Who looked at whose record is audited (privacy issue: lead views).
@@ -30,7 +97,8 @@ def get_lead(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> LeadRead:
     return lead
 
 
-@router.get("/{lead_id}/timeline", response_model=LeadTimeline, operation_id="leads_timeline")
+@router.get("/{lead_id}/timeline", response_model=LeadTimeline, operation_id="leads_timeline",
+            openapi_extra=AUDITED_READ)
 def lead_timeline(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> LeadTimeline:
     """Snapshots, signals, evidence, actions and outcomes, oldest first."""
     result = timeline(session, lead_id, user=user)
@@ -47,20 +115,59 @@ def update_lead(lead_id: uuid.UUID, body: LeadUpdate, user: Worker, session: DbS
     return result
 
 
-@router.post("/import", response_model=ImportReport, operation_id="leads_import")
-def import_leads(user: ManagerOrAdmin, session: DbSession, settings: AppSettings,
+@router.post("/import", response_model=ImportReport, operation_id="leads_import",
+             responses={413: {"description": "The file is larger than UPSWING_IMPORT_MAX_BYTES"},
+                        422: {"description": "Invalid rows (nothing was imported): the first errors, without "
+                                             "their values, and the counts (error_count, errors_by_field)"}})
+def import_leads(request: Request, user: ManagerOrAdmin, session: DbSession, settings: AppSettings,
                  file: Annotated[UploadFile, File(description="CSV, JSON, JSONL or XLSX (first sheet) lead file")],
                  portfolio: Annotated[str, Form()] = "default",
                  dry_run: Annotated[bool, Form()] = False,
                  skip_invalid: Annotated[bool, Form()] = False,
                  encoding: Annotated[str | None, Form(description="Text encoding of a CSV/JSON file (utf-8, "
                                                                   "cp1252, latin-1…); default: detected")] = None,
-                 ) -> ImportReport:
-    content = file.file.read(settings.import_max_bytes + 1)
-    if len(content) > settings.import_max_bytes:
-        raise HTTPException(413, f"file larger than {settings.import_max_bytes} bytes")
-    report = service.import_leads(session, content, filename=file.filename or "upload.csv",
-                                  encoding=encoding or None, portfolio_name=portfolio, dry_run=dry_run,
-                                  skip_invalid=skip_invalid, actor=f"user:{user.username}")
+                 ) -> ImportReport | JSONResponse:
+    """The upload is read from where the form parser spooled it (on disk), a chunk at a time; with
+    ``skip_invalid`` the response lists the first rejected rows' errors (``errors``) and counts them all."""
+    check_upload_size(file, settings)
+    actor = f"user:{user.username}"
+    try:
+        with _reading_session(request, session) as reader:
+            plan = service.plan_import(reader, file.file, filename=file.filename or "upload.csv",
+                                       encoding=encoding or None, portfolio_name=portfolio, dry_run=dry_run,
+                                       skip_invalid=skip_invalid)
+    except service.LeadImportFailed as exc:
+        body = error_body(str(exc), exc.errors)
+        body.update(error_count=exc.report.error_count, errors_by_field=exc.report.errors_by_field,
+                    rejected=exc.report.rejected, total=exc.report.total)
+        return JSONResponse(status_code=422, content=body)
+    with plan:
+        _allow_long_statements(session)
+        report = service.apply_import(session, plan, actor=actor)
     session.commit()
     return report
+
+
+def _allow_long_statements(session: Session) -> None:
+    """An import writes with a few statements that may each run for minutes (one COPY for the whole file): the
+    API's statement timeout (PostgreSQL) is lifted for the rest of this transaction, the import's writes."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL statement_timeout = 0"))
+
+
+@contextmanager
+def _reading_session(request: Request, session: Session) -> Iterator[Session]:
+    """Where an import reads and checks its file. On SQLite the request's transaction, begun by authentication,
+    holds the database's one write lock: it ends here, and the reading runs in a read-only transaction, so other
+    writers wait only for the import's writes. Elsewhere (and for a session bound to a caller's connection, as
+    in tests) the request's own session reads."""
+    bind = request.app.state.session_factory.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        yield session
+        return
+    session.commit()  # authentication only read: nothing to keep, but commit rather than assume so
+    reader = request.app.state.session_factory(bind=read_only(bind))
+    try:
+        yield reader
+    finally:
+        reader.close()

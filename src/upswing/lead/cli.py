@@ -11,10 +11,10 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from upswing.core.cli_support import cli_actor, console, fail, progress_bar
-from upswing.core.db import transaction
+from upswing.core.db import get_engine, read_only, transaction
 from upswing.core.errors import UpswingError
 from upswing.lead import service
-from upswing.lead.importer import count_rows
+from upswing.lead.importer import estimate_rows
 from upswing.lead.models import Lead, Portfolio
 from upswing.lead.service import LeadImportFailed
 
@@ -32,16 +32,40 @@ def import_leads(
     encoding: str | None = typer.Option(None, help="Text encoding of a CSV/JSON file, e.g. utf-8, cp1252, "
                                                    "latin-1 (default: detected — UTF-8, else Windows-1252)"),
 ) -> None:
-    """Import leads; re-importing the same file changes nothing (upsert on external_id)."""
+    """Import leads; re-importing the same file changes nothing (upsert on external_id).
+
+    The file is read and checked in a read-only transaction; the leads are written afterwards in a short one
+    (on SQLite other writers wait only for that)."""
     file = file.absolute()
     try:
-        total = count_rows(file, encoding=encoding)
-        with transaction() as session, progress_bar(f"Importing {file.name}", total) as advance:
-            report = service.import_leads(session, file, encoding=encoding, portfolio_name=portfolio,
-                                          dry_run=dry_run, skip_invalid=skip_invalid, actor=cli_actor(),
-                                          progress=advance)
+        total = estimate_rows(file)
+        with progress_bar(f"Checking {file.name}", total) as advance:
+            read = 0
+
+            def checked(rows: int) -> None:
+                nonlocal read
+                read += rows
+                advance(rows)
+
+            with transaction(read_only(get_engine())) as reader:
+                plan = service.plan_import(reader, file, encoding=encoding, portfolio_name=portfolio,
+                                           dry_run=dry_run, skip_invalid=skip_invalid, progress=checked)
+            if total is not None and read < total:
+                advance(total - read)  # the estimate counted blank lines and line breaks inside values
+        with plan:
+            report = plan.report
+            writes = report.created + report.updated
+            if not dry_run and writes:
+                with progress_bar(f"Writing {writes} leads", writes) as advance, transaction() as session:
+                    service.apply_import(session, plan, actor=cli_actor(), progress=advance)
+            elif not dry_run:
+                with transaction() as session:
+                    service.apply_import(session, plan, actor=cli_actor())
     except LeadImportFailed as exc:
-        fail(f"{exc} — nothing was written", [e for e in exc.errors])
+        shown = exc.errors[:_SHOWN_ERRORS]
+        more = exc.report.error_count > len(shown)
+        fail(escape(f"{exc} — nothing was written{f'. The first {len(shown)}:' if more else ''}"), shown,
+             show=len(shown))
     except UpswingError as exc:
         fail(escape(str(exc)))
     if report.encoding and not report.encoding.startswith("utf-8"):
@@ -52,10 +76,17 @@ def import_leads(
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     if report.rejected:
-        for error in report.errors[:20]:
+        for error in report.errors[:_SHOWN_ERRORS]:
             console.print(f"  row {error.row}, field '{error.field}': {escape(error.message)}")
+        if report.error_count > _SHOWN_ERRORS:
+            per_field = ", ".join(f"{name} {count}" for name, count in report.errors_by_field.items())
+            console.print(f"  … {report.error_count} error(s) in all: {escape(per_field)}")
         if report.rejects_file:
             console.print(f"Rejected rows saved to {escape(report.rejects_file)}", soft_wrap=True)
+
+
+#: Row errors the command prints (the rejects file, or the report's counts per field, has the rest).
+_SHOWN_ERRORS = 20
 
 
 @app.command("list")

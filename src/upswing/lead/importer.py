@@ -74,6 +74,8 @@ import io
 import json
 import math
 import re
+import shutil
+import tempfile
 import unicodedata
 import warnings
 import zipfile
@@ -90,6 +92,7 @@ from typing import IO, Any, Literal
 
 import phonenumbers
 
+from upswing.core.csvsafe import SafeWriter
 from upswing.core.errors import ValidationFailedError
 from upswing.core.identifiers import normalize_email, normalize_linkedin_url, normalize_phone
 
@@ -182,6 +185,12 @@ _HEAD_BYTES = 64 * 1024
 _SCAN_CHUNK = 1024 * 1024
 #: Encodings in which ASCII bytes are ASCII characters: an all-ASCII chunk needs no decoding to be checked.
 _ASCII_COMPATIBLE = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "ascii"})
+#: A stream that cannot seek is copied to a temporary file first; up to this much of it stays in memory.
+_SPOOL_BYTES = 4 * 1024 * 1024
+#: Characters of a JSON file read at a time, and the largest single item (a larger one is refused: reading
+#: it would mean holding it all).
+_JSON_CHUNK = 1024 * 1024
+_JSON_MAX_ITEM = 16 * 1024 * 1024
 
 
 def detect_format(filename: str | None, head: bytes) -> FileFormat:
@@ -260,6 +269,35 @@ def _unique_names(names: list[str]) -> list[str]:
     return unique
 
 
+class _Borrowed(io.RawIOBase):
+    """A caller's binary file, read from ``start`` on; closing this leaves the caller's file open."""
+
+    def __init__(self, handle: IO[bytes], start: int) -> None:
+        super().__init__()
+        self._handle = handle
+        self._start = start
+        handle.seek(start)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            offset += self._start
+        return self._handle.seek(offset, whence) - self._start
+
+    def tell(self) -> int:
+        return self._handle.tell() - self._start
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._handle.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
 class LeadFileReader:
     """Iterates the rows of an import file as ``(row_number, {original column: value})``.
 
@@ -274,14 +312,20 @@ class LeadFileReader:
     UTF-8, else ``cp1252`` (Windows-1252, a superset of Latin-1's printable characters), else
     ``iso8859-1`` (Latin-1, which decodes any byte). It is None for XLSX.
 
-    A file given by path is read as the rows are iterated (a CSV or JSONL file is never held in memory
-    whole); the encoding check reads it once more, a chunk at a time.
+    A file given by path or as a binary file object is read as the rows are iterated: no format is held in
+    memory whole (a JSON array is parsed an item at a time; a workbook's rows are streamed, though openpyxl
+    keeps its shared-strings table). The encoding check reads the file once more, a chunk at a time. A file
+    object that can seek is read where it stands each time and left open; one that cannot is first copied to
+    a temporary file (``close`` removes it). Bytes are read in place.
     """
 
     def __init__(self, source: LeadSource, *, filename: str | None = None,
                  file_format: FileFormat | None = None, encoding: str | None = None) -> None:
         self._path: Path | None = None
         self._data = b""
+        self._handle: IO[bytes] | None = None
+        self._start = 0
+        self._owned: IO[bytes] | None = None
         name: str | None
         if isinstance(source, str | Path):
             self._path = Path(source)
@@ -294,11 +338,12 @@ class LeadFileReader:
         else:
             if isinstance(source, bytes):
                 self._data, name = source, None
+                head = self._data[:_HEAD_BYTES]
             else:
-                self._data = source.read()
                 source_name = getattr(source, "name", None)
                 name = Path(source_name).name if isinstance(source_name, str) else None
-            head = self._data[:_HEAD_BYTES]
+                self._handle, self._start = self._seekable(source)
+                head = self._handle.read(_HEAD_BYTES)
         self.filename: str | None = filename or name
         if head.startswith(_OLE_MAGIC):
             raise LeadFileError("XLS (Excel 97-2003) and password-protected workbooks cannot be read: save the "
@@ -309,9 +354,29 @@ class LeadFileReader:
         self.columns: list[str] = []
         self._seen: set[str] = set()
 
+    def close(self) -> None:
+        """Remove the temporary copy of a stream that could not seek (a caller's file stays open)."""
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+
+    def _seekable(self, source: IO[bytes]) -> tuple[IO[bytes], int]:
+        try:
+            if source.seekable():
+                return source, source.tell()
+        except (AttributeError, OSError, ValueError):
+            pass
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - closed by close()
+        shutil.copyfileobj(source, spool, _SCAN_CHUNK)
+        spool.seek(0)
+        self._owned = spool
+        return spool, 0
+
     # --- bytes and text -----------------------------------------------------------------------
 
     def _binary(self) -> IO[bytes]:
+        if self._handle is not None:
+            return io.BufferedReader(_Borrowed(self._handle, self._start), _SCAN_CHUNK)
         if self._path is None:
             return io.BytesIO(self._data)  # shares the bytes: no copy
         try:
@@ -353,7 +418,7 @@ class LeadFileReader:
     def _text(self) -> Iterator[IO[str]]:
         assert self.encoding is not None
         if self._path is None:
-            handle: IO[str] = io.TextIOWrapper(io.BytesIO(self._data), encoding=self.encoding, newline="")
+            handle: IO[str] = io.TextIOWrapper(self._binary(), encoding=self.encoding, newline="")
         else:
             try:
                 handle = self._path.open(encoding=self.encoding, newline="")
@@ -422,23 +487,13 @@ class LeadFileReader:
 
     def _iter_json(self) -> Iterator[tuple[int, dict[str, Any]]]:
         with self._text() as handle:
-            text = handle.read()
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise LeadFileError(f"invalid JSON on line {exc.lineno}: {exc.msg}", None) from exc
-        del text
-        if isinstance(items, dict) and isinstance(items.get("leads"), list):
-            items = items["leads"]
-        if not isinstance(items, list):
-            raise LeadFileError("a JSON import file must be an array of objects")
-        for index, item in enumerate(items, start=1):
-            if not isinstance(item, dict):
-                raise LeadFileError(f"item {index} of the JSON array is not an object", index)
-            if not any(_present(v) for v in item.values()):
-                continue
-            self._add_columns(item)
-            yield index, item
+            for index, item in enumerate(_JsonScanner(handle).items(), start=1):
+                if not isinstance(item, dict):
+                    raise LeadFileError(f"item {index} of the JSON array is not an object", index)
+                if not any(_present(v) for v in item.values()):
+                    continue
+                self._add_columns(item)
+                yield index, item
 
     def _iter_jsonl(self) -> Iterator[tuple[int, dict[str, Any]]]:
         with self._text() as handle:
@@ -463,8 +518,7 @@ class LeadFileReader:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # about styles and extensions it does not read: not our concern
-                workbook = load_workbook(self._path if self._path is not None else io.BytesIO(self._data),
-                                         read_only=True, data_only=True)
+                workbook = load_workbook(self._workbook_source(), read_only=True, data_only=True)
         except _XLSX_ERRORS as exc:
             raise LeadFileError(f"the file cannot be read as an XLSX workbook ({exc or type(exc).__name__})") \
                 from exc
@@ -495,6 +549,132 @@ class LeadFileReader:
                 yield row_number, row
         finally:
             workbook.close()
+
+
+    def _workbook_source(self) -> Path | IO[bytes]:
+        if self._path is not None:
+            return self._path
+        if self._handle is not None:
+            return self._binary()
+        return io.BytesIO(self._data)
+
+
+class _JsonScanner:
+    """The items of a JSON array (the whole file, or the ``leads`` member of a top-level object), parsed one at a
+    time from a text stream: only the current item and a read-ahead of ``_JSON_CHUNK`` characters are held."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self._handle = handle
+        self._buffer = ""
+        self._pos = 0
+        self._line = 1  # line number at the start of the buffer
+        self._eof = False
+        self._decoder = json.JSONDecoder()
+
+    def items(self) -> Iterator[Any]:
+        first = self._peek()
+        if first == "[":
+            yield from self._array()
+        elif first == "{":
+            found = False
+            self._take("{")
+            if self._peek() == "}":
+                self._take("}")
+            else:
+                while True:
+                    key = self._value()
+                    if not isinstance(key, str):
+                        raise self._error("Expecting property name enclosed in double quotes")
+                    self._take(":")
+                    if key == "leads" and not found and self._peek() == "[":
+                        found = True
+                        yield from self._array()
+                    else:
+                        self._value()
+                    if self._peek() == ",":
+                        self._take(",")
+                        continue
+                    self._take("}")
+                    break
+            if not found:
+                raise LeadFileError("a JSON import file must be an array of objects")
+        else:
+            self._value()  # invalid JSON, or a single value that is no array
+            raise LeadFileError("a JSON import file must be an array of objects")
+        if self._peek():
+            raise self._error("Extra data")
+
+    def _array(self) -> Iterator[Any]:
+        self._take("[")
+        if self._peek() == "]":
+            self._take("]")
+            return
+        while True:
+            yield self._value()
+            if self._peek() == ",":
+                self._take(",")
+                continue
+            self._take("]")
+            return
+
+    def _fill(self) -> bool:
+        """Read more text (dropping what was parsed); False at the end of the file."""
+        if self._eof:
+            return False
+        chunk = self._handle.read(_JSON_CHUNK)
+        if not chunk:
+            self._eof = True
+            return False
+        self._line += self._buffer.count("\n", 0, self._pos)
+        self._buffer = self._buffer[self._pos:] + chunk
+        self._pos = 0
+        return True
+
+    def _peek(self) -> str:
+        """The next character that is not white space ('' at the end), not consumed."""
+        while True:
+            buffer, pos = self._buffer, self._pos
+            end = len(buffer)
+            while pos < end and buffer[pos] in " \t\r\n":
+                pos += 1
+            self._pos = pos
+            if pos < end:
+                return buffer[pos]
+            if not self._fill():
+                return ""
+
+    def _take(self, char: str) -> None:
+        if self._peek() != char:
+            raise self._error(f"Expecting {_JSON_EXPECTED.get(char, repr(char))}")
+        self._pos += 1
+
+    def _value(self) -> Any:
+        self._peek()
+        while True:
+            try:
+                value, end = self._decoder.raw_decode(self._buffer, self._pos)
+            except json.JSONDecodeError as exc:
+                # Perhaps cut off by the end of the buffer: read on, up to the largest item we accept.
+                if len(self._buffer) - self._pos <= _JSON_MAX_ITEM and self._fill():
+                    continue
+                if not self._eof:
+                    raise LeadFileError(f"the JSON near line {self._line_at(self._pos)} is not valid, or an item "
+                                        f"larger than {_JSON_MAX_ITEM:,} characters") from exc
+                raise self._error(exc.msg, exc.pos) from exc
+            # A number or literal that ends the buffer may go on in the next chunk ("12" of "123").
+            if end == len(self._buffer) and not isinstance(value, dict | list | str) and self._fill():
+                continue
+            self._pos = end
+            return value
+
+    def _line_at(self, pos: int) -> int:
+        return self._line + self._buffer.count("\n", 0, pos)
+
+    def _error(self, message: str, pos: int | None = None) -> LeadFileError:
+        return LeadFileError(f"invalid JSON on line {self._line_at(self._pos if pos is None else pos)}: {message}")
+
+
+_JSON_EXPECTED = {",": "',' delimiter", ":": "':' delimiter", "]": "',' delimiter", "}": "',' delimiter"}
 
 
 # What a damaged or mislabelled workbook raises in openpyxl (zipfile, its XML parsers, its own checks).
@@ -544,12 +724,37 @@ def _xlsx_value(value: Any) -> Any:
 
 # Key under which a CSV or XLSX row keeps values beyond the header's width (reported as a row error).
 _EXTRA_VALUES = "\x00extra"
+EXTRA_VALUES = _EXTRA_VALUES
 
 
 def iter_rows(source: LeadSource, *, filename: str | None = None, file_format: FileFormat | None = None,
               encoding: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(row_number, {original column: value})`` for each data row of an import file."""
     return iter(LeadFileReader(source, filename=filename, file_format=file_format, encoding=encoding))
+
+
+def estimate_rows(path: Path, *, file_format: FileFormat | None = None) -> int | None:
+    """About how many data rows a CSV or JSON Lines file has, from its line breaks alone (a few hundred MB a
+    second): a total for a progress bar. Blank lines and line breaks inside quoted values count too: it is never
+    fewer than the rows. None for other formats, or a file that cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+            if (file_format or detect_format(path.name, head)) not in ("csv", "jsonl"):
+                return None
+            if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                return None
+            lines = head.count(b"\n")
+            last = head[-1:]
+            while chunk := handle.read(_SCAN_CHUNK):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError:
+        return None
+    if last and last != b"\n":
+        lines += 1
+    header = 1 if (file_format or detect_format(path.name, head)) == "csv" else 0
+    return max(lines - header, 0)
 
 
 def count_rows(source: LeadSource, *, filename: str | None = None, file_format: FileFormat | None = None,
@@ -563,8 +768,10 @@ def write_rejects_csv(target: Path | IO[str], columns: Sequence[str],
                       encoding: str = "utf-8") -> None:
     """Rejected rows as CSV: their original ``columns`` plus ``error`` ("field: message; ...").
 
-    A file is written in ``encoding`` (the import file's, so that it opens as the original did); a character
-    that encoding cannot hold becomes ``?``."""
+    Rows are written as they come (an iterator keeps memory flat). Every cell goes through
+    ``core.csvsafe``: a value a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` …) gets a
+    leading ``'``. A file is written in ``encoding`` (the import file's, so that it opens as the original
+    did); a character that encoding cannot hold becomes ``?``."""
     error_column = "error"
     while error_column in columns:
         error_column = f"_{error_column}"
@@ -572,14 +779,19 @@ def write_rejects_csv(target: Path | IO[str], columns: Sequence[str],
         with target.open("w", encoding=encoding, errors="replace", newline="") as handle:
             write_rejects_csv(handle, columns, rejects)
         return
-    writer = csv.writer(target)
+    writer = SafeWriter(target)
     writer.writerow([*columns, error_column])
     for raw, errors in rejects:
-        message = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in errors)
-        writer.writerow([*(_cell(raw.get(column)) for column in columns), message])
+        writer.writerow([*(cell_text(raw.get(column)) for column in columns), error_message(errors)])
 
 
-def _cell(value: Any) -> str:
+def error_message(errors: Iterable[RowError]) -> str:
+    """A row's errors as one text: ``field: message; field: message``."""
+    return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in errors)
+
+
+def cell_text(value: Any) -> str:
+    """A value read from an import file as the text of a CSV cell."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -1033,17 +1245,26 @@ class _Layout:
     length_checks: tuple[tuple[str, int], ...]
 
 
+def duplicate_error(row_number: int, external_id: str, first_row: int) -> RowError:
+    """The error of a row whose external id an earlier row of the file (``first_row``) already has."""
+    return RowError(row_number, "external_id", external_id,
+                    f"duplicate external_id {external_id!r} (first seen on row {first_row})")
+
+
 class LeadValidator:
     """Validates rows one at a time, remembering external ids (duplicates) and column warnings.
 
-    ``validate`` returns the normalized row, or None and the row's errors (all of them).
+    ``validate`` returns the normalized row, or None and the row's errors (all of them). ``external_id`` is then
+    the row's external id (valid row or not; None when it has none). With ``check_duplicates=False`` the
+    caller checks repeated external ids itself (the import does, on disk: a million ids are no small dict).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, check_duplicates: bool = True) -> None:
         self.warnings: list[str] = []
+        self.external_id: str | None = None
         self._layouts: dict[tuple[str, ...], _Layout] = {}
         self._warned: set[str] = set()
-        self._seen_ids: dict[str, int] = {}
+        self._seen_ids: dict[str, int] | None = {} if check_duplicates else None
 
     def _layout(self, keys: tuple[str, ...]) -> _Layout:
         layout = self._layouts.get(keys)
@@ -1115,11 +1336,11 @@ class LeadValidator:
         for name in ("external_id", "first_name", "last_name"):
             if get(name) is None and not any(e.field == name for e in errors):
                 fail(name, "is required")
-        external_id = get("external_id")
-        if external_id is not None:
+        external_id = self.external_id = get("external_id")
+        if external_id is not None and self._seen_ids is not None:
             first = self._seen_ids.get(external_id)
             if first is not None:
-                fail("external_id", f"duplicate external_id {external_id!r} (first seen on row {first})")
+                errors.append(duplicate_error(row_number, external_id, first))
             else:
                 self._seen_ids[external_id] = row_number
 

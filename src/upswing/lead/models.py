@@ -59,6 +59,13 @@ class Lead(Base):
         Index("ix_leads_team_id", "team_id"),
         Index("ix_leads_status", "status"),
         Index("ix_leads_merged_into_id", "merged_into_id"),
+        # The lead list's order (most delinquent first), whole book and per assignee and team (migration 0016).
+        Index("ix_leads_list", text("(-coalesce(days_delinquent, -1))"), "external_id", "id",
+              postgresql_where=text("merged_into_id IS NULL"), sqlite_where=text("merged_into_id IS NULL")),
+        Index("ix_leads_list_assignee", "assignee_id", text("(-coalesce(days_delinquent, -1))"), "external_id", "id",
+              postgresql_where=text("merged_into_id IS NULL"), sqlite_where=text("merged_into_id IS NULL")),
+        Index("ix_leads_list_team", "team_id", text("(-coalesce(days_delinquent, -1))"), "external_id", "id",
+              postgresql_where=text("merged_into_id IS NULL"), sqlite_where=text("merged_into_id IS NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)

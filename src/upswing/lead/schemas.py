@@ -7,17 +7,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from upswing.core.pagination import COUNT_CAP, offset_field
 from upswing.lead.models import LeadStatus
-
-#: How many row errors an ImportReport lists (all of them are counted in ``error_count``).
-MAX_REPORTED_ERRORS = 1000
 
 
 class ImportRowError(BaseModel):
     row: int | None = Field(description="Row as a person sees it: CSV spreadsheet row (header = 1, first "
                                         "data row = 2); JSON item / JSONL line, 1-based")
     field: str | None = Field(description="Canonical field name, or null for a problem with the whole row")
-    value: Any = Field(default=None, description="The value as found in the file")
+    value: Any = Field(default=None, description="The value as found in the file (text longer than 200 "
+                                               "characters is cut, ending with …)")
     message: str
 
 
@@ -34,8 +33,12 @@ class ImportReport(BaseModel):
     rejected: int = Field(default=0, description="Invalid rows (not written)")
     suppressed: int = Field(default=0, description="Rows about a person erased on request (not written)")
     error_count: int = Field(default=0, description="All errors found, also those beyond the `errors` list")
+    errors_by_field: dict[str, int] = Field(
+        default_factory=dict, description="How many errors each field has (all of them); `row` counts the errors "
+                                          "about a whole row (such as extra values)")
     errors: list[ImportRowError] = Field(default_factory=list,
-                                         description=f"The first {MAX_REPORTED_ERRORS} errors")
+                                         description="The first errors, in file order: as many as "
+                                                     "UPSWING_IMPORT_MAX_ERRORS (100 by default)")
     warnings: list[str] = Field(default_factory=list)
     encoding: str | None = Field(default=None, description="Text encoding the file was read with (given, or "
                                                            "detected: utf-8, utf-8-sig, utf-16, cp1252, "
@@ -57,9 +60,11 @@ class LeadFilters(BaseModel):
         description="me: the caller's leads; none: leads nobody is assigned to; or a user's id or username")
     team_id: uuid.UUID | None = None
     state: str | None = Field(default=None, min_length=2, max_length=2)
-    min_days_delinquent: int | None = Field(default=None, ge=0)
+    min_days_delinquent: int | None = Field(default=None, ge=0, le=100_000)
     limit: int = Field(default=50, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = offset_field()
+    cursor: str | None = Field(default=None, max_length=500,
+                               description="The next_cursor of the previous page (then offset is not used)")
 
 
 class LeadRead(BaseModel):
@@ -101,9 +106,11 @@ class LeadRead(BaseModel):
 
 class LeadPage(BaseModel):
     items: list[LeadRead]
-    total: int
+    total: int = Field(description=f"Matching leads, counted up to {COUNT_CAP:,} (see total_is_exact)")
+    total_is_exact: bool = Field(description=f"false: there are more than {COUNT_CAP:,}")
     limit: int
     offset: int
+    next_cursor: str | None = Field(description="Pass as cursor= for the next page; null on the last page")
 
 
 class LeadUpdate(BaseModel):

@@ -6,6 +6,7 @@ from alembic import context
 
 import upswing.models  # noqa: F401 - registers every table on Base.metadata
 from upswing.core.db import Base, make_engine
+from upswing.core.migrate import include_in_comparison
 from upswing.settings import get_settings
 
 config = context.config
@@ -29,6 +30,7 @@ def _run(connection: object) -> None:
         target_metadata=Base.metadata,
         render_as_batch=True,  # SQLite needs batch mode to alter tables
         compare_type=True,
+        include_name=include_in_comparison,  # derived search tables and one-database indexes
     )
     with context.begin_transaction():
         context.run_migrations()

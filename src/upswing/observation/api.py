@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -8,7 +9,9 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 
 from upswing.account.deps import ManagerOrAdmin
 from upswing.core.deps import AppSettings, DbSession
+from upswing.core.pagination import OffsetQuery
 from upswing.core.timeparse import parse_timestamp
+from upswing.lead.api import UploadRoute, check_upload_size
 from upswing.observation import service, text
 from upswing.observation.apify import ActorShape
 from upswing.observation.reader import open_items
@@ -23,12 +26,13 @@ from upswing.pipeline import texts
 from upswing.pipeline.profiles import ProfileIngest
 from upswing.source.service import file_source
 
-router = APIRouter(prefix="/api/v1", tags=["observations"])
+router = APIRouter(prefix="/api/v1", tags=["observations"], route_class=UploadRoute)
+_COPY_CHUNK = 1024 * 1024
 
 
 @router.get("/observations/unlinked", response_model=ObservationPage, operation_id="observations_unlinked")
 def unlinked(_: ManagerOrAdmin, session: DbSession, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-             offset: Annotated[int, Query(ge=0)] = 0) -> ObservationPage:
+             offset: OffsetQuery = 0) -> ObservationPage:
     rows, total = service.list_unlinked(session, limit=limit, offset=offset)
     return ObservationPage(items=[ObservationRead.model_validate(r) for r in rows], total=total,
                            limit=limit, offset=offset)
@@ -45,12 +49,12 @@ def ingest_apify(user: ManagerOrAdmin, session: DbSession, settings: AppSettings
     when = parse_timestamp(observed_at) if observed_at else None
     if observed_at and when is None:
         raise HTTPException(422, f"observed_at is not an ISO 8601 timestamp: {observed_at!r}")
-    content = file.file.read(settings.import_max_bytes + 1)
-    if len(content) > settings.import_max_bytes:
-        raise HTTPException(413, f"file larger than {settings.import_max_bytes} bytes")
+    check_upload_size(file, settings)  # the router's UploadRoute refused a larger body as it arrived
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / (Path(file.filename or "upload.json").name)
-        path.write_bytes(content)
+        # The reader takes a path named like the upload: copied from where the form parser spooled it, in chunks.
+        path = Path(tmp) / (Path(file.filename or "upload.json").name or "upload.json")
+        with path.open("wb") as handle:
+            shutil.copyfileobj(file.file, handle, _COPY_CHUNK)
         _, items = open_items(path)  # an empty or unreadable upload is refused (422) before anything is stored
         run = ProfileIngest(session, file_source(session), shape=shape, observed_at=when,
                                     lookback_days=settings.lookback_days)

@@ -41,6 +41,9 @@ class Observation(Base):
     # on write was the ingest bottleneck there and nothing queries inside it.
     raw: Mapped[dict[str, Any]] = mapped_column(JSON)
     normalized: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    #: Blind indexes of the e-mails and phone numbers sealed inside ``raw`` and ``normalized``
+    #: (``privacy.sealing``): how a data-subject request finds the observation. Null: stored before sealing.
+    identifier_index: Mapped[list[str] | None] = mapped_column(JSONType)
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_observed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from upswing.core.timeparse import LooseDatetime
 
 
 class IngestReport(BaseModel):
@@ -44,6 +46,22 @@ class ObservationPage(BaseModel):
     offset: int
 
 
+_INT_RANGE = (-(2**63), 2**64 - 1)
+_MAX_DEPTH = 20
+
+
+def _unstorable(value: object, *, depth: int) -> str | None:
+    if depth > _MAX_DEPTH:
+        return f"nested more than {_MAX_DEPTH} levels deep"
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+        return "an integer too large to store (more than 64 bits)"
+    if isinstance(value, dict):
+        return next((p for v in value.values() if (p := _unstorable(v, depth=depth + 1))), None)
+    if isinstance(value, list):
+        return next((p for v in value if (p := _unstorable(v, depth=depth + 1))), None)
+    return None
+
+
 class TextItemIn(BaseModel):
     """One text to ingest (a line of ``upswing ingest texts`` or an item of ``POST /api/v1/ingest/texts``).
     Fields beyond these are kept in the observation's raw payload."""
@@ -55,7 +73,7 @@ class TextItemIn(BaseModel):
         default="person", description="person: a career event of its author or subject; company: a business intent")
     url: str | None = Field(default=None, max_length=1000)
     title: str | None = Field(default=None, max_length=1000, description="Headline of a news item or page")
-    published_at: datetime | None = None
+    published_at: LooseDatetime | None = None
     lead_id: uuid.UUID | None = Field(default=None, description="The lead the text is about, when known")
     author_public_id: str | None = Field(default=None, max_length=200, description="LinkedIn public id of the author")
     author_name: str | None = Field(default=None, max_length=300)
@@ -68,6 +86,16 @@ class TextItemIn(BaseModel):
         if not value.strip():
             raise ValueError("text is empty")
         return value
+
+    @model_validator(mode="after")
+    def _storable_extras(self) -> TextItemIn:
+        """Extra fields are stored as JSON: integers beyond 64 bits (which JSON storage cannot hold) and nesting
+        deeper than a few levels are refused, naming the field."""
+        for name, value in (self.model_extra or {}).items():
+            problem = _unstorable(value, depth=0)
+            if problem:
+                raise ValueError(f"field {name!r}: {problem}")
+        return self
 
 
 class TextIngestRequest(BaseModel):

@@ -5,9 +5,10 @@ Storing observations, linking them and detecting their signals is the pipeline's
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from upswing.core.pagination import capped_count
 from upswing.lead.pii import email_index
 from upswing.observation.models import Observation
 from upswing.observation.snapshot import ProfileSnapshot
@@ -30,7 +31,7 @@ def email_subject_key(email: str) -> str:
 
 def list_unlinked(session: Session, *, limit: int = 100, offset: int = 0) -> tuple[list[Observation], int]:
     query = select(Observation).where(Observation.lead_id.is_(None))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total, _ = capped_count(session, query)
     rows = session.scalars(query.order_by(Observation.observed_at.desc()).limit(limit).offset(offset))
     return list(rows), total
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from upswing.audit import service as audit
 from upswing.core.bulk import bulk_insert
+from upswing.core.crypto import get_key_ring
 from upswing.core.db import utcnow
 from upswing.core.errors import ValidationFailedError
 from upswing.core.logging import get_logger
@@ -31,6 +32,7 @@ from upswing.observation.schemas import IngestReport
 from upswing.observation.service import subject_key
 from upswing.observation.snapshot import ProfileSnapshot
 from upswing.privacy import policy as privacy_policy
+from upswing.privacy.sealing import seal_observation
 from upswing.privacy.tombstones import ErasedFilter
 from upswing.resolution import service as resolution
 from upswing.resolution.models import Match, MatchOutcome
@@ -161,6 +163,7 @@ class ProfileIngest:
         # when the mode requires one, and only the fields the mode keeps.
         self.privacy = privacy_policy.current()
         self.privacy.check_legal_basis(source.slug, source.legal_basis)
+        self.ring = get_key_ring()  # e-mails and phones inside stored payloads are sealed (privacy.sealing)
 
     def ingest(self, items: Iterable[tuple[int, dict[str, Any]]]) -> IngestReport:
         iterator = iter(items)
@@ -262,12 +265,13 @@ class ProfileIngest:
                 continue
             self.report.observations_created += 1
             raw, normalized = self.privacy.prepare_observation(item.raw, item.snapshot.model_dump(mode="json"))
+            raw, normalized, identifiers = seal_observation(raw, normalized, self.ring)
             to_insert.append({
                 "id": observation_id, "source_id": self.source.id, "lead_id": lead_id,
                 "kind": ObservationKind.PROFILE.value, "subject_key": subject_key(item.snapshot),
                 "shape": item.snapshot.actor, "schema_version": item.snapshot.schema_version,
                 "version": version, "url": item.snapshot.linkedin_url, "raw": raw,
-                "normalized": normalized, "content_hash": item.content_hash,
+                "normalized": normalized, "identifier_index": identifiers, "content_hash": item.content_hash,
                 "observed_at": item.observed_at, "last_observed_at": item.observed_at, "created_at": now,
             })
         if to_insert:

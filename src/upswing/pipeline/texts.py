@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from upswing.audit import service as audit
 from upswing.core.bulk import bulk_insert
+from upswing.core.crypto import get_key_ring
 from upswing.core.db import utcnow
 from upswing.core.errors import ValidationFailedError
 from upswing.core.logging import get_logger
@@ -44,6 +45,7 @@ from upswing.observation.text import (
     subject_key_for,
 )
 from upswing.privacy import policy as privacy_policy
+from upswing.privacy.sealing import seal_observation
 from upswing.privacy.tombstones import ErasedFilter
 from upswing.resolution import service as resolution
 from upswing.settings import get_settings
@@ -90,6 +92,7 @@ def ingest_texts(session: Session, items: Sequence[TextItem], *, source_slug: st
     # The privacy mode decides whether this source may be collected from and which fields are kept.
     privacy = privacy_policy.current()
     privacy.check_legal_basis(source.slug, source.legal_basis)
+    ring = get_key_ring()
     items = _drop_erased(session, items, report)
     now = utcnow()
     when = observed_at or now
@@ -132,6 +135,7 @@ def ingest_texts(session: Session, items: Sequence[TextItem], *, source_slug: st
             continue
         observation_id = uuid.uuid4()
         raw, stored_normalized = privacy.prepare_observation(item.raw, normalized)
+        raw, stored_normalized, identifiers = seal_observation(raw, stored_normalized, ring)
         report.stored += 1
         report.observation_ids.append(observation_id)
         if lead_ids:
@@ -143,7 +147,8 @@ def ingest_texts(session: Session, items: Sequence[TextItem], *, source_slug: st
             "id": observation_id, "source_id": source.id, "lead_id": lead_id, "kind": ObservationKind.TEXT.value,
             "subject_key": None if item.lead_id is not None else subject_key_for(normalized),
             "shape": f"text:{item.about}", "schema_version": 1,
-            "version": None, "url": item.url, "raw": raw, "normalized": stored_normalized, "content_hash": digest,
+            "version": None, "url": item.url, "raw": raw, "normalized": stored_normalized,
+            "identifier_index": identifiers, "content_hash": digest,
             "observed_at": when, "last_observed_at": when, "created_at": now,
         })
     if rows:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Response
 from upswing.account.deps import Admin, AnyUser, ManagerOrAdmin
 from upswing.core.db import utcnow
 from upswing.core.deps import AppSettings, DbSession
+from upswing.core.pagination import OffsetQuery
 from upswing.privacy import service
 from upswing.privacy.models import RequestStatus, RequestType
 from upswing.privacy.policy import policy_for
@@ -54,7 +55,7 @@ def purge(body: PurgeBody, admin: Admin, session: DbSession, settings: AppSettin
 def list_requests(_: ManagerOrAdmin, session: DbSession, status: RequestStatus | None = None,
                   type: RequestType | None = None, overdue: bool = False,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> RequestPage:
+                  offset: OffsetQuery = 0) -> RequestPage:
     """The queue, soonest deadline first; ``overdue=true``: open requests past a deadline."""
     now = utcnow()
     items, total = service.list_requests(session, status=status, type_=type, overdue=overdue, now=now,

@@ -11,9 +11,9 @@ Services never commit; the API endpoint or CLI command does.
 from __future__ import annotations
 
 import calendar
-import csv
 import io
 import json
+import re
 import uuid
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -29,11 +29,14 @@ from sqlalchemy.orm import Session
 from upswing.audit import service as audit
 from upswing.audit.models import AuditEntry
 from upswing.core.crypto import DecryptionError, get_key_ring, is_encrypted
+from upswing.core.csvsafe import SafeWriter
 from upswing.core.db import Base, utcnow
 from upswing.core.errors import ConflictError, NotFoundError, ValidationFailedError
+from upswing.core.pagination import capped_count
 from upswing.lead import queries as lead_queries
 from upswing.lead.models import Lead
 from upswing.observation.models import Observation, ObservationKind
+from upswing.privacy import sealing
 from upswing.privacy.models import (
     CLOSED_STATUSES,
     DataSubjectRequest,
@@ -252,7 +255,7 @@ def list_requests(session: Session, *, status: RequestStatus | None = None, type
             or_(DataSubjectRequest.due_at < now,
                 and_(DataSubjectRequest.status == RequestStatus.RECEIVED.value,
                      DataSubjectRequest.acknowledge_by < now)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total, _ = capped_count(session, query)
     rows = session.scalars(query.order_by(DataSubjectRequest.due_at, DataSubjectRequest.id).limit(limit)
                            .offset(offset))
     return list(rows), total
@@ -379,7 +382,15 @@ def _observations_about(session: Session, lead_ids: Sequence[uuid.UUID], linkedi
     if keys:
         found.update(session.scalars(select(Observation.id).where(Observation.subject_key.in_(keys),
                                                                    Observation.lead_id.is_(None))))
-    # Payload text: a JSON string value equal to the LinkedIn id, or the e-mail address or full name anywhere.
+    # Sealed identifiers: the blind indexes kept with the observation (privacy.sealing).
+    ring = get_key_ring()
+    sealed = [sealing.email_index(ring, e) for e in emails]
+    if sealed:
+        index_text = cast(Observation.identifier_index, Text)
+        found.update(session.scalars(select(Observation.id).where(
+            Observation.lead_id.is_(None), or_(*[index_text.contains(i, autoescape=True) for i in sealed]))))
+    # Payload text: a JSON string value equal to the LinkedIn id, or the e-mail address or full name anywhere
+    # (observations stored before sealing).
     needles = [f'"{i}"' for i in linkedin_ids] + sorted(emails) + sorted(names)
     if needles:
         text_of = [cast(Observation.raw, Text), cast(Observation.normalized, Text)]
@@ -469,10 +480,11 @@ def _person_identifiers(owned: _Owned, subject: Subject) -> Identifiers:
         phones.update(canonical_phone(n) for n in numbers if n)
         if lead.get("birth_date") and lead.get("first_name") and lead.get("last_name"):
             births.append((lead["first_name"], lead["last_name"], lead["birth_date"]))
+    ring = get_key_ring()
     for observation in owned.rows.get("observations", []):
         if observation.get("kind") != ObservationKind.PROFILE.value:
             continue
-        normalized = observation.get("normalized") or {}
+        normalized = sealing.reveal_identifiers(observation.get("normalized") or {}, ring)
         if normalized.get("public_identifier"):
             linkedin_ids.add(str(normalized["public_identifier"]).lower())
         emails.update(canonical_email(e) for e in normalized.get("emails") or [] if e)
@@ -531,11 +543,13 @@ class SubjectExport:
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
+    """One CSV per table, every cell neutralised against formula injection (the person opens it in a
+    spreadsheet, and their rows hold text other people typed or scraped)."""
     out = io.StringIO()
     columns: list[str] = []
     for row in rows:
         columns.extend(c for c in row if c not in columns)
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])
@@ -560,6 +574,9 @@ def _reveal(table: str, row: dict[str, Any]) -> dict[str, Any]:
     ring = get_key_ring()
     revealed = dict(row)
     for column, value in row.items():
+        if isinstance(value, dict | list):  # e-mails and phones sealed inside stored payloads
+            revealed[column] = sealing.reveal_identifiers(value, ring)
+            continue
         if not is_encrypted(value):
             continue
         for context in (f"{table}.{column}", column, table, *_OTHER_CONTEXTS, ""):
@@ -571,11 +588,40 @@ def _reveal(table: str, row: dict[str, Any]) -> dict[str, Any]:
     return revealed
 
 
+#: Columns (and keys of stored JSON, such as a merge's snapshot of the merged lead) that hold our look-up hashes
+#: of the person's identifiers: blind indexes, keyed HMACs that only find rows. The export is the person's own
+#: data, so it carries their decrypted values and leaves these out.
+_LOOKUP_HASH_KEYS = frozenset({"email_bidx", "phone_bidx", "contact_bidx", "target_index", "value_index",
+                               "identifier_index"})
+#: A value that is such a hash: a subject key of a profile known only by its e-mail (``email:<hmac>``), or an
+#: audit entry's pseudonym of an identifier (``hmac:<hmac>``).
+_LOOKUP_HASH_VALUE = re.compile(r"(?:email|hmac):[0-9a-f]{32,64}")
+
+
+def _is_lookup_hash(value: Any) -> bool:
+    if isinstance(value, str):
+        return _LOOKUP_HASH_VALUE.fullmatch(value) is not None
+    return isinstance(value, list) and bool(value) and all(_is_lookup_hash(item) for item in value)
+
+
+def without_lookup_hashes(value: Any) -> Any:
+    """``value`` without our blind indexes, wherever they are nested: keys named like one (``*_bidx``,
+    ``target_index``, ``value_index``) and entries whose value is one are left out."""
+    if isinstance(value, dict):
+        return {key: without_lookup_hashes(item) for key, item in value.items()
+                if not (str(key) in _LOOKUP_HASH_KEYS or str(key).endswith("_bidx") or _is_lookup_hash(item))}
+    if isinstance(value, list):
+        return [without_lookup_hashes(item) for item in value if not _is_lookup_hash(item)]
+    return value
+
+
 def export_request(session: Session, request_id: uuid.UUID | str, *, actor: str) -> SubjectExport:
-    """Everything held about the person (raw observations included), for an access request; audited."""
+    """Everything held about the person (raw observations included), for an access request; audited. Their
+    encrypted values are decrypted; our look-up hashes of them are left out (``without_lookup_hashes``)."""
     request = _open(session, request_id, RequestType.ACCESS, RequestType.ERASURE)
     owned, _ = _gather(session, request)
-    tables = {name: [_jsonable(_reveal(name, row)) for row in rows] for name, rows in owned.rows.items() if rows}
+    tables = {name: [without_lookup_hashes(_jsonable(_reveal(name, row))) for row in rows]
+              for name, rows in owned.rows.items() if rows}
     ids = sorted({str(key) for keys in owned.keys.values() for key in keys if not isinstance(key, tuple)})
     entries: list[dict[str, Any]] = []
     for start in range(0, len(ids), _CHUNK):
@@ -583,7 +629,7 @@ def export_request(session: Session, request_id: uuid.UUID | str, *, actor: str)
                                      .order_by(AuditEntry.id)):
             entries.append({"id": entry.id, "at": entry.at.isoformat(), "actor": entry.actor, "action": entry.action,
                             "entity_type": entry.entity_type, "entity_id": entry.entity_id,
-                            "details": entry.details})
+                            "details": without_lookup_hashes(entry.details)})
     if request.status == RequestStatus.RECEIVED.value:
         request.status, request.acknowledged_at = RequestStatus.IN_PROGRESS.value, utcnow()
     request.outcome = {**request.outcome, "exported": True,
@@ -836,3 +882,18 @@ def purge(session: Session, *, dry_run: bool = False, now: datetime | None = Non
         audit.record(session, actor=actor, action="privacy.purge", entity_type="retention", entity_id=None,
                      details=report.as_json())
     return report
+
+
+def seal_stored_observations(session: Session, *, limit: int = 2000) -> int:
+    """Seal the e-mails and phones of observations stored before sealing existed (``identifier_index`` null),
+    ``limit`` at a time; returns how many were sealed (0: none left)."""
+    ring = get_key_ring()
+    rows = session.execute(select(Observation.id, Observation.raw, Observation.normalized)
+                           .where(Observation.identifier_index.is_(None)).limit(limit)).all()
+    updates = []
+    for row in rows:
+        raw, normalized, identifiers = sealing.seal_observation(row.raw or {}, row.normalized or {}, ring)
+        updates.append({"id": row.id, "raw": raw, "normalized": normalized, "identifier_index": identifiers})
+    if updates:
+        session.execute(update(Observation), updates)
+    return len(updates)

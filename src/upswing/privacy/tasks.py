@@ -1,4 +1,4 @@
-"""Scheduled privacy work: the daily retention purge."""
+"""Scheduled privacy work: the daily retention purge, and sealing identifiers in observations stored before."""
 
 from __future__ import annotations
 
@@ -16,3 +16,16 @@ def purge() -> dict[str, Any]:
     """Apply the privacy mode's retention periods (idempotent: a second run finds nothing left to purge)."""
     with transaction() as session:
         return service.purge(session).as_json()
+
+
+@scheduled(every=timedelta(hours=1))
+@task("privacy.seal", lease=timedelta(hours=1))
+def seal_observations() -> int:
+    """Seal identifiers in observations stored before sealing existed, a short transaction per batch."""
+    total = 0
+    while True:
+        with transaction() as session:
+            sealed = service.seal_stored_observations(session)
+        total += sealed
+        if not sealed:
+            return total

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from upswing.account.deps import ManagerOrAdmin
 from upswing.core.deps import AppSettings, DbSession
+from upswing.core.pagination import OffsetQuery
 from upswing.pipeline import review
 from upswing.resolution import service
 from upswing.resolution.schemas import MatchDecision, MatchPage
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/api/v1/matches", tags=["matches"])
 
 @router.get("/review", response_model=MatchPage, operation_id="matches_review")
 def review_queue(_: ManagerOrAdmin, session: DbSession, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> MatchPage:
+                 offset: OffsetQuery = 0) -> MatchPage:
     return service.list_review(session, limit=limit, offset=offset)
 
 

@@ -23,8 +23,10 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from nameparser import HumanName
 from nameparser.config import CONSTANTS
@@ -324,7 +326,8 @@ def _name_evidence(a: ParsedName, b: ParsedName) -> tuple[float, dict[str, str],
         compatible = (x[0] == y[0]) if (len(x) == 1 or len(y) == 1) else given_name_level(x, y) != "disagree"
         level = "agree" if compatible else "disagree"
         weights["middle_name"] = WEIGHTS["middle_name"][level]
-        (agreed if compatible else disagreed)["middle_name"] = f"{x} ~ {y}"
+        verdict = "compatible" if compatible else "conflict"
+        (agreed if compatible else disagreed)["middle_name"] = f"{verdict}: {x} ~ {y}"
         total += weights["middle_name"]
     return total, agreed, disagreed, weights
 
@@ -481,6 +484,15 @@ def _digits(phone: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # compare
 # --------------------------------------------------------------------------------------------------
+
+
+def explanation_labels(explanation: Mapping[str, Any]) -> dict[str, Any]:
+    """What may be stored of a comparison's explanation: for each field how it compared ("exact", "nickname",
+    "agree", "other state" …), never the values that were compared (names, e-mails, phones, profile ids):
+    the explanation ``"nickname: robert ~ bob"`` is kept as ``"nickname"``. The values stay on the lead and the
+    observation, where they are encrypted or governed by the privacy mode; copies here would escape both."""
+    return {name: text.split(":", 1)[0].strip() if isinstance(text, str) else text
+            for name, text in explanation.items()}
 
 
 def _add(field_name: str, level: str | None, detail: str, agreed: dict[str, str], disagreed: dict[str, str],

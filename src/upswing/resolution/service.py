@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import ColumnElement, String, any_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, String, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -37,11 +37,12 @@ from upswing.audit import service as audit
 from upswing.core.crypto import EncryptedType
 from upswing.core.db import utcnow
 from upswing.core.errors import ConflictError, NotFoundError
+from upswing.core.pagination import capped_count
 from upswing.lead.models import Lead
 from upswing.lead.pii import email_index
 from upswing.observation.models import Observation
 from upswing.observation.snapshot import ProfileSnapshot
-from upswing.resolution.matching import PersonRecord, compare
+from upswing.resolution.matching import PersonRecord, compare, explanation_labels
 from upswing.resolution.models import Match, MatchMethod, MatchOutcome, NonMatch
 from upswing.resolution.records import BlockKey, block_keys, lead_matches_key, lead_record, snapshot_record
 from upswing.resolution.schemas import MatchDecision, MatchPage, MatchRead
@@ -148,7 +149,7 @@ def _by_public_id(session: Session, subjects: Mapping[str, ProfileSnapshot], blo
         refused = blocked.get(key, ())
         for lead_id in by_public_id.get(snapshot.public_identifier or "", ()):
             if lead_id not in refused:
-                results[key] = _linked(lead_id, {"linkedin": f"public id {snapshot.public_identifier}"})
+                results[key] = _linked(lead_id, {"linkedin": f"same public id: {snapshot.public_identifier}"})
                 break
 
 
@@ -184,7 +185,7 @@ def _by_email(session: Session, subjects: Mapping[str, ProfileSnapshot], blocked
         owners = [(email, by_index.get(index[email], set()) - refused) for email in snapshot.emails]
         unique = next(((email, leads) for email, leads in owners if len(leads) == 1), None)
         if unique is not None:
-            results[key] = _linked(next(iter(unique[1])), {"email": unique[0]})
+            results[key] = _linked(next(iter(unique[1])), {"email": f"exact: {unique[0]}"})
             continue
         ambiguous = next(((email, leads) for email, leads in owners if len(leads) > 1), None)
         if ambiguous is not None:
@@ -199,7 +200,7 @@ def _by_email(session: Session, subjects: Mapping[str, ProfileSnapshot], blocked
         candidates = []
         for lead_id in sorted(leads, key=str):
             result = compare(record, lead_record(rows[lead_id]))
-            agreed = {**result.agreed, "email": f"{email} (shared by {len(leads)} leads)"}
+            agreed = {**result.agreed, "email": f"shared by {len(leads)} leads: {email}"}
             candidates.append(Candidate(lead_id, result.score, MatchMethod.DETERMINISTIC, agreed, result.disagreed))
         candidates.sort(key=lambda c: -c.score)
         results[key] = Resolution(MatchOutcome.REVIEW, tuple(candidates))
@@ -372,8 +373,9 @@ def match_rows(observation_id: uuid.UUID, resolution: Resolution, now: datetime)
     decided = resolution.outcome is MatchOutcome.LINKED
     return [{
         "id": uuid.uuid4(), "observation_id": observation_id, "lead_id": c.lead_id, "score": round(c.score, 6),
-        "outcome": resolution.outcome.value, "method": c.method.value, "agreed": c.agreed,
-        "disagreed": c.disagreed, "decided_by": SYSTEM if decided else None, "decided_at": now if decided else None,
+        "outcome": resolution.outcome.value, "method": c.method.value, "agreed": explanation_labels(c.agreed),
+        "disagreed": explanation_labels(c.disagreed), "decided_by": SYSTEM if decided else None,
+        "decided_at": now if decided else None,
         "created_at": now,
     } for c in resolution.candidates]
 
@@ -435,8 +437,7 @@ def list_review(session: Session, *, limit: int = 100, offset: int = 0) -> Match
     """Matches waiting for a person, best score first."""
     query = select(Match, Observation, Lead).join(Observation, Observation.id == Match.observation_id).join(
         Lead, Lead.id == Match.lead_id).where(Match.outcome == MatchOutcome.REVIEW.value)
-    total = session.scalar(select(func.count()).select_from(
-        select(Match.id).where(Match.outcome == MatchOutcome.REVIEW.value).subquery())) or 0
+    total, _ = capped_count(session, select(Match.id).where(Match.outcome == MatchOutcome.REVIEW.value))
     rows = session.execute(query.order_by(Match.score.desc(), Match.created_at, Match.id).limit(limit).offset(offset))
     return MatchPage(items=[_read(m, o, lead) for m, o, lead in rows], total=total, limit=limit, offset=offset)
 

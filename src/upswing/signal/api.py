@@ -27,8 +27,9 @@ router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
 @router.get("", response_model=SignalPage, operation_id="signals_list")
 def list_signals(user: AnyUser, session: DbSession,
                  filters: Annotated[SignalFilters, Query()]) -> SignalPage:
-    items, total = service.list_signals(session, filters, user=user)
-    return SignalPage(items=items, total=total, limit=filters.limit, offset=filters.offset)
+    result = service.page_signals(session, filters, user=user)
+    return SignalPage(items=result.items, total=result.total, total_is_exact=result.total_is_exact,
+                      limit=filters.limit, offset=filters.offset, next_cursor=result.next_cursor)
 
 
 @router.get("/{signal_id}", response_model=SignalRead, operation_id="signals_get")

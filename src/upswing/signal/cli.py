@@ -137,11 +137,13 @@ def _all_signals(session: Session, filters: SignalFilters, user: User | None) ->
     from upswing.signal import service
 
     signals: list[SignalRead] = []
+    cursor: str | None = None
     while True:
-        page, total = service.list_signals(session, filters.model_copy(update={"offset": len(signals)}), user=user)
-        signals.extend(page)
-        if not page or len(signals) >= total:
+        page = service.page_signals(session, filters.model_copy(update={"cursor": cursor}), user=user)
+        signals.extend(page.items)
+        if page.next_cursor is None:
             return signals
+        cursor = page.next_cursor
 
 
 @app.command("list")

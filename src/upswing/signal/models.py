@@ -79,10 +79,6 @@ class Signal(Base):
 
     __tablename__ = "signals"
     __table_args__ = (
-        Index("ix_signals_lead_id", "lead_id"),
-        Index("ix_signals_detected_at", "detected_at"),
-        Index("ix_signals_type_status", "type", "status"),
-        Index("ix_signals_score", "score"),
         CheckConstraint(_in("priority", Priority), name="priority"),
         CheckConstraint(f"action IS NULL OR {_in('action', SignalAction)}", name="action"),
         CheckConstraint(f"outcome IS NULL OR {_in('outcome', SignalOutcome)}", name="outcome"),
@@ -92,6 +88,10 @@ class Signal(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    #: Copies of the lead's, kept equal by database triggers (migration 0016): who may see the signal, answered
+    #: from the signals' own indexes.
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     type: Mapped[str] = mapped_column(String(40))
     title: Mapped[str | None] = mapped_column(String(300))
     organization: Mapped[str | None] = mapped_column(String(300))
@@ -125,6 +125,22 @@ class Signal(Base):
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# The feed's sorts and filters, and who sees what (migration 0016; benchmarks/api_scale.py measures them).
+_FEED = (Signal.detected_at.desc(), Signal.id.desc())
+_BY_SCORE = (Signal.score.desc(), *_FEED)
+Index("ix_signals_feed", *_FEED)
+Index("ix_signals_feed_score", *_BY_SCORE)
+Index("ix_signals_feed_type_priority", Signal.type, Signal.priority, *_FEED)
+Index("ix_signals_feed_priority", Signal.priority, *_FEED)
+Index("ix_signals_feed_status", Signal.status, *_FEED)
+Index("ix_signals_feed_assignee", Signal.assignee_id, *_FEED)
+Index("ix_signals_feed_team", Signal.team_id, *_FEED)
+Index("ix_signals_feed_assignee_score", Signal.assignee_id, *_BY_SCORE)
+Index("ix_signals_feed_team_score", Signal.team_id, *_BY_SCORE)
+Index("ix_signals_lead", Signal.lead_id, Signal.detected_at.desc())
+Index("ix_signals_effective_date", Signal.effective_date.desc(), Signal.id.desc())
 
 
 class Evidence(Base):

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from upswing.core.pagination import COUNT_CAP, offset_field
 from upswing.core.timeparse import LooseDatetime
 from upswing.detection.events import SignalType
 from upswing.signal.models import DismissReason, Priority, SignalAction, SignalOutcome, SignalStatus
@@ -60,9 +61,11 @@ class SignalRead(BaseModel):
 
 class SignalPage(BaseModel):
     items: list[SignalRead]
-    total: int
+    total: int = Field(description=f"Matching signals, counted up to {COUNT_CAP:,} (see total_is_exact)")
+    total_is_exact: bool = Field(description=f"false: there are more than {COUNT_CAP:,}")
     limit: int
     offset: int
+    next_cursor: str | None = Field(description="Pass as cursor= for the next page; null on the last page")
 
 
 _NOTE = Field(default=None, min_length=1, max_length=2000, description="Free-text note, kept with the signal")
@@ -109,7 +112,9 @@ class SignalFilters(BaseModel):
     sort: Literal["detected_at", "score"] = Field(
         default="detected_at", description="detected_at: newest first; score: highest first, then newest")
     limit: int = Field(default=50, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = offset_field()
+    cursor: str | None = Field(default=None, max_length=500,
+                               description="The next_cursor of the previous page (then offset is not used)")
 
 
 class EvidenceContract(BaseModel):

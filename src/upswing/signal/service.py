@@ -13,18 +13,19 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, Table, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Integer, Table, Uuid, false, literal, or_, select, true, tuple_, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from upswing.account.models import Role, User
 from upswing.audit import service as audit
 from upswing.core import outbox
 from upswing.core.bulk import bulk_insert
-from upswing.core.db import utcnow
-from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from upswing.core.db import UTCDateTime, utcnow
+from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailedError
 from upswing.core.names import company_key, title_key
+from upswing.core.pagination import capped_count, decode_cursor, encode_cursor
 from upswing.detection.events import CandidateEvent
-from upswing.lead.access import assignee_clause, can_see_lead, visible_leads_clause
+from upswing.lead.access import assignee_clause, can_see_lead
 from upswing.lead.models import Lead
 from upswing.observation.models import Observation
 from upswing.settings import Settings, get_settings
@@ -166,6 +167,9 @@ class _Target:
 class _LeadFacts:
     balance: Decimal | None = None
     days_delinquent: int | None = None
+    #: Copied onto the lead's new signals (who may see them; triggers keep them in step afterwards).
+    assignee_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
     #: signal id → outcome (or wrong_person from a dismissal) of the lead's signals.
     outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
 
@@ -224,7 +228,7 @@ def upsert_events(session: Session, sightings: Sequence[SightedEvent], *, window
                 target = min(candidates, key=lambda t: abs((t.day - day).days) if t.day and day else 0)
                 target.corroborated = target.corroborated or not target.new
             else:
-                target = _new_target(sighting, key, now)
+                target = _new_target(sighting, key, now, facts[sighting.lead_id])
                 by_lead_type[(sighting.lead_id, event.type.value)].append(target)
             by_key[key] = target
         if observation_id in target.observation_ids:
@@ -287,7 +291,7 @@ def _evidence_event(values: dict[str, Any], lead_id: uuid.UUID) -> outbox.NewEve
         "confidence": values["confidence"]})
 
 
-def _new_target(sighting: SightedEvent, key: str, now: datetime) -> _Target:
+def _new_target(sighting: SightedEvent, key: str, now: datetime, lead: _LeadFacts) -> _Target:
     event = sighting.event
     signal_id = uuid.uuid4()
     row: dict[str, Any] = {
@@ -296,6 +300,7 @@ def _new_target(sighting: SightedEvent, key: str, now: datetime) -> _Target:
         "confidence": event.confidence, "evidence_url": sighting.evidence_url, "evidence_snippet": event.snippet,
         "observation_ids": [], "score": 0, "priority": "low", "score_breakdown": {}, "scored_at": now,
         "status": SignalStatus.NEW.value, "dedupe_key": key, "created_at": now, "updated_at": now,
+        "assignee_id": lead.assignee_id, "team_id": lead.team_id,
     }
     return _Target(id=signal_id, lead_id=sighting.lead_id, type=event.type.value, title=event.title,
                    organization=event.organization, effective_date=event.effective_date, detected_at=now,
@@ -321,17 +326,18 @@ def _load_targets(session: Session, lead_ids: set[uuid.UUID]) -> tuple[
     by_lead_type: defaultdict[tuple[uuid.UUID, str], list[_Target]] = defaultdict(list)
     for chunk in _chunked(list(lead_ids)):
         rows = session.execute(
-            select(Lead.id.label("lid"), Lead.balance, Lead.days_delinquent, Signal.id, Signal.type,
-                   Signal.title, Signal.organization, Signal.effective_date, Signal.detected_at,
-                   Signal.confidence, Signal.observation_ids, Signal.dedupe_key, Signal.outcome,
-                   Signal.dismiss_reason)
+            select(Lead.id.label("lid"), Lead.balance, Lead.days_delinquent, Lead.assignee_id.label("owner_id"),
+                   Lead.team_id.label("owner_team_id"), Signal.id, Signal.type, Signal.title, Signal.organization,
+                   Signal.effective_date, Signal.detected_at, Signal.confidence, Signal.observation_ids,
+                   Signal.dedupe_key, Signal.outcome, Signal.dismiss_reason)
             .outerjoin(Signal, Signal.lead_id == Lead.id)
             .where(Lead.id.in_(chunk))
         )
         for row in rows:
             lead = facts.get(row.lid)
             if lead is None:
-                lead = facts[row.lid] = _LeadFacts(row.balance, row.days_delinquent)
+                lead = facts[row.lid] = _LeadFacts(row.balance, row.days_delinquent, row.owner_id,
+                                                   row.owner_team_id)
             if row.id is None:
                 continue
             outcome = _lead_outcome(row.outcome, row.dismiss_reason)
@@ -506,48 +512,116 @@ def _read_many(session: Session, rows: Sequence[Any]) -> list[SignalRead]:
     return [_read(signal, lead, evidence.get(signal.id)) for signal, lead in rows]
 
 
-def _filtered(session: Session, user: User | None, filters: SignalFilters) -> Select[Signal, Lead]:
-    query = select(Signal, Lead).join(Lead, Lead.id == Signal.lead_id)
-    if user is not None:
-        query = query.where(visible_leads_clause(user))
-    if filters.assignee is not None:
-        query = query.where(assignee_clause(session, user, filters.assignee))
-    if filters.effective_from is not None:
-        query = query.where(Signal.effective_date >= filters.effective_from)
-    if filters.effective_to is not None:
-        query = query.where(Signal.effective_date <= filters.effective_to)
+#: Sort orders of the feed and the columns of their keys (all descending; ``id`` breaks ties).
+_SORT_KEYS: dict[str, tuple[InstrumentedAttribute[Any], ...]] = {
+    "detected_at": (Signal.detected_at, Signal.id),
+    "score": (Signal.score, Signal.detected_at, Signal.id),
+}
+
+
+def _conditions(session: Session, user: User | None, filters: SignalFilters) -> list[ColumnElement[bool]]:
+    """The filters as conditions on ``signals`` alone (whose own indexes answer them)."""
+    where: list[ColumnElement[bool]] = []
     if filters.type is not None:
-        query = query.where(Signal.type == filters.type.value)
+        where.append(Signal.type == filters.type.value)
     if filters.status is not None:
-        query = query.where(Signal.status == filters.status.value)
+        where.append(Signal.status == filters.status.value)
     if filters.priority is not None:
-        query = query.where(Signal.priority == filters.priority.value)
+        where.append(Signal.priority == filters.priority.value)
     if filters.lead_id is not None:
-        query = query.where(Signal.lead_id == filters.lead_id)
+        where.append(Signal.lead_id == filters.lead_id)
     if filters.lead_external_id is not None:
-        query = query.where(Lead.external_id == filters.lead_external_id)
+        where.append(Signal.lead_id.in_(select(Lead.id).where(Lead.external_id == filters.lead_external_id)))
     if filters.since is not None:
-        query = query.where(Signal.detected_at >= filters.since)
+        where.append(Signal.detected_at >= filters.since)
     if filters.until is not None:
-        query = query.where(Signal.detected_at < filters.until)
-    return query
+        where.append(Signal.detected_at < filters.until)
+    if filters.effective_from is not None:
+        where.append(Signal.effective_date >= filters.effective_from)
+    if filters.effective_to is not None:
+        where.append(Signal.effective_date <= filters.effective_to)
+    if filters.assignee is not None:
+        where.append(assignee_clause(session, user, filters.assignee, column=Signal.assignee_id))
+    return where
+
+
+def _scopes(user: User | None) -> list[ColumnElement[bool]] | None:
+    """Who may see a signal, as one condition per index to scan (None: everyone's signals). An agent's feed is
+    their own signals and their team's: two index range scans merged, never a scan of the whole book."""
+    if user is None or user.role in (Role.ADMIN.value, Role.MANAGER.value, Role.VIEWER.value):
+        return None
+    if user.role != Role.AGENT.value:
+        return [false()]
+    scopes: list[ColumnElement[bool]] = [Signal.assignee_id == user.id]
+    if user.team_id is not None:
+        scopes.append(Signal.team_id == user.team_id)
+    return scopes
+
+
+@dataclass(frozen=True)
+class SignalList:
+    items: list[SignalRead]
+    #: Matching signals, counted up to ``COUNT_CAP`` (``total_is_exact`` false beyond it).
+    total: int
+    total_is_exact: bool
+    #: Where the next page starts (None: this is the last page).
+    next_cursor: str | None
+
+
+def page_signals(session: Session, filters: SignalFilters, *, user: User | None) -> SignalList:
+    """A page of the signals the user may see (``user=None``: the CLI, with the operator's rights), newest first
+    or by score; ``filters.cursor`` (the previous page's ``next_cursor``) continues a list, stable while new
+    signals arrive."""
+    keys = _SORT_KEYS[filters.sort]
+    where = _conditions(session, user, filters)
+    scopes = _scopes(user)
+    total, exact = capped_count(session, select(Signal.id).where(
+        *where, *([or_(*scopes)] if scopes is not None else [])))
+    if filters.cursor is not None:
+        values = decode_cursor(filters.cursor, f"signals:{filters.sort}")
+        after = _cursor_values(values, keys)
+        where.append(tuple_(*keys) < tuple_(*after))
+    wanted = filters.limit + 1
+    offset = 0 if filters.cursor is not None else filters.offset
+    found: dict[uuid.UUID, tuple[Any, ...]] = {}
+    for scope in scopes if scopes is not None else [true()]:
+        query = (select(*keys).where(scope, *where).order_by(*(key.desc() for key in keys))
+                 .limit(wanted + offset))
+        for row in session.execute(query):
+            found[row[-1]] = tuple(row)
+    ordered = sorted(found.values(), reverse=True)[offset:offset + wanted]
+    page, more = ordered[:filters.limit], len(ordered) > filters.limit
+    rows = {signal.id: (signal, lead) for signal, lead in session.execute(
+        select(Signal, Lead).join(Lead, Lead.id == Signal.lead_id).where(Signal.id.in_([key[-1] for key in page]))
+    )} if page else {}
+    items = _read_many(session, [rows[key[-1]] for key in page if key[-1] in rows])
+    next_cursor = encode_cursor(f"signals:{filters.sort}", page[-1]) if more and page else None
+    return SignalList(items, total, exact, next_cursor)
+
+
+def _cursor_values(values: list[Any], keys: tuple[InstrumentedAttribute[Any], ...]) -> list[Any]:
+    if len(values) != len(keys):
+        raise ValidationFailedError("cursor: not a cursor of this list and sort",
+                                    [{"row": None, "field": "cursor", "message": "invalid cursor"}])
+    converted: list[Any] = []
+    for value, key in zip(values, keys, strict=True):
+        try:
+            if key is Signal.id:
+                converted.append(literal(uuid.UUID(str(value)), Uuid()))
+            elif key is Signal.detected_at:
+                converted.append(literal(datetime.fromisoformat(str(value)), UTCDateTime()))
+            else:
+                converted.append(literal(int(value), Integer()))
+        except (TypeError, ValueError):
+            raise ValidationFailedError("cursor: not a cursor of this list and sort",
+                                        [{"row": None, "field": "cursor", "message": "invalid cursor"}]) from None
+    return converted
 
 
 def list_signals(session: Session, filters: SignalFilters, *, user: User | None) -> tuple[list[SignalRead], int]:
-    """Signals the user may see (``user=None``: the CLI, which runs with the operator's rights)."""
-    query = _filtered(session, user, filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    if filters.sort == "score":
-        query = query.order_by(Signal.score.desc(), Signal.detected_at.desc(), Signal.id)
-    else:
-        query = query.order_by(Signal.detected_at.desc(), Signal.id)
-    rows = session.execute(query.limit(filters.limit).offset(filters.offset)).all()
-    return _read_many(session, rows), total
-
-
-def iter_all_signals(session: Session, *, since: datetime | None = None) -> list[SignalRead]:
-    query = _filtered(session, None, SignalFilters(since=since)).order_by(Signal.detected_at, Signal.id)
-    return _read_many(session, session.execute(query).all())
+    """``(page, total)``: a page of the signals the user may see (``page_signals`` has the cursor too)."""
+    result = page_signals(session, filters, user=user)
+    return result.items, result.total
 
 
 def _load(session: Session, signal_id: uuid.UUID, user: User | None) -> tuple[Signal, Lead]:

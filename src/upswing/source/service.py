@@ -24,7 +24,7 @@ from upswing.audit import service as audit
 from upswing.core.crypto import get_key_ring
 from upswing.core.db import utcnow
 from upswing.core.errors import NotFoundError, ValidationFailedError
-from upswing.core.http import HttpClient, HttpError
+from upswing.core.http import HttpClient, HttpError, OutboundRefused, check_outbound_url
 from upswing.settings import Settings, get_settings
 from upswing.source.connector import Connector, ConnectorConfig, Health
 from upswing.source.models import BudgetUsage, LeadSchedule, Source, SourceState
@@ -287,6 +287,7 @@ def configure(session: Session, slug: str, change: SourceUpdate, *, actor: str) 
             else:
                 target[key] = value.get_secret_value() if isinstance(value, SecretStr) else value
         _check_values(model, {**public, **secret}, set(change.config))
+        _check_urls(public, set(change.config))
         source.config = public
         source.secrets = (get_key_ring().encrypt_json(secret, context=_context(source)) if secret else None)
         changed["config"] = sorted(change.config)  # names only: values may be secrets or PII
@@ -333,6 +334,27 @@ def _check_values(model: type[BaseModel], values: dict[str, Any], named: set[str
                 "invalid setting(s): " + "; ".join(_describe(e) for e in errors),
                 [{"row": None, "field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in errors],
             ) from None
+
+
+def _check_urls(values: Mapping[str, Any], named: set[str]) -> None:
+    """The URLs among the settings this change names (``base_url``, each of ``feeds`` or ``urls`` …) must be ones
+    the HTTP layer would fetch: not pointing at a private, loopback, link-local (cloud metadata), multicast,
+    reserved or unspecified address unless allow-listed (``core.http.check_outbound_url``). Every fetch checks
+    again; this says so when the admin saves, naming the setting (``feeds.1`` for a list's second URL)."""
+    errors: list[dict[str, object]] = []
+    for name in sorted(named):
+        value = values.get(name)
+        items = [(name, value)] if isinstance(value, str) else (
+            [(f"{name}.{index}", item) for index, item in enumerate(value)] if isinstance(value, list | tuple) else [])
+        for field, item in items:
+            if isinstance(item, str) and "://" in item:
+                try:
+                    check_outbound_url(item.strip())
+                except OutboundRefused as exc:
+                    errors.append({"row": None, "field": field, "message": str(exc)})
+    if errors:
+        raise ValidationFailedError("refused URL(s): " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                                    errors)
 
 
 # --------------------------------------------------------------------------------------------------

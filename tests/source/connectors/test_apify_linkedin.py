@@ -25,6 +25,9 @@ from upswing.source.connectors._apify import ApifyRunFailed
 from upswing.source.connectors.apify_linkedin import ApifyLinkedInConfig, ApifyLinkedInConnector
 from upswing.source.registry import get_connector
 
+# The fakes listen on 127.0.0.1: allow-listed for the outbound guard, as a deployment allow-lists a host.
+pytestmark = pytest.mark.usefixtures("allow_loopback")
+
 
 def seed(apify: FakeApify, actor: str, file: str, count: int) -> list[Target]:
     items = demo_items(file)[:count]

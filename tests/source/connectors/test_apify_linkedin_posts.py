@@ -13,6 +13,9 @@ from upswing.fakes.apify import HARVEST_POSTS, FakeApify
 from upswing.source.connector import FetchRequest, ItemKind, Target
 from upswing.source.connectors.apify_linkedin_posts import ApifyLinkedInPostsConfig, ApifyLinkedInPostsConnector
 
+# The fakes listen on 127.0.0.1: allow-listed for the outbound guard, as a deployment allow-lists a host.
+pytestmark = pytest.mark.usefixtures("allow_loopback")
+
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 

@@ -14,6 +14,9 @@ from upswing.source.connector import FetchRequest, ItemKind, Target
 from upswing.source.connectors.rss import RssConfig, RssConnector
 from upswing.source.connectors.web_page import WebPageConfig, WebPageConnector
 
+# The fakes listen on 127.0.0.1: allow-listed for the outbound guard, as a deployment allow-lists a host.
+pytestmark = pytest.mark.usefixtures("allow_loopback")
+
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 STORY = ["Acme Corp announced today that it will open a new distribution center in Columbus, Ohio, "
          "creating 400 jobs over the next two years.",

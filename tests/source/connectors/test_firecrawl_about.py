@@ -14,6 +14,9 @@ from upswing.source.connector import FetchRequest, ItemKind, Target
 from upswing.source.connectors.firecrawl_about import FirecrawlAboutConfig, FirecrawlAboutConnector, about_score
 from upswing.source.connectors.firecrawl_about.markdown import clean_markdown, trim
 
+# The fakes listen on 127.0.0.1: allow-listed for the outbound guard, as a deployment allow-lists a host.
+pytestmark = pytest.mark.usefixtures("allow_loopback")
+
 ABOUT_MARKDOWN = """[Skip to content](#main)
 
 - [Home](https://www.bannerhealth.com/)

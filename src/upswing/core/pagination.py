@@ -1,0 +1,79 @@
+"""Paging every list the same way, with bounds a client cannot push past (no overflow, no unbounded scans)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Query
+from pydantic import Field
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from upswing.core.errors import ValidationFailedError
+
+#: The deepest ``offset`` a list accepts: deeper pages are reached by narrowing the filters (or, where a list
+#: has one, by its cursor).
+MAX_OFFSET = 10_000
+#: The most items one page returns.
+MAX_LIMIT = 1000
+
+#: ``offset`` as a query parameter of an endpoint function.
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"Items to skip (at most {MAX_OFFSET})")]
+
+
+def offset_field() -> int:
+    """``offset`` in a filters model (``offset: int = offset_field()``)."""
+    return Field(default=0, ge=0, le=MAX_OFFSET,
+                 description=f"Items to skip (at most {MAX_OFFSET}; narrow the filters to go further)")
+
+
+# --------------------------------------------------------------------------------------------------
+# Cursors: keyset pagination that stays stable while rows are added
+# --------------------------------------------------------------------------------------------------
+
+#: Lists count their matches up to this many (``total``); beyond it ``total_is_exact`` is false and ``total`` is
+#: this cap. An exact count of a large book costs a scan of it on every page.
+COUNT_CAP = 10_000
+
+
+def encode_cursor(kind: str, values: Sequence[Any]) -> str:
+    """An opaque cursor: where the next page starts, in a list sorted by ``kind``."""
+    raw = orjson.dumps([kind, [_plain(v) for v in values]])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str, kind: str) -> list[Any]:
+    """The sort-key values a cursor holds; a cursor from another list or sort, or a made-up one, is a 422."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        stored_kind, values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+        if stored_kind != kind or not isinstance(values, list):
+            raise ValueError(kind)
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise ValidationFailedError("cursor: not a cursor of this list and sort (use the next_cursor a page gave)",
+                                    [{"row": None, "field": "cursor", "message": "invalid cursor"}]) from None
+    return values
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def capped_count(session: Session, query: Select[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """``(count, exact)``: the number of rows the query returns, counted up to ``cap`` only."""
+    limited = query.order_by(None).limit(cap + 1).subquery()
+    counted = session.scalar(select(func.count()).select_from(limited)) or 0
+    return (counted, True) if counted <= cap else (cap, False)
