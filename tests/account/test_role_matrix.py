@@ -181,4 +181,4 @@ def test_agent_sees_only_own_or_team_leads(app: Any, client: Any, db_session: Se
 
     manager = make_user(db_session, MANAGER)
     db_session.commit()
-    assert client.get("/api/v1/leads", headers=auth(app, manager)).json()["total"] == 3
+    assert client.get("/api/v1/leads", headers=auth(app, manager), params={"count": True}).json()["total"] == 3

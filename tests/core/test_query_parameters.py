@@ -120,8 +120,9 @@ def test_a_nul_character_anywhere_is_a_422(app: Any, client: Any, db_session: Se
 
 def test_no_list_counts_an_unbounded_set_or_pages_past_the_ceiling(app: Any, client: Any, db_session: Session,
                                                                    migrated_engine: Any) -> None:
-    """Every list endpoint, as an admin with no filter: a count is always a capped one (a LIMIT inside), and an
-    offset beyond the ceiling is refused before any query runs."""
+    """Every list endpoint, as an admin with no filter: a count is always a capped one (a LIMIT inside), a list
+    that counts on request (``count``) does not count unasked, and an offset beyond the ceiling is refused before
+    any query runs."""
     import re
 
     from sqlalchemy import event
@@ -144,9 +145,15 @@ def test_no_list_counts_an_unbounded_set_or_pages_past_the_ceiling(app: Any, cli
             base = {p["name"]: loose_values(app, p, str(admin.id))[0][0] for p in parameters if p.get("required")}
             statements.clear()
             client.get(path, headers=headers, params=base)
-            for statement in statements:
-                if re.search(r"count\s*\(", statement, re.IGNORECASE):
-                    assert re.search(r"\bLIMIT\b", statement, re.IGNORECASE), (path, statement)
+            counts = [s for s in statements if re.search(r"count\s*\(", s, re.IGNORECASE)]
+            if "count" in names:
+                assert counts == [], (path, counts)
+                statements.clear()
+                assert client.get(path, headers=headers, params={**base, "count": True}).status_code == 200, path
+                counts = [s for s in statements if re.search(r"count\s*\(", s, re.IGNORECASE)]
+                assert counts, path
+            for statement in counts:
+                assert re.search(r"\bLIMIT\b", statement, re.IGNORECASE), (path, statement)
             if "offset" in names:
                 too_deep = client.get(path, headers=headers, params={**base, "offset": MAX_OFFSET + 1})
                 assert too_deep.status_code == 422 and "offset" in too_deep.text, path

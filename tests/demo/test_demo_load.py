@@ -52,7 +52,7 @@ def test_demo_login_and_signals_over_the_api(client: Any, db_session: Session) -
     token = client.post("/api/v1/auth/token",
                         data={"username": "admin", "password": demo.DEMO_PASSWORD}).json()["access_token"]
     page = client.get("/api/v1/signals", headers={"Authorization": f"Bearer {token}"},
-                      params={"limit": 500}).json()
+                      params={"limit": 500, "count": True}).json()
     assert page["total"] == db_session.scalar(select(func.count()).select_from(Signal))
     assert page["total"] > 100
     first = page["items"][0]
@@ -61,7 +61,8 @@ def test_demo_login_and_signals_over_the_api(client: Any, db_session: Session) -
 
     agent_token = client.post("/api/v1/auth/token",
                               data={"username": "agent.okafor", "password": demo.DEMO_PASSWORD}).json()
-    mine = client.get("/api/v1/signals", headers={"Authorization": f"Bearer {agent_token['access_token']}"}).json()
+    mine = client.get("/api/v1/signals", headers={"Authorization": f"Bearer {agent_token['access_token']}"},
+                      params={"count": True}).json()
     assert 0 < mine["total"] < page["total"]
 
 

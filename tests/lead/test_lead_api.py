@@ -38,7 +38,7 @@ def test_import_through_the_api_is_idempotent(app: Any, client: Any, db_session:
     again = _upload(client, headers, GOOD_CSV).json()
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 2)
 
-    listed = client.get("/api/v1/leads", headers=headers, params={"q": "tasha"}).json()
+    listed = client.get("/api/v1/leads", headers=headers, params={"q": "tasha", "count": True}).json()
     assert listed["total"] == 1
     tasha = listed["items"][0]
     assert tasha["phone"] == "+16145552368"
@@ -91,12 +91,12 @@ def test_list_filters_and_pagination(app: Any, client: Any, db_session: Session)
     make_lead(db_session, portfolio, days_delinquent=500, state="TX")
     db_session.commit()
     headers = auth(app, manager)
-    page = client.get("/api/v1/leads", headers=headers, params={"state": "OH", "limit": 2}).json()
+    page = client.get("/api/v1/leads", headers=headers, params={"state": "OH", "limit": 2, "count": True}).json()
     assert page["total"] == 3 and [i["days_delinquent"] for i in page["items"]] == [300, 200]
     second = client.get("/api/v1/leads", headers=headers, params={"state": "OH", "limit": 2, "offset": 2}).json()
     assert [i["days_delinquent"] for i in second["items"]] == [100]
     assert client.get("/api/v1/leads", headers=headers,
-                      params={"portfolio": "book", "min_days_delinquent": 250}).json()["total"] == 2
+                      params={"portfolio": "book", "min_days_delinquent": 250, "count": True}).json()["total"] == 2
 
 
 def test_the_unassigned_lead_queue(app: Any, client: Any, db_session: Session) -> None:

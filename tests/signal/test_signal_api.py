@@ -48,7 +48,7 @@ def test_list_sorts_by_score_and_filters_by_priority(app: Any, client: Any, db_s
     assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
     assert by_score[-1]["type"] == "award"
     low = by_score[-1]["priority"]
-    filtered = client.get("/api/v1/signals", headers=headers, params={"priority": low}).json()
+    filtered = client.get("/api/v1/signals", headers=headers, params={"priority": low, "count": True}).json()
     assert filtered["total"] >= 1 and {item["priority"] for item in filtered["items"]} == {low}
     assert client.get("/api/v1/signals", headers=headers, params={"sort": "random"}).status_code == 422
     assert client.get("/api/v1/signals", headers=headers, params={"priority": "critical"}).status_code == 422
@@ -74,7 +74,7 @@ def test_lifecycle_over_the_api(app: Any, client: Any, db_session: Session) -> N
     resolved = client.post(f"{url}/outcome", headers=headers, json={"outcome": "promise_to_pay"}).json()
     assert (resolved["status"], resolved["outcome"], resolved["outcome_by"]) == (
         "resolved", "promise_to_pay", str(agent.id))
-    assert client.get("/api/v1/signals", headers=headers, params={"status": "resolved"}).json()["total"] == 1
+    assert client.get("/api/v1/signals", headers=headers, params={"status": "resolved", "count": True}).json()["total"] == 1
 
     second_url = f"/api/v1/signals/{second}"
     assert client.post(f"{second_url}/dismiss", headers=headers, json={"reason": "not our borrower"}).status_code == 422
@@ -102,12 +102,12 @@ def test_viewer_cannot_act(app: Any, client: Any, db_session: Session) -> None:
 def test_time_filters_take_dates_and_naive_times(app: Any, client: Any, db_session: Session) -> None:
     agent, _, _ = _setup(db_session)
     headers = auth(app, agent)
-    everything = client.get("/api/v1/signals", headers=headers).json()["total"]
+    everything = client.get("/api/v1/signals", headers=headers, params={"count": True}).json()["total"]
     for since in ("2026-12-06", "2020-01-01", "2020-01-01T08:00", "2020-01-01T08:00:00Z", "2020-01-01 08:00"):
         response = client.get("/api/v1/signals", headers=headers, params={"since": since})
         assert response.status_code == 200, (since, response.text)
-    assert client.get("/api/v1/signals", headers=headers, params={"since": "2020-01-01"}).json()["total"] == everything
-    assert client.get("/api/v1/signals", headers=headers, params={"until": "2020-01-01"}).json()["total"] == 0
+    assert client.get("/api/v1/signals", headers=headers, params={"since": "2020-01-01", "count": True}).json()["total"] == everything
+    assert client.get("/api/v1/signals", headers=headers, params={"until": "2020-01-01", "count": True}).json()["total"] == 0
     for bad in ("yesterday", "0001-01-01T00:00:00+14:00", "2026-13-01"):
         response = client.get("/api/v1/signals", headers=headers, params={"since": bad})
         assert response.status_code == 422, (bad, response.text)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Query
 from pydantic import Field
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from upswing.core.errors import ValidationFailedError
@@ -39,8 +39,9 @@ def offset_field() -> int:
 # --------------------------------------------------------------------------------------------------
 
 #: Lists count their matches up to this many (``total``); beyond it ``total_is_exact`` is false and ``total`` is
-#: this cap. An exact count of a large book costs a scan of it on every page.
-COUNT_CAP = 10_000
+#: this cap ("1,000+"). An exact count of a large book costs a scan of it on every page; counting 10,000 rows
+#: of an agent's feed cost 13 ms of database time per request, counting 1,000 about a tenth of that.
+COUNT_CAP = 1_000
 
 
 def encode_cursor(kind: str, values: Sequence[Any]) -> str:
@@ -72,8 +73,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def capped_count(session: Session, query: Select[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
-    """``(count, exact)``: the number of rows the query returns, counted up to ``cap`` only."""
-    limited = query.order_by(None).limit(cap + 1).subquery()
-    counted = session.scalar(select(func.count()).select_from(limited)) or 0
+def capped_count(session: Session, query: Select[Any], cap: int = COUNT_CAP,
+                 *, scopes: Sequence[ColumnElement[bool]] | None = None) -> tuple[int, bool]:
+    """``(count, exact)``: the number of rows the query returns, counted up to ``cap`` only.
+
+    ``scopes``: disjoint conditions whose union is what the user may see (an agent's own rows, the rest of their
+    team's), each counted on its own index: one ``OR`` over both would read every index entry of the team first.
+    """
+    parts = [query] if scopes is None else [query.where(scope) for scope in scopes]
+    counts = [select(func.count()).select_from(part.order_by(None).limit(cap + 1).subquery()).scalar_subquery()
+              for part in parts]
+    summed: ColumnElement[int] = counts[0]
+    for count in counts[1:]:
+        summed = summed + count
+    counted = session.scalar(select(summed)) or 0
     return (counted, True) if counted <= cap else (cap, False)

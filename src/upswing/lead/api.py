@@ -79,7 +79,7 @@ router = APIRouter(prefix="/api/v1/leads", tags=["leads"], route_class=UploadRou
 def list_leads(user: AnyUser, session: DbSession, filters: Annotated[LeadFilters, Query()]) -> LeadPage:
     """Leads the user may see (viewers with contact details masked); each page shown is audited once."""
     result = service.page_leads(session, filters, user=user)
-    used = sorted(name for name, value in filters.model_dump(exclude={"limit", "offset", "cursor"}).items()
+    used = sorted(name for name, value in filters.model_dump(exclude={"limit", "offset", "cursor", "count"}).items()
                   if value is not None)
     record(session, actor=f"user:{user.username}", action="lead.list", entity_type="lead_list",
            details={"lead_ids": [str(item.id) for item in result.items], "filters": used, "offset": filters.offset})

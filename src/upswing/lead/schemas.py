@@ -65,6 +65,9 @@ class LeadFilters(BaseModel):
     offset: int = offset_field()
     cursor: str | None = Field(default=None, max_length=500,
                                description="The next_cursor of the previous page (then offset is not used)")
+    count: bool = Field(default=False, description=(
+        f"Also count the matches, up to {COUNT_CAP:,} (total, total_is_exact). Counting costs more than the page "
+        "itself on a large book: ask for it when the number is shown, not on every page"))
 
 
 class LeadRead(BaseModel):
@@ -106,8 +109,9 @@ class LeadRead(BaseModel):
 
 class LeadPage(BaseModel):
     items: list[LeadRead]
-    total: int = Field(description=f"Matching leads, counted up to {COUNT_CAP:,} (see total_is_exact)")
-    total_is_exact: bool = Field(description=f"false: there are more than {COUNT_CAP:,}")
+    total: int | None = Field(description=f"Matching leads, counted up to {COUNT_CAP:,} when asked (count=true), "
+                                          "else null (next_cursor says whether there is more)")
+    total_is_exact: bool | None = Field(description=f"false: there are more than {COUNT_CAP:,}; null: not counted")
     limit: int
     offset: int
     next_cursor: str | None = Field(description="Pass as cursor= for the next page; null on the last page")

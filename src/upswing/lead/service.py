@@ -39,6 +39,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    and_,
     bindparam,
     false,
     func,
@@ -800,8 +801,9 @@ SEARCH_MATCHES = 10_000
 @dataclass(frozen=True)
 class LeadList:
     items: list[LeadRead]
-    total: int
-    total_is_exact: bool
+    #: Matching leads, counted up to ``COUNT_CAP`` when ``filters.count`` asks, else None.
+    total: int | None
+    total_is_exact: bool | None
     next_cursor: str | None
 
 
@@ -812,8 +814,9 @@ def _lead_scopes(user: User) -> list[ColumnElement[bool]] | None:
     if user.role != Role.AGENT.value:
         return [false()]
     scopes: list[ColumnElement[bool]] = [Lead.assignee_id == user.id]
-    if user.team_id is not None:
-        scopes.append(Lead.team_id == user.team_id)
+    if user.team_id is not None:  # the rest of the team's: disjoint from the first, so counts can be added
+        scopes.append(and_(Lead.team_id == user.team_id,
+                           or_(Lead.assignee_id != user.id, Lead.assignee_id.is_(None))))
     return scopes
 
 
@@ -843,7 +846,8 @@ def page_leads(session: Session, filters: LeadFilters, *, user: User) -> LeadLis
     ``filters.cursor`` (the previous page's ``next_cursor``)."""
     where = _lead_conditions(session, filters, user)
     scopes = _lead_scopes(user)
-    total, exact = capped_count(session, select(Lead.id).where(*where, *([or_(*scopes)] if scopes else [])))
+    total, exact = (capped_count(session, select(Lead.id).where(*where), scopes=scopes) if filters.count
+                    else (None, None))
     if filters.cursor is not None:
         values = decode_cursor(filters.cursor, "leads")
         try:
@@ -869,9 +873,10 @@ def page_leads(session: Session, filters: LeadFilters, *, user: User) -> LeadLis
 
 
 def search_leads(session: Session, filters: LeadFilters, *, user: User) -> tuple[list[LeadRead], int]:
-    """``(page, total)`` of the leads the user may see (``page_leads`` has the cursor too)."""
-    result = page_leads(session, filters, user=user)
-    return result.items, result.total
+    """``(page, total)`` of the leads the user may see, counted up to ``COUNT_CAP`` (``page_leads`` has the
+    cursor, and counts only when asked)."""
+    result = page_leads(session, filters.model_copy(update={"count": True}), user=user)
+    return result.items, result.total or 0
 
 
 def _matches_text(session: Session, text: str) -> ColumnElement[bool]:

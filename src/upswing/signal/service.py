@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Integer, Table, Uuid, false, literal, or_, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Integer, Table, Uuid, and_, false, literal, or_, select, true, tuple_, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from upswing.account.models import Role, User
@@ -485,26 +485,50 @@ def _source_counts(session: Session, signal_ids: list[uuid.UUID]) -> dict[uuid.U
 # --------------------------------------------------------------------------------------------------
 
 
+_EVIDENCE_COLUMNS = tuple(getattr(Evidence, name) for name in EvidenceRead.model_fields)
+
+
 def evidence_for(session: Session, signal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[EvidenceRead]]:
     """The evidence of these signals, oldest observation first."""
     found: defaultdict[uuid.UUID, list[EvidenceRead]] = defaultdict(list)
     for chunk in _chunked(list(signal_ids)):
-        for item in session.scalars(
-            select(Evidence).where(Evidence.signal_id.in_(chunk))
+        # Rows, not ORM objects: this runs for every page of the feed, and building objects cost more than the query.
+        for row in session.execute(
+            select(Evidence.signal_id, *_EVIDENCE_COLUMNS).where(Evidence.signal_id.in_(chunk))
             .order_by(Evidence.observed_at, Evidence.created_at, Evidence.id)
         ):
-            found[item.signal_id].append(EvidenceRead.model_validate(item))
+            found[row.signal_id].append(EvidenceRead.model_validate(row._asdict()))
     return found
 
 
 _READ_FIELDS = tuple(name for name in SignalRead.model_fields
                      if name not in ("lead_external_id", "lead_name", "evidence"))
+_READ_COLUMNS = tuple(getattr(Signal, name) for name in _READ_FIELDS)
+
+
+def _full_name(*parts: str | None) -> str:
+    return " ".join(part for part in parts if part)
 
 
 def _read(signal: Signal, lead: Lead, evidence: list[EvidenceRead] | None = None) -> SignalRead:
     values = {name: getattr(signal, name) for name in _READ_FIELDS}
     return SignalRead.model_validate({**values, "lead_external_id": lead.external_id,
                                       "lead_name": lead.full_name, "evidence": evidence or []})
+
+
+def _read_page(session: Session, signal_ids: list[uuid.UUID]) -> list[SignalRead]:
+    """These signals as read models, in this order. Rows rather than ORM objects, and only the lead's label (a
+    whole lead would decrypt its contact details): a feed page is read on every refresh of every specialist."""
+    if not signal_ids:
+        return []
+    evidence = evidence_for(session, signal_ids)
+    rows = {row["id"]: row for row in (row._asdict() for row in session.execute(
+        select(*_READ_COLUMNS, Lead.external_id.label("lead_external_id"), Lead.first_name.label("lead_first_name"),
+               Lead.middle_name.label("lead_middle_name"), Lead.last_name.label("lead_last_name"))
+        .join(Lead, Lead.id == Signal.lead_id).where(Signal.id.in_(signal_ids))))}
+    return [SignalRead.model_validate({
+        **row, "lead_name": _full_name(row["lead_first_name"], row["lead_middle_name"], row["lead_last_name"]),
+        "evidence": evidence.get(signal_id, [])}) for signal_id in signal_ids if (row := rows.get(signal_id))]
 
 
 def _read_many(session: Session, rows: Sequence[Any]) -> list[SignalRead]:
@@ -553,17 +577,19 @@ def _scopes(user: User | None) -> list[ColumnElement[bool]] | None:
     if user.role != Role.AGENT.value:
         return [false()]
     scopes: list[ColumnElement[bool]] = [Signal.assignee_id == user.id]
-    if user.team_id is not None:
-        scopes.append(Signal.team_id == user.team_id)
+    if user.team_id is not None:  # the rest of the team's: disjoint from the first, so counts can be added
+        scopes.append(and_(Signal.team_id == user.team_id,
+                           or_(Signal.assignee_id != user.id, Signal.assignee_id.is_(None))))
     return scopes
 
 
 @dataclass(frozen=True)
 class SignalList:
     items: list[SignalRead]
-    #: Matching signals, counted up to ``COUNT_CAP`` (``total_is_exact`` false beyond it).
-    total: int
-    total_is_exact: bool
+    #: Matching signals, counted up to ``COUNT_CAP`` when ``filters.count`` asks (``total_is_exact`` false beyond
+    #: it), else None.
+    total: int | None
+    total_is_exact: bool | None
     #: Where the next page starts (None: this is the last page).
     next_cursor: str | None
 
@@ -575,8 +601,8 @@ def page_signals(session: Session, filters: SignalFilters, *, user: User | None)
     keys = _SORT_KEYS[filters.sort]
     where = _conditions(session, user, filters)
     scopes = _scopes(user)
-    total, exact = capped_count(session, select(Signal.id).where(
-        *where, *([or_(*scopes)] if scopes is not None else [])))
+    total, exact = (capped_count(session, select(Signal.id).where(*where), scopes=scopes) if filters.count
+                    else (None, None))
     if filters.cursor is not None:
         values = decode_cursor(filters.cursor, f"signals:{filters.sort}")
         after = _cursor_values(values, keys)
@@ -591,10 +617,7 @@ def page_signals(session: Session, filters: SignalFilters, *, user: User | None)
             found[row[-1]] = tuple(row)
     ordered = sorted(found.values(), reverse=True)[offset:offset + wanted]
     page, more = ordered[:filters.limit], len(ordered) > filters.limit
-    rows = {signal.id: (signal, lead) for signal, lead in session.execute(
-        select(Signal, Lead).join(Lead, Lead.id == Signal.lead_id).where(Signal.id.in_([key[-1] for key in page]))
-    )} if page else {}
-    items = _read_many(session, [rows[key[-1]] for key in page if key[-1] in rows])
+    items = _read_page(session, [key[-1] for key in page])
     next_cursor = encode_cursor(f"signals:{filters.sort}", page[-1]) if more and page else None
     return SignalList(items, total, exact, next_cursor)
 
@@ -619,9 +642,10 @@ def _cursor_values(values: list[Any], keys: tuple[InstrumentedAttribute[Any], ..
 
 
 def list_signals(session: Session, filters: SignalFilters, *, user: User | None) -> tuple[list[SignalRead], int]:
-    """``(page, total)``: a page of the signals the user may see (``page_signals`` has the cursor too)."""
-    result = page_signals(session, filters, user=user)
-    return result.items, result.total
+    """``(page, total)``: a page of the signals the user may see, counted up to ``COUNT_CAP`` (``page_signals``
+    has the cursor, and counts only when asked)."""
+    result = page_signals(session, filters.model_copy(update={"count": True}), user=user)
+    return result.items, result.total or 0
 
 
 def _load(session: Session, signal_id: uuid.UUID, user: User | None) -> tuple[Signal, Lead]:
