@@ -70,7 +70,7 @@ def test_duplicates_merge_list_and_undo(app: Any, client: Any, db_session: Sessi
     assert undone.status_code == 200, undone.text
     assert undone.json()["status"] == "undone"
     assert client.post(f"/api/v1/leads/merges/{merge['id']}/undo", headers=headers).status_code == 409
-    listed = client.get("/api/v1/leads", params={"portfolio": "api-book"}, headers=headers).json()
+    listed = client.get("/api/v1/leads", params={"portfolio": "api-book", "count": True}, headers=headers).json()
     assert listed["total"] == 3
 
 

@@ -58,7 +58,9 @@ class Lead(Base):
         Index("ix_leads_assignee_id", "assignee_id"),
         Index("ix_leads_team_id", "team_id"),
         Index("ix_leads_status", "status"),
-        Index("ix_leads_merged_into_id", "merged_into_id"),
+        # Merged leads only (a handful): the lists' "merged_into_id IS NULL" must not be answered from it.
+        Index("ix_leads_merged_into_id", "merged_into_id", postgresql_where=text("merged_into_id IS NOT NULL"),
+              sqlite_where=text("merged_into_id IS NOT NULL")),
         # The lead list's order (most delinquent first), whole book and per assignee and team (migration 0016).
         Index("ix_leads_list", text("(-coalesce(days_delinquent, -1))"), "external_id", "id",
               postgresql_where=text("merged_into_id IS NULL"), sqlite_where=text("merged_into_id IS NULL")),

@@ -4,7 +4,7 @@ A scraped profile or post may carry e-mail addresses and phone numbers anywhere 
 observation is stored, ``seal_identifiers`` replaces every e-mail address found in a string (the whole string or
 a part of it) and every value of a phone-like key with a key-ring ciphertext (``enc:v1:…``, context
 ``observations.identifier``), and returns the blind indexes of what it sealed: the observation keeps them
-(``normalized["identifier_index"]``) so that a data-subject request can still find it by e-mail or phone, and a
+(``observations.identifier_index``) so that a data-subject request can still find it by e-mail or phone, and a
 DSAR export opens the ciphertexts again (``reveal_identifiers``). Names, titles and companies stay readable: the
 product works with them, and the privacy mode decides how long they are kept.
 
@@ -20,8 +20,6 @@ from typing import Any
 from upswing.core.crypto import PREFIX, DecryptionError, KeyRing
 
 CONTEXT = "observations.identifier"
-#: Key of the normalized payload that holds the blind indexes of the sealed identifiers.
-INDEX_KEY = "identifier_index"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 #: Keys whose values are phone numbers (any case, any position in the key: "phone", "phoneNumbers", "mobile").
 _PHONE_KEY = re.compile(r"phone|mobile|cell|tel(?:ephone)?$|fax|whatsapp", re.IGNORECASE)

@@ -251,6 +251,12 @@ def upgrade() -> None:
         op.create_index(name, "signals", _index_columns(columns))
     for name, expression in LEAD_INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON leads ({expression}) WHERE merged_into_id IS NULL")
+    # Only merged leads in the merge index: with every lead in it, SQLite answered "merged_into_id IS NULL"
+    # (all but a few) from it and sorted the whole book for a page of leads (70 ms at 100,000 leads, not 1 ms).
+    op.drop_index("ix_leads_merged_into_id", table_name="leads")
+    op.create_index("ix_leads_merged_into_id", "leads", ["merged_into_id"],
+                    postgresql_where=sa.text("merged_into_id IS NOT NULL"),
+                    sqlite_where=sa.text("merged_into_id IS NOT NULL"))
     if postgres:
         _postgres_upgrade(bind.execute(sa.text("SELECT current_schema()")).scalar_one())
     else:
@@ -265,6 +271,8 @@ def downgrade() -> None:
         _sqlite_downgrade()
     for name in LEAD_INDEXES:
         op.execute(f"DROP INDEX IF EXISTS {name}")
+    op.drop_index("ix_leads_merged_into_id", table_name="leads")
+    op.create_index("ix_leads_merged_into_id", "leads", ["merged_into_id"])
     for name in SIGNAL_INDEXES:
         op.drop_index(name, table_name="signals")
     op.create_index("ix_signals_detected_at", "signals", ["detected_at"])
