@@ -1164,7 +1164,9 @@ def run_worker(kind: str, spec: dict[str, Any], env: dict[str, str], workdir: Pa
 
 
 SEQ_SCAN = {"postgresql": re.compile(r"Seq Scan on (leads|signals)\b"),
-            "sqlite": re.compile(r"\bSCAN (leads|signals)\b(?! USING)")}
+            # also a whole scan of the search table (a LIKE its trigram index could not answer: no constraint)
+            "sqlite": re.compile(r"\bSCAN (leads|signals)\b(?! USING)|\bSCAN leads_fts VIRTUAL TABLE INDEX \d+:$",
+                                 re.MULTILINE)}
 #: Statements left out of the plans: the row-level-security claims (``core.rls``) and the pool's pre-ping.
 _SKIP_STATEMENT = re.compile(r"set_config\(|^\s*SELECT 1\s*$", re.IGNORECASE)
 

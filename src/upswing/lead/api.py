@@ -100,7 +100,8 @@ def get_lead(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> LeadRead:
 @router.get("/{lead_id}/timeline", response_model=LeadTimeline, operation_id="leads_timeline",
             openapi_extra=AUDITED_READ)
 def lead_timeline(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> LeadTimeline:
-    """Snapshots, signals, evidence, actions and outcomes, oldest first."""
+    """Snapshots, signals with their evidence, actions and outcomes, contacts (targets masked), flags, consents and
+    suppressions, oldest first."""
     result = timeline(session, lead_id, user=user)
     record(session, actor=f"user:{user.username}", action="lead.view", entity_type="lead", entity_id=lead_id,
            details={"view": "timeline"})  # audited like the lead itself (privacy issue: lead views)

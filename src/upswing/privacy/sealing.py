@@ -15,6 +15,7 @@ In ``gdpr_strict`` the raw payload is not stored at all and the normalized ``ema
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from upswing.core.crypto import PREFIX, DecryptionError, KeyRing
@@ -60,11 +61,16 @@ def _seal(value: Any, ring: KeyRing, indexes: set[str], *, phone_key: bool) -> A
             return _EMAIL.sub(lambda match: _seal_email(match.group(), ring, indexes), value)
         return value
     if isinstance(value, dict):
-        return {key: _seal(item, ring, indexes, phone_key=bool(_PHONE_KEY.search(str(key))))
-                for key, item in value.items()}
+        return {key: _seal(item, ring, indexes, phone_key=_is_phone_key(str(key))) for key, item in value.items()}
     if isinstance(value, list):
         return [_seal(item, ring, indexes, phone_key=phone_key) for item in value]
     return value
+
+
+@lru_cache(maxsize=4096)
+def _is_phone_key(key: str) -> bool:
+    """Cached: a profile repeats the same few dozen keys, and this ran for every key of every stored payload."""
+    return bool(_PHONE_KEY.search(key))
 
 
 def _seal_email(email: str, ring: KeyRing, indexes: set[str]) -> str:
