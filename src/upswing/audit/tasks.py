@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from upswing.audit import service
-from upswing.core.db import transaction
+from upswing.core.db import in_short_transactions
 from upswing.core.tasks import scheduled, task
 
 
@@ -13,10 +13,4 @@ from upswing.core.tasks import scheduled, task
 @task("audit.seal", max_attempts=1, lease=timedelta(minutes=10))
 def seal() -> int:
     """Seal everything appended so far, a batch per transaction (short write transactions)."""
-    total = 0
-    while True:
-        with transaction() as session:
-            sealed = service.seal(session)
-        total += sealed
-        if not sealed:
-            return total
+    return in_short_transactions(service.seal)

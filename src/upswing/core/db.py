@@ -7,7 +7,7 @@ ones on PostgreSQL (UUID, JSONB, timestamptz) and to portable ones on SQLite.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -174,3 +174,15 @@ def transaction(engine: Engine | None = None, *, read: bool = False) -> Iterator
         raise
     finally:
         session.close()
+
+
+def in_short_transactions(step: Callable[[Session], int], engine: Engine | None = None) -> int:
+    """Run ``step`` in a transaction of its own until it does nothing (returns 0); the total it did. Long
+    maintenance as short write transactions, so no one waits long for the write lock."""
+    total = 0
+    while True:
+        with transaction(engine) as session:
+            done = step(session)
+        total += done
+        if not done:
+            return total

@@ -34,6 +34,19 @@ def offset_field() -> int:
                  description=f"Items to skip (at most {MAX_OFFSET}; narrow the filters to go further)")
 
 
+def cursor_field() -> str | None:
+    """``cursor`` in the filters model of a list that pages by cursor."""
+    return Field(default=None, max_length=500,
+                 description="The next_cursor of the previous page (then offset is not used)")
+
+
+def count_field() -> bool:
+    """``count`` in the filters model of a list that counts only when asked."""
+    return Field(default=False, description=(
+        f"Also count the matches, up to {COUNT_CAP:,} (total, total_is_exact). Counting costs more than the page "
+        "itself on a large book: ask for it when the number is shown, not on every page"))
+
+
 # --------------------------------------------------------------------------------------------------
 # Cursors: keyset pagination that stays stable while rows are added
 # --------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from upswing.account.models import Role, User
@@ -19,6 +19,21 @@ def visible_leads_clause(user: User) -> ColumnElement[bool]:
         own = Lead.assignee_id == user.id
         return or_(own, Lead.team_id == user.team_id) if user.team_id is not None else own
     return false()
+
+
+def owner_scopes(user: User | None, assignee: InstrumentedAttribute[uuid.UUID | None],
+                 team: InstrumentedAttribute[uuid.UUID | None]) -> list[ColumnElement[bool]] | None:
+    """Who may see rows owned like a lead (by these assignee and team columns: leads, signals), as one condition
+    per index to scan (None: every row; ``user=None`` is the operator). An agent's are their own rows and the rest
+    of their team's: two index range scans, never a scan of the whole book, and disjoint, so counts add up."""
+    if user is None or user.role in (Role.ADMIN.value, Role.MANAGER.value, Role.VIEWER.value):
+        return None
+    if user.role != Role.AGENT.value:
+        return [false()]
+    scopes: list[ColumnElement[bool]] = [assignee == user.id]
+    if user.team_id is not None:
+        scopes.append(and_(team == user.team_id, or_(assignee != user.id, assignee.is_(None))))
+    return scopes
 
 
 def can_see_lead(user: User, lead: Lead) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from upswing.core.pagination import COUNT_CAP, offset_field
+from upswing.core.pagination import COUNT_CAP, count_field, cursor_field, offset_field
 from upswing.lead.models import LeadStatus
 
 
@@ -63,11 +63,8 @@ class LeadFilters(BaseModel):
     min_days_delinquent: int | None = Field(default=None, ge=0, le=100_000)
     limit: int = Field(default=50, ge=1, le=1000)
     offset: int = offset_field()
-    cursor: str | None = Field(default=None, max_length=500,
-                               description="The next_cursor of the previous page (then offset is not used)")
-    count: bool = Field(default=False, description=(
-        f"Also count the matches, up to {COUNT_CAP:,} (total, total_is_exact). Counting costs more than the page "
-        "itself on a large book: ask for it when the number is shown, not on every page"))
+    cursor: str | None = cursor_field()
+    count: bool = count_field()
 
 
 class LeadRead(BaseModel):

@@ -39,9 +39,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
-    and_,
     bindparam,
-    false,
     func,
     literal,
     literal_column,
@@ -73,7 +71,7 @@ from upswing.core.errors import NotFoundError, PermissionDeniedError, UpswingErr
 from upswing.core.logging import get_logger
 from upswing.core.pagination import capped_count, decode_cursor, encode_cursor
 from upswing.core.runtime import gc_paused
-from upswing.lead.access import assignee_clause, visible_lead
+from upswing.lead.access import assignee_clause, owner_scopes, visible_lead
 from upswing.lead.importer import (
     EXTRA_VALUES,
     FileFormat,
@@ -810,15 +808,7 @@ class LeadList:
 
 def _lead_scopes(user: User) -> list[ColumnElement[bool]] | None:
     """Who may see a lead, one condition per index to scan (None: the whole book)."""
-    if user.role in (Role.ADMIN.value, Role.MANAGER.value, Role.VIEWER.value):
-        return None
-    if user.role != Role.AGENT.value:
-        return [false()]
-    scopes: list[ColumnElement[bool]] = [Lead.assignee_id == user.id]
-    if user.team_id is not None:  # the rest of the team's: disjoint from the first, so counts can be added
-        scopes.append(and_(Lead.team_id == user.team_id,
-                           or_(Lead.assignee_id != user.id, Lead.assignee_id.is_(None))))
-    return scopes
+    return owner_scopes(user, Lead.assignee_id, Lead.team_id)
 
 
 def _lead_conditions(session: Session, filters: LeadFilters, user: User) -> list[ColumnElement[bool]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from upswing.core.db import transaction
+from upswing.core.db import in_short_transactions, transaction
 from upswing.core.tasks import scheduled, task
 from upswing.privacy import service
 
@@ -22,10 +22,4 @@ def purge() -> dict[str, Any]:
 @task("privacy.seal", lease=timedelta(hours=1))
 def seal_observations() -> int:
     """Seal identifiers in observations stored before sealing existed, a short transaction per batch."""
-    total = 0
-    while True:
-        with transaction() as session:
-            sealed = service.seal_stored_observations(session)
-        total += sealed
-        if not sealed:
-            return total
+    return in_short_transactions(service.seal_stored_observations)

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Integer, Table, Uuid, and_, false, literal, or_, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Integer, Table, Uuid, literal, select, true, tuple_, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from upswing.account.models import Role, User
@@ -25,7 +25,7 @@ from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedEr
 from upswing.core.names import company_key, title_key
 from upswing.core.pagination import capped_count, decode_cursor, encode_cursor
 from upswing.detection.events import CandidateEvent
-from upswing.lead.access import assignee_clause, can_see_lead
+from upswing.lead.access import assignee_clause, can_see_lead, owner_scopes
 from upswing.lead.models import Lead
 from upswing.observation.models import Observation
 from upswing.settings import Settings, get_settings
@@ -570,17 +570,8 @@ def _conditions(session: Session, user: User | None, filters: SignalFilters) -> 
 
 
 def _scopes(user: User | None) -> list[ColumnElement[bool]] | None:
-    """Who may see a signal, as one condition per index to scan (None: everyone's signals). An agent's feed is
-    their own signals and their team's: two index range scans merged, never a scan of the whole book."""
-    if user is None or user.role in (Role.ADMIN.value, Role.MANAGER.value, Role.VIEWER.value):
-        return None
-    if user.role != Role.AGENT.value:
-        return [false()]
-    scopes: list[ColumnElement[bool]] = [Signal.assignee_id == user.id]
-    if user.team_id is not None:  # the rest of the team's: disjoint from the first, so counts can be added
-        scopes.append(and_(Signal.team_id == user.team_id,
-                           or_(Signal.assignee_id != user.id, Signal.assignee_id.is_(None))))
-    return scopes
+    """Who may see a signal (the signal carries its lead's owners), one condition per index to scan."""
+    return owner_scopes(user, Signal.assignee_id, Signal.team_id)
 
 
 @dataclass(frozen=True)
