@@ -40,8 +40,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from _scratch import postgres_database
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEMO_LEADS = Path(__file__).resolve().parents[1] / "src" / "upswing" / "demo" / "data" / "leads.csv"
@@ -131,21 +130,6 @@ def write_inputs(folder: Path, n: int, seed: int = 7) -> tuple[Path, Path]:
 # --------------------------------------------------------------------------------------------
 # Databases and runs
 # --------------------------------------------------------------------------------------------
-
-
-def postgres_database(admin_url: str, name: str, *, drop_only: bool = False) -> str | None:
-    """Create (anew) a scratch database; None with a note when no server answers."""
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            if not drop_only:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-    except Exception as exc:
-        print(f"PostgreSQL skipped: {exc.__class__.__name__}: {exc}", file=sys.stderr)
-        return None
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def prepare(url: str) -> None:

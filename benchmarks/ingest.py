@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from _scratch import postgres_database
+from sqlalchemy import func, select
 
 from upswing.core import migrate
 from upswing.core.db import make_engine, session_factory
@@ -90,19 +90,6 @@ def run_on(url: str, leads_csv: Path, exports: list[Path], snapshots: int) -> di
     return {"import_s": round(import_s, 2), "leads_imported": report.created, "ingest_s": round(ingest_s, 2),
             "snapshots": snapshots, "observations_created": created, "linked": linked, "signals": signals,
             "snapshots_per_s": round(snapshots / ingest_s, 1)}
-
-
-def postgres_database(admin_url: str, name: str) -> str | None:
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-    except Exception as exc:
-        print(f"PostgreSQL skipped: {exc.__class__.__name__}: {exc}", file=sys.stderr)
-        return None
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def main() -> None:
