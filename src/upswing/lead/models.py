@@ -119,7 +119,12 @@ class Lead(Base):
 
     @property
     def full_name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.middle_name, self.last_name) if p)
+        return full_name(self.first_name, self.middle_name, self.last_name)
+
+
+def full_name(first: str | None, middle: str | None, last: str | None) -> str:
+    """A lead's name as shown: the parts it has, in order (also for rows read without the ORM object)."""
+    return " ".join(part for part in (first, middle, last) if part)
 
 
 @event.listens_for(Lead, "before_insert")

@@ -26,7 +26,7 @@ from upswing.core.names import company_key, title_key
 from upswing.core.pagination import capped_count, decode_cursor, encode_cursor
 from upswing.detection.events import CandidateEvent
 from upswing.lead.access import assignee_clause, can_see_lead, owner_scopes
-from upswing.lead.models import Lead
+from upswing.lead.models import Lead, full_name
 from upswing.observation.models import Observation
 from upswing.settings import Settings, get_settings
 from upswing.signal.models import (
@@ -506,10 +506,6 @@ _READ_FIELDS = tuple(name for name in SignalRead.model_fields
 _READ_COLUMNS = tuple(getattr(Signal, name) for name in _READ_FIELDS)
 
 
-def _full_name(*parts: str | None) -> str:
-    return " ".join(part for part in parts if part)
-
-
 def _read(signal: Signal, lead: Lead, evidence: list[EvidenceRead] | None = None) -> SignalRead:
     values = {name: getattr(signal, name) for name in _READ_FIELDS}
     return SignalRead.model_validate({**values, "lead_external_id": lead.external_id,
@@ -527,13 +523,8 @@ def _read_page(session: Session, signal_ids: list[uuid.UUID]) -> list[SignalRead
                Lead.middle_name.label("lead_middle_name"), Lead.last_name.label("lead_last_name"))
         .join(Lead, Lead.id == Signal.lead_id).where(Signal.id.in_(signal_ids))))}
     return [SignalRead.model_validate({
-        **row, "lead_name": _full_name(row["lead_first_name"], row["lead_middle_name"], row["lead_last_name"]),
+        **row, "lead_name": full_name(row["lead_first_name"], row["lead_middle_name"], row["lead_last_name"]),
         "evidence": evidence.get(signal_id, [])}) for signal_id in signal_ids if (row := rows.get(signal_id))]
-
-
-def _read_many(session: Session, rows: Sequence[Any]) -> list[SignalRead]:
-    evidence = evidence_for(session, [signal.id for signal, _ in rows])
-    return [_read(signal, lead, evidence.get(signal.id)) for signal, lead in rows]
 
 
 #: Sort orders of the feed and the columns of their keys (all descending; ``id`` breaks ties).
