@@ -19,6 +19,9 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "upswing"
 #: (source → observation → resolution → detection → signal → delivery, with account/audit usable by all.)
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core", "settings"}),
+    # Channels and transports (e-mail, webhooks, the live stream): they send what they are given and import no
+    # domain, so any domain above may notify.
+    frozenset({"notify"}),
     frozenset({"account", "audit"}),
     frozenset({"privacy"}),  # privacy modes and erasure tombstones, which every write path obeys
     frozenset({"lead"}),
@@ -28,6 +31,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"resolution"}),
     frozenset({"signal"}),
     frozenset({"compliance"}),
+    # Alerts react to signals through the outbox and ask the contact guard what each channel allows.
+    frozenset({"alert"}),
     # Orchestration above the domains it calls: the pipeline (ingest → link → detect → signals), casework
     # (working a signal through the guard), duplicate leads, data-subject requests, keys, the demo.
     frozenset({"pipeline", "casework", "dedupe", "dsar", "keys", "demo", "fakes"}),

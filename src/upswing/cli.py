@@ -73,6 +73,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "audit": LazyCommand("upswing.audit.cli:app", "The audit log: read it and verify its hash chain."),
     "keys": LazyCommand("upswing.keys.cli:keys_app", "Encryption keys for PII at rest."),
     "events": LazyCommand("upswing.core.events_cli:events_app", "The event outbox: consumers, backlog, failures."),
+    "alerts": LazyCommand("upswing.alert.cli:app", "Alerts: your inbox, the live stream (tail), rules."),
+    "webhooks": LazyCommand("upswing.alert.cli:webhooks_app", "Webhook subscriptions: signed alert events."),
 }
 
 

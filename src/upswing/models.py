@@ -1,6 +1,15 @@
 """Imports every model so that metadata (Alembic, tests) sees all tables."""
 
 from upswing.account.models import AuthSession, LoginThrottle, RefreshToken, Team, User
+from upswing.alert.models import (
+    Alert,
+    AlertDelivery,
+    AlertRule,
+    AlertSignal,
+    AlertSuppression,
+    TeamRotation,
+    WebhookSubscription,
+)
 from upswing.audit.models import AuditEntry
 from upswing.compliance.models import (
     BlockedWindowRow,
@@ -13,6 +22,7 @@ from upswing.compliance.models import (
 from upswing.core.outbox import OutboxEvent, OutboxReceipt
 from upswing.core.tasks import TaskRun
 from upswing.lead.models import Lead, LeadMerge, Portfolio
+from upswing.notify.stream import StreamEvent
 from upswing.observation.models import Observation
 from upswing.privacy.models import DataSubjectRequest, ErasureTombstone
 from upswing.resolution.models import Match, NonMatch
@@ -20,9 +30,41 @@ from upswing.signal.models import Evidence, LabelledExample, Signal
 from upswing.source.models import BudgetUsage, LeadSchedule, Source
 
 __all__ = [
-    "AuditEntry", "AuthSession", "BlockedWindowRow", "BudgetUsage", "ComplianceSetting", "ContactAttempt",
-    "ContactConsent", "DataSubjectRequest", "ErasureTombstone", "Evidence", "LabelledExample", "Lead",
-    "LeadComplianceFlag", "LeadMerge", "LeadSchedule", "LoginThrottle", "Match", "NonMatch", "Observation",
-    "OutboxEvent", "OutboxReceipt", "Portfolio", "RefreshToken", "Signal", "Source", "Suppression", "TaskRun", "Team",
-    "User"
+    "Alert",
+    "AlertDelivery",
+    "AlertRule",
+    "AlertSignal",
+    "AlertSuppression",
+    "AuditEntry",
+    "AuthSession",
+    "BlockedWindowRow",
+    "BudgetUsage",
+    "ComplianceSetting",
+    "ContactAttempt",
+    "ContactConsent",
+    "DataSubjectRequest",
+    "ErasureTombstone",
+    "Evidence",
+    "LabelledExample",
+    "Lead",
+    "LeadComplianceFlag",
+    "LeadMerge",
+    "LeadSchedule",
+    "LoginThrottle",
+    "Match",
+    "NonMatch",
+    "Observation",
+    "OutboxEvent",
+    "OutboxReceipt",
+    "Portfolio",
+    "RefreshToken",
+    "Signal",
+    "Source",
+    "StreamEvent",
+    "Suppression",
+    "TaskRun",
+    "Team",
+    "TeamRotation",
+    "User",
+    "WebhookSubscription"
 ]

@@ -93,6 +93,43 @@ class Settings(BaseSettings):
     google_cse_id: str | None = Field(default=None, description="Google Custom Search engine id (cx)")
     source_defaults: dict[str, dict[str, object]] = Field(
         default_factory=dict, description='Per-source config defaults, JSON: {"rss": {"feeds": ["https://…"]}}')
+    # Notifications (notify/): how alert e-mails and webhooks leave. With the default "none" every e-mail delivery
+    # fails permanently and visibly, naming UPSWING_EMAIL_TRANSPORT, instead of being silently dropped.
+    email_transport: Literal["none", "brevo", "smtp"] = Field(
+        default="none", description="How alert e-mails are sent: brevo (transactional API), smtp, or none")
+    email_from: str = Field(default="alerts@upswing.local", description="Sender address of alert e-mails")
+    email_from_name: str = Field(default="Upswing", description="Sender display name of alert e-mails")
+    brevo_api_key: SecretStr | None = Field(default=None, description="Brevo API key (sent as the api-key header)")
+    brevo_base_url: str = Field(default="https://api.brevo.com", description="Brevo API root (tests: the fake)")
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP relay host")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP relay port (587: submission)")
+    smtp_username: str | None = Field(default=None, description="SMTP login; unset: no AUTH")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS (required "
+                                "when on: a relay that does not offer it fails the send)")
+    # A relay with a private CA is trusted by naming that CA, so the certificate is still verified.
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle (PEM) that verifies the SMTP relay's "
+                                      "certificate; unset: the system's trust store")
+    smtp_timeout_seconds: float = Field(default=10, gt=0, description="SMTP connect and command timeout")
+    webhook_timeout_seconds: float = Field(default=10, gt=0, description="Webhook delivery connect/read timeout")
+    public_base_url: str = Field(default="http://127.0.0.1:8000", description="Where people reach Upswing "
+                                 "(links in alert e-mails)")
+    # Alerts (docs/alerts.md): noise control, retries, the live stream.
+    alert_dedup_window_hours: float = Field(default=24, gt=0, description="A further signal on a lead within this "
+                                            "long updates the user's open alert instead of making a new one")
+    alert_hourly_cap: int = Field(default=20, ge=1, description="Alerts per user per channel per hour; beyond it "
+                                  "they go to the user's digest (a user's own cap overrides it)")
+    alert_email_max_attempts: int = Field(default=8, ge=1, description="E-mail attempts before a delivery fails")
+    alert_delivery_lease_seconds: float = Field(default=60, gt=0, description="A claimed delivery not recorded "
+                                                "within this long is taken by another sender")
+    webhook_retry_days: float = Field(default=3, gt=0, description="Retry a webhook delivery for this long")
+    webhook_disable_after_days: float = Field(default=5, gt=0, description="Disable a subscription failing "
+                                              "this long (its owner is alerted)")
+    webhook_disable_after_failures: int = Field(default=100, ge=1, description="…or after this many failed "
+                                                "deliveries in a row")
+    stream_heartbeat_seconds: float = Field(default=15, gt=0, description="SSE comment sent when idle")
+    stream_poll_seconds: float = Field(default=2, gt=0, description="SSE look-up interval without a wake-up")
+    stream_retention_days: int = Field(default=7, ge=1, description="Live-stream events kept for resuming")
     # Outbound requests (docs/security.md, "Outbound requests"): sources never reach private, loopback, link-local,
     # multicast, reserved or unspecified addresses (cloud metadata among them) except those allow-listed here.
     outbound_allow_hosts: StringList = Field(

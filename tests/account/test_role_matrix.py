@@ -31,6 +31,7 @@ MATRIX: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/v1/auth/logout-all", EVERYONE),
     ("POST", "/api/v1/auth/unlock-address", {ADMIN}),
     ("GET", "/api/v1/users/me", EVERYONE),
+    ("PATCH", "/api/v1/users/me", EVERYONE),
     ("POST", "/api/v1/users/me/password", EVERYONE),
     ("GET", "/api/v1/users", {ADMIN}),
     ("POST", "/api/v1/users", {ADMIN}),
@@ -78,6 +79,8 @@ for _file in sorted(Path(__file__).parents[1].glob("*/role_matrix.py")):
 def _request_kwargs(method: str, path: str, n: int) -> dict[str, Any]:
     if path.endswith("/users") and method == "POST":
         return {"json": {"username": f"new-user-{n}", "password": "long-enough-pw", "role": "viewer"}}
+    if path.endswith("/users/me") and method == "PATCH":
+        return {"json": {"timezone": "America/Chicago", "quiet_hours_start": "21:00", "quiet_hours_end": "07:00"}}
     if path.endswith("/users/{user_id}"):
         return {"json": {"is_active": True}}
     if path.endswith("/users/me/password"):

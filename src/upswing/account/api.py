@@ -11,6 +11,7 @@ from upswing.account.deps import Admin, AnyUser, Authenticated
 from upswing.account.models import User
 from upswing.account.schemas import (
     AddressUnlock,
+    AlertPreferences,
     PasswordChange,
     RefreshRequest,
     TeamCreate,
@@ -99,6 +100,14 @@ def change_password(body: PasswordChange, principal: Authenticated, request: Req
 
 @router.get("/users/me", response_model=UserRead, operation_id="users_me", tags=["users"])
 def me(user: AnyUser) -> User:
+    return user
+
+
+@router.patch("/users/me", response_model=UserRead, operation_id="users_update_me", tags=["users"])
+def update_me(body: AlertPreferences, user: AnyUser, session: DbSession) -> User:
+    """Your alert preferences: time zone, quiet hours, days away, hourly cap."""
+    service.update_preferences(session, user, body, actor=f"user:{user.username}")
+    session.commit()
     return user
 
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from upswing.core.db import Base, UTCDateTime, new_uuid, utcnow
@@ -40,6 +40,15 @@ class User(Base):
     #: Tokens issued before this moment (whole seconds, as a token's ``iat``) are refused: set by a password
     #: change or reset, a deactivation and "sign out everywhere".
     tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Alert preferences (docs/alerts.md): the user's IANA time zone, quiet hours in it ("HH:MM", e-mail waits until
+    # they end; an end before the start spans midnight), days away (inclusive; their alerts go to the fallback) and
+    # a per-channel hourly cap overriding the default (beyond it alerts go to the digest).
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    quiet_hours_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_hours_end: Mapped[str | None] = mapped_column(String(5))
+    away_from: Mapped[date | None] = mapped_column(Date)
+    away_until: Mapped[date | None] = mapped_column(Date)
+    alert_hourly_cap: Mapped[int | None] = mapped_column(Integer)
 
     team: Mapped[Team | None] = relationship(lazy="joined")
 

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from upswing.account.models import Role
 
@@ -55,11 +57,50 @@ class UserCreate(BaseModel):
     team: str | None = Field(default=None, description="Team name")
 
 
+def _zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r} (for example America/Chicago)") from None
+    return value
+
+
+_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class AlertPreferences(BaseModel):
+    """A user's alert preferences; a field left out is unchanged, a field sent as null is cleared."""
+
+    model_config = ConfigDict(extra="forbid")
+    timezone: Annotated[str | None, AfterValidator(_zone)] = Field(
+        default=None, description="IANA time zone the quiet hours are in (default: UTC)")
+    quiet_hours_start: str | None = Field(default=None, pattern=_CLOCK, description="HH:MM local, e.g. 21:00")
+    quiet_hours_end: str | None = Field(default=None, pattern=_CLOCK, description="HH:MM local, e.g. 07:30")
+    away_from: date | None = Field(default=None, description="First day away (alerts go to the fallback)")
+    away_until: date | None = Field(default=None, description="Last day away (inclusive)")
+    alert_hourly_cap: int | None = Field(default=None, ge=1, le=10_000,
+                                         description="Alerts per channel per hour before the digest takes them")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlertPreferences:
+        if (self.quiet_hours_start is None) != (self.quiet_hours_end is None) and \
+                {"quiet_hours_start", "quiet_hours_end"} <= self.model_fields_set:
+            raise ValueError("quiet_hours_start and quiet_hours_end go together")
+        if self.away_from and self.away_until and self.away_until < self.away_from:
+            raise ValueError("away_until is before away_from")
+        return self
+
+
 class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     role: Role | None = None
     team: str | None = None
     is_active: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=256)
+    email: str | None = Field(default=None, max_length=320, description="Where e-mail alerts go")
+    preferences: AlertPreferences | None = None
 
 
 class UserRead(BaseModel):
@@ -72,3 +113,9 @@ class UserRead(BaseModel):
     team_id: uuid.UUID | None
     is_active: bool
     created_at: datetime
+    timezone: str | None = None
+    quiet_hours_start: str | None = None
+    quiet_hours_end: str | None = None
+    away_from: date | None = None
+    away_until: date | None = None
+    alert_hourly_cap: int | None = None

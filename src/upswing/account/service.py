@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 
 from upswing.account import throttle, tokens
 from upswing.account.models import AuthSession, RefreshToken, Role, Team, User
-from upswing.account.schemas import Token, UnlockResult, UserCreate, UserUpdate
+from upswing.account.schemas import AlertPreferences, Token, UnlockResult, UserCreate, UserUpdate
 from upswing.account.security import hash_password, verify_password
 from upswing.audit import service as audit
 from upswing.core.db import utcnow
-from upswing.core.errors import ConflictError, NotFoundError
+from upswing.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from upswing.settings import Settings
 
 # A fixed hash to verify against when the user does not exist, so timing does not reveal usernames.
@@ -72,6 +72,11 @@ def update_user(session: Session, user_id: uuid.UUID, data: UserUpdate, *, actor
     if data.password is not None:
         user.password_hash = hash_password(data.password)
         changes["password"] = "changed"  # noqa: S105 - records that it changed, not the value
+    if "email" in data.model_fields_set and data.email != user.email:
+        user.email = data.email
+        changes["email"] = "changed"
+    if data.preferences is not None:
+        changes.update(_apply_preferences(user, data.preferences))
     if changes:
         audit.record(session, actor=actor, action="user.update", entity_type="user", entity_id=user.id,
                      details=changes)
@@ -79,6 +84,32 @@ def update_user(session: Session, user_id: uuid.UUID, data: UserUpdate, *, actor
         tokens.revoke_all(session, user, "password_reset" if "password" in changes else "deactivated")
     session.flush()
     return user
+
+
+def update_preferences(session: Session, user: User, preferences: AlertPreferences, *, actor: str) -> User:
+    """Change a user's own alert preferences (time zone, quiet hours, days away, hourly cap)."""
+    changes = _apply_preferences(user, preferences)
+    if changes:
+        audit.record(session, actor=actor, action="user.preferences", entity_type="user", entity_id=user.id,
+                     details=changes)
+    session.flush()
+    return user
+
+
+def _apply_preferences(user: User, preferences: AlertPreferences) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    for name in sorted(preferences.model_fields_set):
+        value = getattr(preferences, name)
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+            changes[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    if user.away_from and user.away_until and user.away_until < user.away_from:
+        raise ValidationFailedError("away_until is before away_from",
+                                    [{"field": "away_until", "message": "is before away_from"}])
+    if (user.quiet_hours_start is None) != (user.quiet_hours_end is None):
+        raise ValidationFailedError("quiet_hours_start and quiet_hours_end go together",
+                                    [{"field": "quiet_hours_end", "message": "set both quiet hours or neither"}])
+    return changes
 
 
 def _keep_an_active_admin(session: Session, user: User) -> None:

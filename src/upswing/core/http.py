@@ -74,6 +74,7 @@ __all__ = [
     "TransportFailed",
     "Validators",
     "check_outbound_url",
+    "guarded_transport",
     "ip_literal",
     "parse_retry_after",
     "resolve_host",
@@ -717,6 +718,13 @@ class _GuardedTransport(httpx.HTTPTransport):
             ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
             network_backend=_GuardedBackend(policy))
+
+
+def guarded_transport(policy: OutboundPolicy, limits: httpx.Limits | None = None) -> httpx.BaseTransport:
+    """An httpx transport whose connections go only to addresses ``policy`` allows, for a caller that needs a
+    plain ``httpx.Client`` rather than an :class:`HttpClient` (webhook delivery: the exact bytes it signed, one
+    attempt, no redirects). A refused address raises :class:`OutboundRefused` from the request."""
+    return _GuardedTransport(policy, limits or httpx.Limits(max_connections=64, max_keepalive_connections=32))
 
 
 # --------------------------------------------------------------------------------------------------
