@@ -52,11 +52,13 @@ def loose_values(app: Any, parameter: dict[str, Any], known_id: str) -> tuple[li
 
 
 def list_endpoints(app: Any) -> list[tuple[str, list[dict[str, Any]]]]:
-    """GET endpoints without path parameters that take query parameters (the lists and searches)."""
+    """GET endpoints without path parameters that take query parameters (the lists and searches; not the live
+    stream, which is no list and never ends by itself)."""
     found = []
     for path, operations in app.openapi()["paths"].items():
         get = operations.get("get")
-        if get is None or "{" in path:
+        if get is None or "{" in path or "text/event-stream" in get.get("responses", {}).get("200", {}).get(
+                "content", {}):
             continue
         query = [p for p in get.get("parameters", []) if p["in"] == "query"]
         if query:
