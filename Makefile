@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/monitoring.py
 	$(BIN)/python benchmarks/import_memory.py
 	$(BIN)/python benchmarks/api_scale.py
+	$(BIN)/python benchmarks/alerts.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
