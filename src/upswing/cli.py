@@ -73,8 +73,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "audit": LazyCommand("upswing.audit.cli:app", "The audit log: read it and verify its hash chain."),
     "keys": LazyCommand("upswing.keys.cli:keys_app", "Encryption keys for PII at rest."),
     "events": LazyCommand("upswing.core.events_cli:events_app", "The event outbox: consumers, backlog, failures."),
-    "alerts": LazyCommand("upswing.alert.cli:app", "Alerts: your inbox, the live stream (tail), rules."),
-    "webhooks": LazyCommand("upswing.alert.cli:webhooks_app", "Webhook subscriptions: signed alert events."),
+    "alerts": LazyCommand("upswing.alert.cli:app",
+                          "Alerts: your inbox, the live stream, and the rules that make alerts."),
+    "webhooks": LazyCommand("upswing.alert.cli:webhooks_app", "Webhook subscriptions: signed alert events to your systems."),
 }
 
 
@@ -92,7 +93,9 @@ def _prepare(migrated: bool) -> None:
     from upswing.core.db import get_engine
 
     engine = get_engine()
-    if migrate.current_revision(engine) != migrate.head_revision():
+    current = migrate.current_revision(engine)
+    engine.dispose()  # a command that forks workers (Celery) must not hand them this check's connection
+    if current != migrate.head_revision():
         fail(f"the database at {engine.url.render_as_string(hide_password=True)} is not at the latest "
              "migration: run `upswing db upgrade` first")
 

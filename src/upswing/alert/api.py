@@ -35,6 +35,8 @@ from upswing.alert.schemas import (
     SubscriptionUpdate,
     SubscriptionWithSecret,
 )
+from upswing.core import rls
+from upswing.core.db import read_session
 from upswing.core.deps import AppSettings, DbSession
 from upswing.notify import stream
 from upswing.settings import Settings
@@ -143,12 +145,12 @@ def read_alert(alert_id: uuid.UUID, user: AnyUser, session: DbSession) -> AlertR
 
 
 def _events_since(factory: sessionmaker[Session], user_id: uuid.UUID, after: int) -> list[tuple[int, str, bytes]]:
-    with factory() as session:
+    with read_session(factory) as session:
         return [(row.id, row.kind, orjson.dumps(row.data)) for row in stream.read_since(session, user_id, after)]
 
 
 def _latest(factory: sessionmaker[Session], user_id: uuid.UUID) -> int:
-    with factory() as session:
+    with read_session(factory) as session:
         return stream.latest_id(session, user_id)
 
 
@@ -191,7 +193,7 @@ async def _sse(request: Request, user_id: uuid.UUID, after: int | None, settings
 
 @router.get("/stream", operation_id="stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})
-def live_stream(request: Request, user: AnyUser, settings: AppSettings,
+def live_stream(request: Request, user: AnyUser, settings: AppSettings, session: DbSession,
                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
                 max_seconds: Annotated[float | None, Query(gt=0, le=3600, description=(
                     "Close the stream after this long (long-polling clients); default: never"))] = None,
@@ -199,13 +201,19 @@ def live_stream(request: Request, user: AnyUser, settings: AppSettings,
     """Your live events (``alert.created``, ``alert.updated``, ``alert.read``…) as Server-Sent Events. Send
     ``Last-Event-ID`` to resume after a disconnect; a comment line every ``stream_heartbeat_seconds`` keeps
     proxies from closing an idle stream."""
+    # The request's session only authenticated: give its connection back now, not when the stream ends hours
+    # later (each open stream would otherwise hold a connection and an open transaction).
+    user_id = user.id
+    session.rollback()
+    rls.stop_acting(session)
+    session.close()
     after: int | None = None
     if last_event_id is not None:
         try:
             after = max(int(last_event_id), 0)
         except ValueError:
             after = None
-    return StreamingResponse(_sse(request, user.id, after, settings, max_seconds), media_type="text/event-stream",
+    return StreamingResponse(_sse(request, user_id, after, settings, max_seconds), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

@@ -456,6 +456,8 @@ def on_signal(session: Session, signal_id: uuid.UUID, *, now: datetime | None = 
     guard = compliance.check_contacts(session, [lead], GUARD_CHANNELS, now)[lead.id]
     if flags & RESTRICTING_FLAGS:
         plans = _restricted_plans(session, lead, signal, plans, now, result)
+    # Every recipient's stream lock first, in one order (notify.stream.lock_streams): no two consumers deadlock.
+    stream.lock_streams(session, plans)
     subscriptions = _subscriptions(session) if any(AlertChannel.WEBHOOK.value in p.channels
                                                    for p in plans.values()) else []
     for plan in plans.values():

@@ -6,6 +6,7 @@ ones on PostgreSQL (UUID, JSONB, timestamptz) and to portable ones on SQLite.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -138,6 +139,16 @@ def make_api_engine(settings: Any) -> Engine:
 
 
 _engines: dict[str, Engine] = {}
+
+
+def _forget_parent_connections() -> None:
+    """In a forked child (Celery's worker processes): never reuse a pooled connection the parent opened, which
+    both processes would then talk over at once; the child opens its own."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -216,7 +216,7 @@ def _codec(name: str) -> str:
     """The codec's canonical name (``windows-1252`` → ``cp1252``); LeadFileError if it is not a text encoding."""
     try:
         info = codecs.lookup(name.strip())
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         info = None
     if info is None or not getattr(info, "_is_text_encoding", True):
         raise LeadFileError(f"unknown text encoding {name!r} (for example utf-8, cp1252 or latin-1)")

@@ -20,7 +20,7 @@ import contextlib
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,8 @@ from upswing.core.logging import get_logger
 log = get_logger(__name__)
 
 CHANNEL = "upswing_stream"
+#: First key of the two-key advisory locks of user streams (keeps them apart from other advisory locks).
+_LOCK_NAMESPACE = 7_401
 _PENDING_WAKES = "upswing.stream_wakes"
 
 
@@ -50,9 +52,25 @@ class StreamEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def lock_streams(session: Session, user_ids: Iterable[uuid.UUID]) -> None:
+    """Take the users' stream locks until the transaction ends (PostgreSQL; SQLite has one writer at a time).
+
+    A reader resumes from the last id it saw, so a user's events must become visible in id order: an id given to
+    one transaction must not commit after a larger id given to another, or the reader passes it by for good.
+    Holding the user's lock from before the id is drawn until the commit makes commits follow ids. Several users
+    are locked in one sorted order, so two transactions never wait on each other."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for user_id in sorted(set(user_ids), key=str):
+        session.execute(text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:user_id))"),
+                        {"namespace": _LOCK_NAMESPACE, "user_id": str(user_id)})
+
+
 def publish(session: Session, user_id: uuid.UUID, kind: str, data: dict[str, Any]) -> None:
     """Add an event to a user's stream, in the caller's transaction."""
+    lock_streams(session, [user_id])
     session.add(StreamEvent(user_id=user_id, kind=kind, data=data, created_at=utcnow()))
+    session.flush()  # the id is drawn now, under the lock
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, :user_id)"), {"channel": CHANNEL, "user_id": str(user_id)})
     wakes: set[uuid.UUID] | None = session.info.get(_PENDING_WAKES)
