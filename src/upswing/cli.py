@@ -75,7 +75,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "events": LazyCommand("upswing.core.events_cli:events_app", "The event outbox: consumers, backlog, failures."),
     "alerts": LazyCommand("upswing.alert.cli:app",
                           "Alerts: your inbox, the live stream, and the rules that make alerts."),
-    "webhooks": LazyCommand("upswing.alert.cli:webhooks_app", "Webhook subscriptions: signed alert events to your systems."),
+    "webhooks": LazyCommand("upswing.alert.cli:webhooks_app",
+                            "Webhook subscriptions: signed alert events to your systems."),
 }
 
 
