@@ -59,3 +59,13 @@ def failing(session: Session, event: Event) -> None:
     _effect(session, event, "test.failing")
     if event.payload.get("fail"):
         raise RuntimeError("planned failure")
+
+
+BATCHED = "test.batched"
+
+
+@consumer("test.batched", BATCHED, max_attempts=2, retry_delay=timedelta(0), batch_size=10)
+def batched(session: Session, event: Event) -> None:
+    _effect(session, event, "test.batched")
+    if event.payload.get("fail"):
+        raise RuntimeError("planned failure")

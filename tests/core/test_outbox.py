@@ -92,6 +92,18 @@ def test_a_failing_consumer_retries_then_shows_the_failure(settings_database: se
     assert receipts(settings_database, "test.failing")[bad] == ReceiptStatus.PENDING.value
 
 
+def test_a_batch_consumer_commits_many_events_at_once_and_isolates_a_bad_one(
+        settings_database: sessionmaker[Session], consumers: ModuleType) -> None:
+    good = emit(settings_database, consumers.BATCHED, 12)
+    [bad] = emit(settings_database, consumers.BATCHED, fail=True)
+    report = outbox.deliver_pending(settings_database, consumers=["test.batched"])
+    # The batch holding the bad event was rolled back and replayed one event at a time: the good ones are done
+    # once, the bad one failed after its attempts, and its effect never committed.
+    assert (report.done, report.failed) == (12, 1)
+    assert consumers.handled() == dict.fromkeys(good, 1)
+    assert receipts(settings_database, "test.batched") == {**dict.fromkeys(good, "done"), bad: "failed"}
+
+
 def outbox_uuid(value: str) -> object:
     import uuid
 

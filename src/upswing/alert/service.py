@@ -75,6 +75,7 @@ GUARD_CHANNELS = (Channel.CALL, Channel.SMS, Channel.EMAIL)
 #: A lead with any of these may not be contacted about a signal: its alert is only a note to the assignee.
 RESTRICTING_FLAGS = frozenset({Flag.CEASE, Flag.BANKRUPTCY, Flag.DECEASED, Flag.ATTORNEY, Flag.DISPUTE})
 SEND_TASK = "alerts.send"
+_SEND_QUEUED = "upswing.alerts_send_queued"
 
 _TYPE_LABELS = {
     "new_employment": "New job", "promotion": "Promotion", "certification": "Certification",
@@ -567,8 +568,17 @@ def _alert_user(session: Session, plan: _Plan, lead: Lead, signal: Signal, guard
         session.add(delivery)
         result.deliveries += 1
     if due_now:
-        session.flush()
-        tasks.enqueue(session, SEND_TASK, key=f"{SEND_TASK}:{alert.id}", max_attempts=1)
+        _send_after_commit(session, alert.id)
+
+
+def _send_after_commit(session: Session, alert_id: uuid.UUID) -> None:
+    """Queue one ``alerts.send`` run per transaction (a batch of events makes many alerts; one run sends all)."""
+    transaction = session.get_transaction()
+    if session.info.get(_SEND_QUEUED) is transaction:
+        return
+    session.flush()
+    tasks.enqueue(session, SEND_TASK, key=f"{SEND_TASK}:{alert_id}", max_attempts=1)
+    session.info[_SEND_QUEUED] = transaction
 
 
 def _over_hourly_cap(session: Session, user: User, channel: str, now: datetime, settings: Settings) -> bool:

@@ -17,7 +17,7 @@ from upswing.settings import get_settings
 from upswing.signal.service import SIGNAL_CREATED, SIGNAL_UPDATED
 
 
-@consumer("alert.evaluate", SIGNAL_CREATED, SIGNAL_UPDATED, retry_delay=timedelta(seconds=5))
+@consumer("alert.evaluate", SIGNAL_CREATED, SIGNAL_UPDATED, retry_delay=timedelta(seconds=5), batch_size=50)
 def evaluate(session: Session, event: Event) -> None:
     """Alerts for a new signal, or one that new evidence changed (its score may now meet a rule)."""
     if event.type == SIGNAL_UPDATED and event.payload.get("change") != "evidence":
