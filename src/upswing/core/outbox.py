@@ -320,7 +320,7 @@ def _process_many(factory: sessionmaker[Session], declared: Consumer, event_ids:
             if marked != len(event_ids):
                 raise _LeaseLost
         report.done += len(event_ids)
-    except Exception:  # noqa: BLE001 - the batch is rolled back; each event gets its own attempt and error
+    except Exception:
         for event_id in event_ids:
             _process_one(factory, declared, event_id, worker, report)
 
