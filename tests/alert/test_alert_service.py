@@ -332,3 +332,25 @@ def test_round_robin_is_fair_under_two_concurrent_workers(settings_database: ses
         assert sum(per_agent.values()) == 40
         assert per_agent == {agent.id: 10 for agent in agents}
         assert session.scalar(select(func.count()).select_from(AlertSignal)) == 40
+
+
+def test_a_batch_gives_the_same_alerts_as_one_signal_at_a_time(db_session: Session) -> None:
+    _only_rule(db_session, channels=["in_app", "email"])
+    agent = make_user(db_session)
+    agent.email = "agent@example.com"
+    portfolio = make_portfolio(db_session)
+    lead = make_lead(db_session, portfolio, assignee_id=agent.id)
+    other = make_lead(db_session, portfolio, assignee_id=agent.id)
+    first = make_signal(db_session, lead, SignalType.CERTIFICATION, identity="cert")
+    second = make_signal(db_session, lead, SignalType.AWARD, identity="award")
+    third = make_signal(db_session, other)
+    result = service.on_signals(db_session, [first, second, third, first], now=NOW)
+    alerts = {a.lead_id: a for a in _alerts(db_session, agent)}
+    assert set(alerts) == {lead.id, other.id}
+    assert alerts[lead.id].signal_count == 2 and alerts[other.id].signal_count == 1  # folded within the batch
+    assert (result.alerts_created, result.alerts_updated) == (2, 1)
+    emails = db_session.scalar(select(func.count()).select_from(AlertDelivery).where(
+        AlertDelivery.user_id == agent.id, AlertDelivery.channel == "email"))
+    assert emails == 2
+    kinds = Counter(db_session.scalars(select(StreamEvent.kind).where(StreamEvent.user_id == agent.id)))
+    assert kinds == {"alert.created": 2, "alert.updated": 1}

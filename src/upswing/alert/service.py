@@ -75,7 +75,6 @@ GUARD_CHANNELS = (Channel.CALL, Channel.SMS, Channel.EMAIL)
 #: A lead with any of these may not be contacted about a signal: its alert is only a note to the assignee.
 RESTRICTING_FLAGS = frozenset({Flag.CEASE, Flag.BANKRUPTCY, Flag.DECEASED, Flag.ATTORNEY, Flag.DISPUTE})
 SEND_TASK = "alerts.send"
-_SEND_QUEUED = "upswing.alerts_send_queued"
 
 _TYPE_LABELS = {
     "new_employment": "New job", "promotion": "Promotion", "certification": "Certification",
@@ -424,45 +423,105 @@ def _owner_route(session: Session, lead: Lead, now: datetime, skipped: Any) -> l
 
 def on_signal(session: Session, signal_id: uuid.UUID, *, now: datetime | None = None,
               settings: Settings | None = None) -> EvaluationResult:
-    """Alerts for a new or newly corroborated signal (the ``alert.evaluate`` consumer)."""
+    """Alerts for a new or newly corroborated signal."""
+    return on_signals(session, [signal_id], now=now, settings=settings)
+
+
+@dataclass
+class _Batch:
+    """What the signals of one transaction share, loaded once: a burst of signals costs a few queries per batch,
+    not a few per signal."""
+
+    now: datetime
+    settings: Settings
+    existing: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)  # (user, signal) alerted already
+    open_alerts: dict[tuple[uuid.UUID, uuid.UUID, str], Alert] = field(default_factory=dict)  # (user, lead, kind)
+    sent_last_hour: dict[tuple[uuid.UUID, str], int] = field(default_factory=dict)  # (user, channel) → count
+    subscriptions: list[tuple[WebhookSubscription, User]] = field(default_factory=list)
+    stream_events: list[tuple[uuid.UUID, str, dict[str, Any]]] = field(default_factory=list)
+    first_due_alert: uuid.UUID | None = None
+
+
+def on_signals(session: Session, signal_ids: Sequence[uuid.UUID], *, now: datetime | None = None,
+               settings: Settings | None = None) -> EvaluationResult:
+    """Alerts for new or newly corroborated signals (the ``alert.evaluate`` consumer, a batch of events at a time)."""
     settings = settings or get_settings()
     now = now or utcnow()
     result = EvaluationResult()
-    signal = session.get(Signal, signal_id)
-    if signal is None or signal.status == SignalStatus.DISMISSED.value:
-        return result
-    lead = session.get(Lead, signal.lead_id)
-    found = signal_facts(session, [signal.id]).get(signal.id)
-    if lead is None or found is None:
-        return result
-    rules = session.scalars(select(AlertRule).where(
-        AlertRule.enabled.is_(True), or_(AlertRule.team_id.is_(None), AlertRule.team_id == lead.team_id))
-        .order_by(AlertRule.created_at, AlertRule.id))
-    matched = [rule for rule in rules if matches(parse_conditions(rule.conditions), found.facts, now)]
-    result.matched_rules = len(matched)
-    if not matched:
+    signals = {row.id: row for row in session.scalars(select(Signal).where(
+        Signal.id.in_(signal_ids), Signal.status != SignalStatus.DISMISSED.value))}
+    facts = signal_facts(session, list(signals))
+    leads = {row.id: row for row in session.scalars(select(Lead).where(
+        Lead.id.in_({s.lead_id for s in signals.values()})))}
+    assignees = {lead.assignee_id for lead in leads.values() if lead.assignee_id}
+    if assignees:  # into the identity map: routing's look-ups by id then cost no query
+        session.scalars(select(User).where(User.id.in_(assignees))).all()
+    rules = [(rule, parse_conditions(rule.conditions), parse_recipients(rule.recipients)) for rule in
+             session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True))
+                             .order_by(AlertRule.created_at, AlertRule.id))]
+
+    # 1. Which rules match, and who gets what (routing may take turns in a team, so it runs signal by signal).
+    work: list[tuple[Signal, Lead, dict[uuid.UUID, _Plan]]] = []
+    for signal_id in signal_ids:
+        signal = signals.get(signal_id)
+        found = facts.get(signal_id)
+        lead = leads.get(signal.lead_id) if signal is not None else None
+        if signal is None or found is None or lead is None:
+            continue
+        matched = [(rule, who) for rule, conditions, who in rules
+                   if rule.team_id in (None, lead.team_id) and matches(conditions, found.facts, now)]
+        result.matched_rules += len(matched)
+        plans: dict[uuid.UUID, _Plan] = {}
+        for rule, who in matched:
+            for user, routed_by in _route(session, lead, rule, who, signal.id, now, result):
+                plan = plans.setdefault(user.id, _Plan(user=user, rule=rule, routed_by=routed_by))
+                plan.channels += [c for c in rule.channels if c not in plan.channels]
+                priority = rule.priority or signal.priority
+                if PRIORITY_RANK.get(priority, 0) >= PRIORITY_RANK.get(plan.priority, 0):
+                    plan.priority = priority
+        if plans:
+            work.append((signal, lead, plans))
+    if not work:
         return result
 
-    plans: dict[uuid.UUID, _Plan] = {}
-    for rule in matched:
-        for user, routed_by in _route(session, lead, rule, parse_recipients(rule.recipients), signal.id, now,
-                                      result):
-            plan = plans.setdefault(user.id, _Plan(user=user, rule=rule, routed_by=routed_by))
-            plan.channels += [c for c in rule.channels if c not in plan.channels]
-            priority = rule.priority or signal.priority
-            if PRIORITY_RANK.get(priority, 0) >= PRIORITY_RANK.get(plan.priority, 0):
-                plan.priority = priority
+    # 2. The contact guard for every lead at once; restricted leads get only a note to their assignee.
+    work_leads = list({lead.id: lead for _, lead, _ in work}.values())
+    flags = compliance.active_flags_of(session, [lead.id for lead in work_leads])
+    guards = compliance.check_contacts(session, work_leads, GUARD_CHANNELS, now)
+    work = [(signal, lead, _restricted_plans(session, lead, signal, plans, now, result)
+             if flags.get(lead.id, frozenset()) & RESTRICTING_FLAGS else plans)
+            for signal, lead, plans in work]
 
-    flags = compliance.active_flags(session, lead.id)
-    guard = compliance.check_contacts(session, [lead], GUARD_CHANNELS, now)[lead.id]
-    if flags & RESTRICTING_FLAGS:
-        plans = _restricted_plans(session, lead, signal, plans, now, result)
-    # Every recipient's stream lock first, in one order (notify.stream.lock_streams): no two consumers deadlock.
-    stream.lock_streams(session, plans)
-    subscriptions = _subscriptions(session) if any(AlertChannel.WEBHOOK.value in p.channels
-                                                   for p in plans.values()) else []
-    for plan in plans.values():
-        _alert_user(session, plan, lead, signal, guard, subscriptions, now, settings, result)
+    # 3. What is already there, for every recipient at once; every recipient's stream lock first, in one order
+    # (notify.stream.lock_streams), so that no two consumers deadlock.
+    users = {user_id for _, _, plans in work for user_id in plans}
+    stream.lock_streams(session, users)
+    batch = _Batch(now=now, settings=settings)
+    batch.existing = {(user_id, signal_id) for user_id, signal_id in session.execute(
+        select(AlertSignal.user_id, AlertSignal.signal_id).where(
+            AlertSignal.signal_id.in_([signal.id for signal, _, _ in work]), AlertSignal.user_id.in_(users)))}
+    for alert in session.scalars(select(Alert).where(
+            Alert.lead_id.in_([lead.id for lead in work_leads]), Alert.user_id.in_(users),
+            Alert.window_ends_at > now).order_by(Alert.created_at)):
+        batch.open_alerts[(alert.user_id, alert.lead_id, alert.kind)] = alert  # type: ignore[index]
+    for user_id, channel, count in session.execute(
+            select(AlertDelivery.user_id, AlertDelivery.channel, func.count())
+            .where(AlertDelivery.user_id.in_(users), AlertDelivery.created_at > now - timedelta(hours=1),
+                   AlertDelivery.status != DeliveryStatus.DIGEST.value)
+            .group_by(AlertDelivery.user_id, AlertDelivery.channel)):
+        if user_id is not None:
+            batch.sent_last_hour[(user_id, channel)] = count
+    if any(AlertChannel.WEBHOOK.value in plan.channels for _, _, plans in work for plan in plans.values()):
+        batch.subscriptions = _subscriptions(session)
+
+    # 4. The alerts, their deliveries and stream events: written together, flushed once.
+    for signal, lead, plans in work:
+        for plan in plans.values():
+            _alert_user(session, plan, lead, signal, guards[lead.id], batch, result)
+    session.flush()
+    stream.publish_many(session, batch.stream_events)
+    if batch.first_due_alert is not None:
+        tasks.enqueue(session, SEND_TASK, key=f"{SEND_TASK}:{batch.first_due_alert}", max_attempts=1)
     return result
 
 
@@ -497,16 +556,14 @@ def _title(signal: Signal, count: int) -> str:
 
 
 def _alert_user(session: Session, plan: _Plan, lead: Lead, signal: Signal, guard: dict[Channel, GuardDecision],
-                subscriptions: list[tuple[WebhookSubscription, User]], now: datetime, settings: Settings,
-                result: EvaluationResult) -> None:
-    user = plan.user
-    if session.scalar(select(AlertSignal.id).where(AlertSignal.user_id == user.id,
-                                                   AlertSignal.signal_id == signal.id)) is not None:
+                batch: _Batch, result: EvaluationResult) -> None:
+    user, now = plan.user, batch.now
+    if (user.id, signal.id) in batch.existing:
         return  # told once already, ever
+    batch.existing.add((user.id, signal.id))
+    rule_id = plan.rule.id if plan.rule else None
     guard_answers = guard_json(guard) if plan.kind == "signal" else {}
-    open_alert = session.scalar(select(Alert).where(
-        Alert.user_id == user.id, Alert.lead_id == lead.id, Alert.kind == plan.kind, Alert.window_ends_at > now)
-        .order_by(Alert.created_at.desc()).limit(1))
+    open_alert = batch.open_alerts.get((user.id, lead.id, plan.kind))
     if open_alert is not None:
         # Within the dedup window a further signal updates the open alert: no new e-mail, no new alert.
         open_alert.signal_count += 1
@@ -519,29 +576,31 @@ def _alert_user(session: Session, plan: _Plan, lead: Lead, signal: Signal, guard
         open_alert.read_at = None
         open_alert.updated_at = now
         session.add(AlertSignal(alert_id=open_alert.id, user_id=user.id, signal_id=signal.id, created_at=now))
-        _suppress(session, "dedup_window", user_id=user.id, lead_id=lead.id, signal_id=signal.id,
-                  rule_id=plan.rule.id if plan.rule else None, alert_id=open_alert.id, result=result)
+        _suppress(session, "dedup_window", user_id=user.id, lead_id=lead.id, signal_id=signal.id, rule_id=rule_id,
+                  alert_id=open_alert.id, result=result)
         if AlertChannel.IN_APP.value in plan.channels:
-            stream.publish(session, user.id, "alert.updated", stream_payload(open_alert, lead))
+            batch.stream_events.append((user.id, "alert.updated", stream_payload(open_alert, lead)))
         if AlertChannel.WEBHOOK.value in plan.channels:
-            result.deliveries += _webhook_deliveries(session, open_alert, lead, signal, subscriptions,
-                                                     "alert.updated", now)
+            count = _webhook_deliveries(session, open_alert, lead, signal, batch.subscriptions, "alert.updated", now)
+            result.deliveries += count
+            if count and batch.first_due_alert is None:
+                batch.first_due_alert = open_alert.id
         result.alerts_updated += 1
         return
 
-    alert = Alert(id=uuid.uuid4(), user_id=user.id, lead_id=lead.id, signal_id=signal.id,
-                  rule_id=plan.rule.id if plan.rule else None, kind=plan.kind, priority=plan.priority,
-                  status=AlertStatus.UNREAD.value, title=_title(signal, 1), actionable=plan.kind == "signal",
-                  guard=guard_answers, routed_by=plan.routed_by, signal_count=1,
-                  window_ends_at=now + timedelta(hours=settings.alert_dedup_window_hours), created_at=now,
+    alert = Alert(id=uuid.uuid4(), user_id=user.id, lead_id=lead.id, signal_id=signal.id, rule_id=rule_id,
+                  kind=plan.kind, priority=plan.priority, status=AlertStatus.UNREAD.value, title=_title(signal, 1),
+                  actionable=plan.kind == "signal", guard=guard_answers, routed_by=plan.routed_by, signal_count=1,
+                  window_ends_at=now + timedelta(hours=batch.settings.alert_dedup_window_hours), created_at=now,
                   updated_at=now)
     session.add(alert)
     session.add(AlertSignal(alert_id=alert.id, user_id=user.id, signal_id=signal.id, created_at=now))
+    batch.open_alerts[(user.id, lead.id, plan.kind)] = alert
     result.alerts_created += 1
     due_now = False
     for channel in plan.channels:
         if channel == AlertChannel.WEBHOOK.value:
-            count = _webhook_deliveries(session, alert, lead, signal, subscriptions, "alert.created", now)
+            count = _webhook_deliveries(session, alert, lead, signal, batch.subscriptions, "alert.created", now)
             result.deliveries += count
             due_now = due_now or count > 0
             continue
@@ -551,48 +610,32 @@ def _alert_user(session: Session, plan: _Plan, lead: Lead, signal: Signal, guard
             continue
         delivery = AlertDelivery(id=uuid.uuid4(), alert_id=alert.id, channel=channel, user_id=user.id,
                                  status=DeliveryStatus.PENDING.value, run_after=now, created_at=now, attempts=0)
-        if _over_hourly_cap(session, user, channel, now, settings):
+        cap = user.alert_hourly_cap or batch.settings.alert_hourly_cap
+        if batch.sent_last_hour.get((user.id, channel), 0) >= cap:
             delivery.status, delivery.note = DeliveryStatus.DIGEST.value, "hourly_cap"
             _suppress(session, "hourly_cap", user_id=user.id, lead_id=lead.id, signal_id=signal.id,
                       alert_id=alert.id, channel=channel, result=result)
-        elif channel == AlertChannel.IN_APP.value:
-            # The inbox row and the stream event are the in-app delivery: done in this transaction.
-            delivery.status, delivery.sent_at, delivery.attempts = DeliveryStatus.SENT.value, now, 1
-            stream.publish(session, user.id, "alert.created", stream_payload(alert, lead))
         else:
-            quiet_end = quiet_until(now, user.timezone, user.quiet_hours_start, user.quiet_hours_end)
-            if quiet_end is not None:
-                delivery.run_after, delivery.note = quiet_end, "quiet_hours"
+            batch.sent_last_hour[(user.id, channel)] = batch.sent_last_hour.get((user.id, channel), 0) + 1
+            if channel == AlertChannel.IN_APP.value:
+                # The inbox row and the stream event are the in-app delivery: done in this transaction.
+                delivery.status, delivery.sent_at, delivery.attempts = DeliveryStatus.SENT.value, now, 1
+                batch.stream_events.append((user.id, "alert.created", stream_payload(alert, lead)))
             else:
-                due_now = True
+                quiet_end = quiet_until(now, user.timezone, user.quiet_hours_start, user.quiet_hours_end)
+                if quiet_end is not None:
+                    delivery.run_after, delivery.note = quiet_end, "quiet_hours"
+                else:
+                    due_now = True
         session.add(delivery)
         result.deliveries += 1
-    if due_now:
-        _send_after_commit(session, alert.id)
-
-
-def _send_after_commit(session: Session, alert_id: uuid.UUID) -> None:
-    """Queue one ``alerts.send`` run per transaction (a batch of events makes many alerts; one run sends all)."""
-    transaction = session.get_transaction()
-    if session.info.get(_SEND_QUEUED) is transaction:
-        return
-    session.flush()
-    tasks.enqueue(session, SEND_TASK, key=f"{SEND_TASK}:{alert_id}", max_attempts=1)
-    session.info[_SEND_QUEUED] = transaction
-
-
-def _over_hourly_cap(session: Session, user: User, channel: str, now: datetime, settings: Settings) -> bool:
-    cap = user.alert_hourly_cap or settings.alert_hourly_cap
-    session.flush()
-    sent = session.scalar(select(func.count()).select_from(AlertDelivery).where(
-        AlertDelivery.user_id == user.id, AlertDelivery.channel == channel,
-        AlertDelivery.created_at > now - timedelta(hours=1), AlertDelivery.status != DeliveryStatus.DIGEST.value))
-    return (sent or 0) >= cap
+    if due_now and batch.first_due_alert is None:
+        batch.first_due_alert = alert.id
 
 
 def _subscriptions(session: Session) -> list[tuple[WebhookSubscription, User]]:
     return list(session.execute(select(WebhookSubscription, User).join(User, User.id == WebhookSubscription.owner_id)
-                                .where(WebhookSubscription.enabled.is_(True), User.is_active.is_(True))).tuples())
+                                .where(WebhookSubscription.enabled.is_(True), User.is_active.is_(True))).all())
 
 
 def _webhook_deliveries(session: Session, alert: Alert, lead: Lead, signal: Signal,

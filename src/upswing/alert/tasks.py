@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import delete
@@ -11,18 +12,19 @@ from sqlalchemy.orm import Session
 from upswing.alert import sending, service
 from upswing.core import tasks
 from upswing.core.db import transaction, utcnow
-from upswing.core.outbox import Event, consumer
+from upswing.core.outbox import Event, batch_consumer
 from upswing.notify.stream import StreamEvent
 from upswing.settings import get_settings
 from upswing.signal.service import SIGNAL_CREATED, SIGNAL_UPDATED
 
 
-@consumer("alert.evaluate", SIGNAL_CREATED, SIGNAL_UPDATED, retry_delay=timedelta(seconds=5), batch_size=50)
-def evaluate(session: Session, event: Event) -> None:
-    """Alerts for a new signal, or one that new evidence changed (its score may now meet a rule)."""
-    if event.type == SIGNAL_UPDATED and event.payload.get("change") != "evidence":
-        return  # a specialist working the signal is not news
-    service.on_signal(session, uuid.UUID(event.entity_id))
+@batch_consumer("alert.evaluate", SIGNAL_CREATED, SIGNAL_UPDATED, batch_size=100, retry_delay=timedelta(seconds=5))
+def evaluate(session: Session, events: Sequence[Event]) -> None:
+    """Alerts for new signals, or ones that new evidence changed (the score may now meet a rule); a working
+    specialist's changes are not news."""
+    ids = [uuid.UUID(e.entity_id) for e in events
+           if e.type == SIGNAL_CREATED or e.payload.get("change") == "evidence"]
+    service.on_signals(session, list(dict.fromkeys(ids)))
 
 
 @tasks.scheduled(every=timedelta(seconds=30))

@@ -220,6 +220,15 @@ def active_flags(session: Session, lead_id: uuid.UUID) -> frozenset[Flag]:
     return frozenset(Flag(value) for value in rows)
 
 
+def active_flags_of(session: Session, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, frozenset[Flag]]:
+    """Active flags of many leads in one query (leads without any are left out)."""
+    found: dict[uuid.UUID, set[Flag]] = defaultdict(set)
+    for lead_id, flag in session.execute(select(LeadComplianceFlag.lead_id, LeadComplianceFlag.flag).where(
+            LeadComplianceFlag.lead_id.in_(lead_ids), LeadComplianceFlag.cleared_at.is_(None))):
+        found[lead_id].add(Flag(flag))
+    return {lead_id: frozenset(flags) for lead_id, flags in found.items()}
+
+
 def _blocked_windows(session: Session, lead_id: uuid.UUID) -> tuple[BlockedWindow, ...]:
     rows = session.scalars(select(BlockedWindowRow).where(BlockedWindowRow.lead_id == lead_id))
     return tuple(_blocked_window(row) for row in rows)
@@ -334,10 +343,7 @@ def check_contacts(session: Session, leads: Sequence[Lead], channels: Sequence[C
         return {lead.id: {} for lead in leads}
     config = get_rules(session)
     ids = [lead.id for lead in leads]
-    flags: dict[uuid.UUID, set[Flag]] = defaultdict(set)
-    for lead_id, flag in session.execute(select(LeadComplianceFlag.lead_id, LeadComplianceFlag.flag).where(
-            LeadComplianceFlag.lead_id.in_(ids), LeadComplianceFlag.cleared_at.is_(None))):
-        flags[lead_id].add(Flag(flag))
+    flags = active_flags_of(session, ids)
     windows: dict[uuid.UUID, list[BlockedWindow]] = defaultdict(list)
     for row in session.scalars(select(BlockedWindowRow).where(BlockedWindowRow.lead_id.in_(ids))):
         windows[row.lead_id].append(_blocked_window(row))
@@ -356,7 +362,7 @@ def check_contacts(session: Session, leads: Sequence[Lead], channels: Sequence[C
     facts: dict[uuid.UUID, LeadFacts] = {}
     targets: dict[tuple[uuid.UUID, Channel], Target | None] = {}
     for lead in leads:
-        facts[lead.id] = _facts(lead, employers[lead.id], frozenset(flags[lead.id]), tuple(windows[lead.id]))
+        facts[lead.id] = _facts(lead, employers[lead.id], flags.get(lead.id, frozenset()), tuple(windows[lead.id]))
         for channel in wanted:
             try:
                 targets[(lead.id, channel)] = rules.resolve_target(channel, None, facts[lead.id])

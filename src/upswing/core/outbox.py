@@ -117,6 +117,7 @@ class Event:
 
 
 Handler = Callable[[Session, Event], None]
+BatchHandler = Callable[[Session, Sequence[Event]], None]
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,21 @@ class Consumer:
     #: Events handled in one transaction (one commit for many: a burst of events costs one fsync, not one each);
     #: a batch that fails is rolled back and its events are handled one by one, so one bad event holds up none.
     batch_size: int = 1
+
+    def handle(self, session: Session, events: Sequence[Event]) -> None:
+        for event in events:
+            self.handler(session, event)
+
+
+@dataclass(frozen=True)
+class _BatchConsumer(Consumer):
+    """A consumer whose handler takes the whole batch (it loads what the events share once)."""
+
+    batch_handler: BatchHandler | None = None
+
+    def handle(self, session: Session, events: Sequence[Event]) -> None:
+        assert self.batch_handler is not None
+        self.batch_handler(session, events)
 
 
 _CONSUMERS: dict[str, Consumer] = {}
@@ -147,6 +163,27 @@ def consumer(name: str, *event_types: str, max_attempts: int = 8, retry_delay: t
             raise ValueError(f"two consumers share the name {name!r}")
         _CONSUMERS[name] = Consumer(name, frozenset(event_types), handler, max_attempts=max_attempts,
                                     retry_delay=retry_delay, lease=lease, batch_size=batch_size)
+        return handler
+
+    return register
+
+
+def batch_consumer(name: str, *event_types: str, batch_size: int = 50, max_attempts: int = 8,
+                   retry_delay: timedelta = timedelta(seconds=10),
+                   lease: timedelta = timedelta(minutes=5)) -> Callable[[BatchHandler], BatchHandler]:
+    """Register ``handler(session, events)``: up to ``batch_size`` events in one transaction and one call (a
+    failing batch is handled again one event per call, so one bad event holds up no other)."""
+    if not event_types:
+        raise ValueError(f"consumer {name!r} subscribes to no event type")
+
+    def register(handler: BatchHandler) -> BatchHandler:
+        existing = _CONSUMERS.get(name)
+        if existing is not None and getattr(existing, "batch_handler", None) is not None and \
+                existing.batch_handler.__qualname__ != handler.__qualname__:  # type: ignore[attr-defined]
+            raise ValueError(f"two consumers share the name {name!r}")
+        _CONSUMERS[name] = _BatchConsumer(name, frozenset(event_types), lambda session, event: handler(
+            session, [event]), max_attempts=max_attempts, retry_delay=retry_delay, lease=lease,
+            batch_size=batch_size, batch_handler=handler)
         return handler
 
     return register
@@ -309,9 +346,7 @@ def _process_many(factory: sessionmaker[Session], declared: Consumer, event_ids:
     try:
         with factory() as session, session.begin():
             rows = {row.id: row for row in session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(event_ids)))}
-            for event_id in event_ids:
-                if event_id in rows:
-                    declared.handler(session, _to_event(rows[event_id]))
+            declared.handle(session, [_to_event(rows[event_id]) for event_id in event_ids if event_id in rows])
             marked = cast(CursorResult[Any], session.execute(
                 update(OutboxReceipt).where(mine)
                 .values(status=ReceiptStatus.DONE.value, processed_at=utcnow(), locked_by=None, locked_until=None,
