@@ -116,27 +116,59 @@ def _initials(lead: Lead) -> str:
     return ". ".join(part[:1].upper() for part in (lead.first_name, lead.last_name) if part) + "."
 
 
-def _email(session: Session, delivery: AlertDelivery, settings: Settings) -> EmailMessage:
-    alert = session.get(Alert, delivery.alert_id) if delivery.alert_id else None
-    user = session.get(User, delivery.user_id) if delivery.user_id else None
+@dataclass(frozen=True)
+class _Context:
+    """What a batch of claimed deliveries needs, loaded in a few queries for the whole batch."""
+
+    alerts: dict[uuid.UUID, Alert]
+    users: dict[uuid.UUID, User]
+    leads: dict[uuid.UUID, Lead]
+    signals: dict[uuid.UUID, Signal]
+    subscriptions: dict[uuid.UUID, WebhookSubscription]
+    restricted: set[uuid.UUID]  # leads restricted now
+    guards: dict[uuid.UUID, dict[str, Any]]  # the guard's answer now, per lead
+
+
+def _load_context(session: Session, deliveries: list[AlertDelivery]) -> _Context:
+    def by_id(model: Any, ids: set[Any]) -> dict[uuid.UUID, Any]:
+        ids.discard(None)
+        return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
+
+    alerts: dict[uuid.UUID, Alert] = by_id(Alert, {d.alert_id for d in deliveries
+                                                   if d.channel == AlertChannel.EMAIL.value})
+    leads: dict[uuid.UUID, Lead] = by_id(Lead, {a.lead_id for a in alerts.values()})
+    # The answer as of sending (quiet hours may have held the e-mail); a lead restricted meanwhile turns the
+    # e-mail into a note.
+    actionable = [leads[a.lead_id] for a in alerts.values() if a.actionable and a.lead_id in leads]
+    unique = list({lead.id: lead for lead in actionable}.values())
+    flags = compliance.active_flags_of(session, [lead.id for lead in unique])
+    guards = compliance.check_contacts(session, unique, service.GUARD_CHANNELS, utcnow()) if unique else {}
+    return _Context(
+        alerts=alerts, users=by_id(User, {d.user_id for d in deliveries}), leads=leads,
+        signals=by_id(Signal, {a.signal_id for a in alerts.values()}),
+        subscriptions=by_id(WebhookSubscription, {d.subscription_id for d in deliveries}),
+        restricted={lead_id for lead_id, found in flags.items() if found & service.RESTRICTING_FLAGS},
+        guards={lead_id: service.guard_json(answer) for lead_id, answer in guards.items()})
+
+
+def _email(delivery: AlertDelivery, context: _Context, settings: Settings) -> EmailMessage:
+    alert = context.alerts.get(delivery.alert_id) if delivery.alert_id else None
+    user = context.users.get(delivery.user_id) if delivery.user_id else None
     if alert is None or user is None:
         raise SendFailed("the alert or its recipient no longer exists", permanent=True)
     if not user.is_active or not user.email:
         raise SendFailed(f"user {user.username} is inactive or has no e-mail address", permanent=True)
-    lead = session.get(Lead, alert.lead_id) if alert.lead_id else None
-    signal = session.get(Signal, alert.signal_id) if alert.signal_id else None
+    lead = context.leads.get(alert.lead_id) if alert.lead_id else None
+    signal = context.signals.get(alert.signal_id) if alert.signal_id else None
     actionable, guard = alert.actionable, alert.guard or {}
     if lead is not None and actionable:
-        # The answer as of sending (quiet hours may have held the e-mail), and a lead restricted meanwhile
-        # turns the e-mail into a note.
-        actionable = not (compliance.active_flags(session, lead.id) & service.RESTRICTING_FLAGS)
-        guard = service.guard_json(compliance.check_contacts(session, [lead], service.GUARD_CHANNELS,
-                                                              utcnow())[lead.id])
+        actionable = lead.id not in context.restricted
+        guard = context.guards.get(lead.id, guard)
     lines = [GuardLine(channel=channel, allowed=answer["allowed"], reasons=list(answer["reasons"]),
                        next_allowed_at=_fmt(answer["next_allowed_at"], lead.timezone if lead else None))
              for channel, answer in guard.items()] if actionable else []
     # The e-mail leaves our systems: the lead by external id and initials only, the rest behind the sign-in.
-    context = AlertEmailContext(
+    email_context = AlertEmailContext(
         recipient_name=user.full_name or user.username, priority=alert.priority, headline=alert.title,
         lead_label=f"{lead.external_id} ({_initials(lead)})" if lead else "",
         signal_type=signal.type if signal else alert.kind, signal_title=signal.title if signal else None,
@@ -147,30 +179,40 @@ def _email(session: Session, delivery: AlertDelivery, settings: Settings) -> Ema
         lead_url=f"{settings.public_base_url.rstrip('/')}/leads/{lead.id}" if lead else settings.public_base_url,
         signal_count=alert.signal_count,
         note=None if actionable else "This lead may not be contacted about this signal.")
-    subject, html, text = render_alert_email(context)
+    subject, html, text = render_alert_email(email_context)
     return EmailMessage(to=user.email, to_name=user.full_name, subject=subject, html=html, text=text,
                         message_id=message_id_for(str(delivery.id)), tags=("alert", alert.priority))
 
 
-def _prepare(factory: sessionmaker[Session], delivery_id: uuid.UUID, worker: str,
-             settings: Settings) -> _Prepared | None:
+def _prepared(delivery: AlertDelivery, context: _Context, settings: Settings) -> _Prepared:
+    first = delivery.first_attempt_at or utcnow()
+    if delivery.channel == AlertChannel.EMAIL.value:
+        return _Prepared(delivery.channel, delivery.attempts, first, email=_email(delivery, context, settings))
+    subscription = context.subscriptions.get(delivery.subscription_id) if delivery.subscription_id else None
+    if subscription is None:
+        raise SendFailed("the webhook subscription was deleted", permanent=True)
+    if not subscription.enabled:
+        raise SendFailed(f"the subscription is disabled: {subscription.disabled_reason or 'by its owner'}",
+                         permanent=True)
+    return _Prepared(delivery.channel, delivery.attempts, first, url=subscription.url, secret=subscription.secret,
+                     payload=dict(delivery.payload or {}), subscription_id=subscription.id)
+
+
+def _prepare_many(factory: sessionmaker[Session], delivery_ids: list[uuid.UUID], worker: str,
+                  settings: Settings) -> dict[uuid.UUID, _Prepared | SendFailed]:
+    """Read and render a claimed batch in one short transaction (the sends happen outside it). A delivery this
+    worker no longer holds is left out; one that cannot be prepared carries its permanent failure."""
     with factory() as session, session.begin():
-        delivery = session.get(AlertDelivery, delivery_id)
-        if delivery is None or delivery.locked_by != worker:
-            return None
-        first = delivery.first_attempt_at or utcnow()
-        if delivery.channel == AlertChannel.EMAIL.value:
-            return _Prepared(delivery.channel, delivery.attempts, first, email=_email(session, delivery, settings))
-        subscription = session.get(WebhookSubscription, delivery.subscription_id) \
-            if delivery.subscription_id else None
-        if subscription is None:
-            raise SendFailed("the webhook subscription was deleted", permanent=True)
-        if not subscription.enabled:
-            raise SendFailed(f"the subscription is disabled: {subscription.disabled_reason or 'by its owner'}",
-                             permanent=True)
-        return _Prepared(delivery.channel, delivery.attempts, first, url=subscription.url,
-                         secret=subscription.secret, payload=dict(delivery.payload or {}),
-                         subscription_id=subscription.id)
+        deliveries = list(session.scalars(select(AlertDelivery).where(AlertDelivery.id.in_(delivery_ids),
+                                                                      AlertDelivery.locked_by == worker)))
+        context = _load_context(session, deliveries)
+        out: dict[uuid.UUID, _Prepared | SendFailed] = {}
+        for delivery in deliveries:
+            try:
+                out[delivery.id] = _prepared(delivery, context, settings)
+            except SendFailed as failure:
+                out[delivery.id] = failure
+        return out
 
 
 def _backoff(prepared: _Prepared, failure: SendFailed, settings: Settings, now: datetime,
@@ -242,20 +284,22 @@ def send_due(factory: sessionmaker[Session] | None = None, *, settings: Settings
         if not claimed:
             break
         batches += 1
+        prepared = _prepare_many(factory, claimed, worker, settings)
         for delivery_id in claimed:
-            _send_one(factory, delivery_id, worker, settings, transport, rng, report)
+            if delivery_id in prepared:
+                _send_one(factory, delivery_id, prepared[delivery_id], worker, settings, transport, rng, report)
             if on_sent is not None:
                 on_sent(delivery_id)
     return report
 
 
-def _send_one(factory: sessionmaker[Session], delivery_id: uuid.UUID, worker: str, settings: Settings,
-              transport: EmailTransport, rng: random.Random, report: SendReport) -> None:
-    prepared: _Prepared | None = None
+def _send_one(factory: sessionmaker[Session], delivery_id: uuid.UUID, ready: _Prepared | SendFailed, worker: str,
+              settings: Settings, transport: EmailTransport, rng: random.Random, report: SendReport) -> None:
+    prepared = ready if isinstance(ready, _Prepared) else None
     try:
-        prepared = _prepare(factory, delivery_id, worker, settings)
-        if prepared is None:
-            return
+        if not isinstance(ready, _Prepared):
+            raise ready
+        assert prepared is not None
         if prepared.email is not None:
             provider_id, status = transport.send(prepared.email).provider_id, None
         else:
