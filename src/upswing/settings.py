@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     alert_hourly_cap: int = Field(default=20, ge=1, description="Alerts per user per channel per hour; beyond it "
                                   "they go to the user's digest (a user's own cap overrides it)")
     alert_email_max_attempts: int = Field(default=8, ge=1, description="E-mail attempts before a delivery fails")
+    alert_send_concurrency: int = Field(default=8, ge=1, le=64, description="Deliveries a sender has in flight "
+                                        "at once (providers answer in tens to hundreds of milliseconds)")
     alert_delivery_lease_seconds: float = Field(default=60, gt=0, description="A claimed delivery not recorded "
                                                 "within this long is taken by another sender")
     webhook_retry_days: float = Field(default=3, gt=0, description="Retry a webhook delivery for this long")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -232,16 +233,16 @@ def _backoff(prepared: _Prepared, failure: SendFailed, settings: Settings, now: 
     return now + timedelta(seconds=max(wait, failure.retry_after or 0.0))
 
 
-def _record(factory: sessionmaker[Session], delivery_id: uuid.UUID, worker: str, prepared: _Prepared | None,
+def _record(session: Session, delivery_id: uuid.UUID, worker: str, prepared: _Prepared | None,
             values: dict[str, Any], settings: Settings, *, succeeded: bool) -> bool:
-    with factory() as session, session.begin():
-        done = session.execute(update(AlertDelivery).where(AlertDelivery.id == delivery_id,
-                                                           AlertDelivery.locked_by == worker)
-                               .values(locked_by=None, locked_until=None, **values)
-                               .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
-        if done and prepared is not None and prepared.subscription_id is not None:
-            _subscription_health(session, prepared.subscription_id, succeeded, settings)
-        return bool(done)
+    """Write one attempt's result (only while this worker still holds the delivery)."""
+    done = session.execute(update(AlertDelivery).where(AlertDelivery.id == delivery_id,
+                                                       AlertDelivery.locked_by == worker)
+                           .values(locked_by=None, locked_until=None, **values)
+                           .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    if done and prepared is not None and prepared.subscription_id is not None:
+        _subscription_health(session, prepared.subscription_id, succeeded, settings)
+    return bool(done)
 
 
 def _subscription_health(session: Session, subscription_id: uuid.UUID, succeeded: bool, settings: Settings) -> None:
@@ -266,11 +267,17 @@ def _subscription_health(session: Session, subscription_id: uuid.UUID, succeeded
                              f"Webhook disabled after repeated failures: {subscription.url}")
 
 
+#: Attempts recorded per transaction: a sender killed before recording repeats at most these (same ids).
+_RECORD_EVERY = 20
+
+
 def send_due(factory: sessionmaker[Session] | None = None, *, settings: Settings | None = None,
              transport: EmailTransport | None = None, worker: str | None = None, batch: int = 50,
              max_batches: int | None = None, rng: random.Random | None = None,
              on_sent: Callable[[uuid.UUID], None] | None = None) -> SendReport:
-    """Send every due delivery; returns the counts."""
+    """Send every due delivery; returns the counts. A claimed batch is sent ``alert_send_concurrency`` at a time
+    (a provider answers in tens or hundreds of milliseconds: one at a time would cap a team at a few e-mails a
+    second), and the results are recorded as they come, a few per transaction."""
     factory = factory or session_factory()
     settings = settings or get_settings()
     transport = transport or email_transport(settings)
@@ -279,50 +286,74 @@ def send_due(factory: sessionmaker[Session] | None = None, *, settings: Settings
     lease = timedelta(seconds=settings.alert_delivery_lease_seconds)
     report = SendReport()
     batches = 0
-    while max_batches is None or batches < max_batches:
-        claimed = claim(factory, worker, batch, lease)
-        if not claimed:
-            break
-        batches += 1
-        prepared = _prepare_many(factory, claimed, worker, settings)
-        for delivery_id in claimed:
-            if delivery_id in prepared:
-                _send_one(factory, delivery_id, prepared[delivery_id], worker, settings, transport, rng, report)
-            if on_sent is not None:
-                on_sent(delivery_id)
+    with ThreadPoolExecutor(max_workers=settings.alert_send_concurrency,
+                            thread_name_prefix="upswing-send") as pool:
+        while max_batches is None or batches < max_batches:
+            claimed = claim(factory, worker, batch, lease)
+            if not claimed:
+                break
+            batches += 1
+            prepared = _prepare_many(factory, claimed, worker, settings)
+            futures = {pool.submit(_attempt, delivery_id, ready, settings, transport): delivery_id
+                       for delivery_id, ready in prepared.items()}
+            done: list[tuple[uuid.UUID, _Prepared | SendFailed, tuple[str, int | None] | SendFailed]] = []
+            for future in as_completed(futures):
+                delivery_id = futures[future]
+                done.append((delivery_id, prepared[delivery_id], future.result()))
+                if len(done) >= _RECORD_EVERY:
+                    _record_results(factory, done, worker, settings, rng, report, on_sent)
+                    done = []
+            _record_results(factory, done, worker, settings, rng, report, on_sent)
     return report
 
 
-def _send_one(factory: sessionmaker[Session], delivery_id: uuid.UUID, ready: _Prepared | SendFailed, worker: str,
-              settings: Settings, transport: EmailTransport, rng: random.Random, report: SendReport) -> None:
-    prepared = ready if isinstance(ready, _Prepared) else None
+def _attempt(delivery_id: uuid.UUID, ready: _Prepared | SendFailed, settings: Settings,
+             transport: EmailTransport) -> tuple[str, int | None] | SendFailed:
+    """One send (in a pool thread): (provider id, HTTP status) or the failure."""
+    if isinstance(ready, SendFailed):
+        return ready
     try:
-        if not isinstance(ready, _Prepared):
-            raise ready
-        assert prepared is not None
-        if prepared.email is not None:
-            provider_id, status = transport.send(prepared.email).provider_id, None
-        else:
-            assert prepared.url and prepared.secret is not None and prepared.payload is not None
-            result = send_webhook(settings, prepared.url, prepared.secret, f"msg_{delivery_id}", prepared.payload)
-            provider_id, status = f"msg_{delivery_id}", result.status
-        if _record(factory, delivery_id, worker, prepared, {
-                "status": DeliveryStatus.SENT.value, "provider_id": provider_id, "response_status": status,
-                "sent_at": utcnow(), "last_error": None}, settings, succeeded=True):
-            report.sent += 1
+        if ready.email is not None:
+            return transport.send(ready.email).provider_id, None
+        assert ready.url and ready.secret is not None and ready.payload is not None
+        result = send_webhook(settings, ready.url, ready.secret, f"msg_{delivery_id}", ready.payload)
+        return f"msg_{delivery_id}", result.status
     except SendFailed as failure:
-        now = utcnow()
-        retry_at = _backoff(prepared, failure, settings, now, rng) if prepared is not None else None
-        values: dict[str, Any] = {"last_error": str(failure)[:4000], "response_status": failure.status}
-        if retry_at is None:
-            values["status"] = DeliveryStatus.FAILED.value
-            report.failed += 1
-        else:
-            values["run_after"] = retry_at
-            report.retried += 1
-        _record(factory, delivery_id, worker, prepared, values, settings, succeeded=False)
-        log.warning("alerts.send_failed", delivery_id=str(delivery_id), permanent=failure.permanent,
-                    retry_at=retry_at.isoformat() if retry_at else None, error=str(failure))
+        return failure
+
+
+def _record_results(factory: sessionmaker[Session],
+                    results: list[tuple[uuid.UUID, _Prepared | SendFailed, tuple[str, int | None] | SendFailed]],
+                    worker: str, settings: Settings, rng: random.Random, report: SendReport,
+                    on_sent: Callable[[uuid.UUID], None] | None) -> None:
+    if not results:
+        return
+    now = utcnow()
+    with factory() as session, session.begin():
+        for delivery_id, ready, outcome in results:
+            prepared = ready if isinstance(ready, _Prepared) else None
+            if not isinstance(outcome, SendFailed):
+                provider_id, status = outcome
+                if _record(session, delivery_id, worker, prepared, {
+                        "status": DeliveryStatus.SENT.value, "provider_id": provider_id, "response_status": status,
+                        "sent_at": now, "last_error": None}, settings, succeeded=True):
+                    report.sent += 1
+                continue
+            # A delivery that could not even be prepared has failed for good.
+            retry_at = _backoff(prepared, outcome, settings, now, rng) if prepared is not None else None
+            values: dict[str, Any] = {"last_error": str(outcome)[:4000], "response_status": outcome.status}
+            if retry_at is None:
+                values["status"] = DeliveryStatus.FAILED.value
+                report.failed += 1
+            else:
+                values["run_after"] = retry_at
+                report.retried += 1
+            _record(session, delivery_id, worker, prepared, values, settings, succeeded=False)
+            log.warning("alerts.send_failed", delivery_id=str(delivery_id), permanent=outcome.permanent,
+                        retry_at=retry_at.isoformat() if retry_at else None, error=str(outcome))
+    if on_sent is not None:
+        for delivery_id, _, _ in results:
+            on_sent(delivery_id)
 
 
 # --------------------------------------------------------------------------------------------------
