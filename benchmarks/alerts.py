@@ -71,13 +71,10 @@ delivered within ``--timeout`` counts as lost).
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -92,7 +89,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _scratch import postgres_database
+from _scratch import free_port, new_keys, postgres_database, upswing_command
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 GOAL_P95_S = 5.0
@@ -242,20 +239,8 @@ def child_main() -> None:
 # ==================================================================================================
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
-def upswing_command() -> list[str]:
-    script = Path(sys.executable).with_name("upswing")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("upswing")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from upswing.cli import main; main()"]
 
 
 def _die_with_parent() -> None:
@@ -468,10 +453,6 @@ class Producer:
         self.done.set()
 
 
-def new_keys() -> dict[str, str]:
-    return {"secret_key": secrets.token_urlsafe(48),
-            "encryption_keys": f"bench1:{base64.b64encode(os.urandom(32)).decode()}",
-            "blind_index_key": base64.b64encode(os.urandom(32)).decode()}
 
 
 @contextmanager

@@ -41,15 +41,12 @@ build times. A full run (building both databases the first time) takes about hal
 from __future__ import annotations
 
 import argparse
-import base64
 import concurrent.futures
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -69,6 +66,7 @@ from uuid import UUID
 import httpx
 import psycopg
 import sqlalchemy as sa
+from _scratch import free_port, new_keys, upswing_command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
@@ -379,10 +377,6 @@ def write_meta(target: Target, values: dict[str, Any]) -> None:
         engine.dispose()
 
 
-def new_keys() -> dict[str, str]:
-    return {"secret_key": secrets.token_urlsafe(48),
-            "encryption_keys": f"bench1:{base64.b64encode(os.urandom(32)).decode()}",
-            "blind_index_key": base64.b64encode(os.urandom(32)).decode()}
 
 
 # ==================================================================================================
@@ -922,20 +916,8 @@ def scenario_paths(scenario: str, facts: Facts) -> list[str]:
 # ==================================================================================================
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
-def upswing_command() -> list[str]:
-    script = Path(sys.executable).with_name("upswing")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("upswing")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from upswing.cli import main; main()"]
 
 
 def server_env(target: Target, meta: dict[str, Any], data_dir: Path, task_runner: str, queue: str) -> dict[str, str]:
