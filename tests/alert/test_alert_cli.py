@@ -6,8 +6,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+
 from factories import make_lead, make_signal, make_user
 from upswing.alert import service
+from upswing.alert.models import Alert
 from upswing.core.db import transaction
 
 
@@ -34,6 +37,11 @@ def test_rules_inbox_and_tail(cli: Callable[..., Any]) -> None:
     assert listed.exit_code == 0 and "1 alert(s)" in listed.output and lead.external_id in listed.output
     tail = cli("alerts", "tail", "--as", "tail.agent", "--from-start", "--count", "1")
     assert tail.exit_code == 0 and "alert.created" in tail.output
-    assert cli("alerts", "read-all", "--as", "tail.agent").output.startswith("1 alert(s) marked read")
+    with transaction() as session:
+        alert_id = str(session.scalars(select(Alert.id)).one())
+    read = cli("alerts", "read", alert_id, "--as", "tail.agent")  # the full id, dashes and all, on both databases
+    assert read.exit_code == 0 and read.output.startswith("read: ")
+    assert cli("alerts", "read", "zz", "--as", "tail.agent").exit_code == 1
+    assert cli("alerts", "read-all", "--as", "tail.agent").output.startswith("0 alert(s) marked read")
     summary = json.loads(cli("alerts", "summary", "--as", "tail.agent").output)
     assert summary["unread"] == 0 and summary["total"] == 1

@@ -2,15 +2,25 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from upswing.account import service
-from upswing.account.models import Role
+from upswing.account.models import Role, User
 from upswing.account.schemas import UserCreate, UserUpdate
 from upswing.core.cli_support import cli_actor, console, fail, user_errors
 from upswing.core.db import transaction
 from upswing.settings import get_settings
 
 app = typer.Typer(help="Users and teams.", no_args_is_help=True)
+
+
+def active_user(session: Session, username: str) -> User:
+    """The active user a command acts as (``--as``); the command ends with a clear error when there is none."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        fail(f"no active user {username!r}")
+    return user
 
 
 @app.command("create")

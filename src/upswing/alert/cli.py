@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from upswing.core.cli_support import cli_actor, console, fail, user_errors
+from upswing.account.cli import active_user
+from upswing.core.cli_support import cli_actor, console, fail, fail_invalid, resolve_id, user_errors
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -24,15 +25,28 @@ _AS = typer.Option(..., "--as", help="Username whose alerts these are")
 _AS_OPTIONAL = typer.Option(None, "--as", help="Act as this user (their rights); default: the operator (admin)")
 
 
-def _user(session: Session, username: str) -> User:
+def _alert_id(session: Session, user: User, given: str) -> uuid.UUID:
     from sqlalchemy import select
 
-    from upswing.account.models import User
+    from upswing.alert.models import Alert
 
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active:
-        fail(f"no active user {username!r}")
-    return user
+    return resolve_id(session, select(Alert.id).where(Alert.user_id == user.id), Alert.id, given, "alert")
+
+
+def _rule_id(session: Session, given: str) -> uuid.UUID:
+    from sqlalchemy import select
+
+    from upswing.alert.models import AlertRule
+
+    return resolve_id(session, select(AlertRule.id), AlertRule.id, given, "rule")
+
+
+def _subscription_id(session: Session, given: str) -> uuid.UUID:
+    from sqlalchemy import select
+
+    from upswing.alert.models import WebhookSubscription
+
+    return resolve_id(session, select(WebhookSubscription.id), WebhookSubscription.id, given, "subscription")
 
 
 def _json(data: Any) -> None:
@@ -67,7 +81,7 @@ def list_alerts(username: str = _AS, unread: bool = typer.Option(False, "--unrea
     from upswing.core.db import transaction
 
     with transaction() as session, user_errors():
-        page = service.list_alerts(session, _user(session, username),
+        page = service.list_alerts(session, active_user(session, username),
                                    AlertFilters(status="unread" if unread else None, limit=limit))
     table = Table("id", "when", "priority", "status", "lead", "title", "actionable", "call now",
                   title=f"{len(page.items)} alert(s)")
@@ -80,18 +94,6 @@ def list_alerts(username: str = _AS, unread: bool = typer.Option(False, "--unrea
     console.print(table)
 
 
-def _alert_id(session: Session, user: User, prefix: str) -> uuid.UUID:
-    from sqlalchemy import String, cast, select
-
-    from upswing.alert.models import Alert
-
-    ids = list(session.scalars(select(Alert.id).where(Alert.user_id == user.id,
-                                                      cast(Alert.id, String).like(f"{prefix}%")).limit(2)))
-    if len(ids) != 1:
-        fail(f"{'no' if not ids else 'more than one'} alert of {user.username} starts with {prefix!r}")
-    return ids[0]
-
-
 @app.command("read")
 def read(alert_id: str = typer.Argument(..., help="Alert id or its first characters"), username: str = _AS) -> None:
     """Mark an alert read."""
@@ -99,7 +101,7 @@ def read(alert_id: str = typer.Argument(..., help="Alert id or its first charact
     from upswing.core.db import transaction
 
     with transaction() as session, user_errors():
-        user = _user(session, username)
+        user = active_user(session, username)
         alert = service.mark_read(session, user, _alert_id(session, user, alert_id))
     console.print(f"read: {alert.title}")
 
@@ -111,7 +113,7 @@ def read_all(username: str = _AS) -> None:
     from upswing.core.db import transaction
 
     with transaction() as session, user_errors():
-        marked = service.read_all(session, _user(session, username))
+        marked = service.read_all(session, active_user(session, username))
     console.print(f"{marked} alert(s) marked read")
 
 
@@ -122,7 +124,7 @@ def summary(username: str = _AS) -> None:
     from upswing.core.db import transaction
 
     with transaction(read=True) as session, user_errors():
-        _json(service.summary(session, _user(session, username)).model_dump())
+        _json(service.summary(session, active_user(session, username)).model_dump())
 
 
 @app.command("tail")
@@ -140,7 +142,7 @@ def tail(username: str = _AS, from_start: bool = typer.Option(False, "--from-sta
     from upswing.settings import get_settings
 
     with transaction(read=True) as session, user_errors():
-        user = _user(session, username)
+        user = active_user(session, username)
         after = 0 if from_start else stream.latest_id(session, user.id)
     woken = threading.Event()
     listener = stream.ensure_listener(get_settings().sqlalchemy_url)
@@ -217,7 +219,7 @@ def rules_list(username: str | None = _AS_OPTIONAL) -> None:
     from upswing.core.db import transaction
 
     with transaction(read=True) as session, user_errors():
-        rules = service.list_rules(session, _user(session, username) if username else None)
+        rules = service.list_rules(session, active_user(session, username) if username else None)
         table = Table("id", "name", "type", "conditions", "channels", "recipients", "enabled", title="alert rules")
         for rule in rules:
             import orjson
@@ -226,17 +228,6 @@ def rules_list(username: str | None = _AS_OPTIONAL) -> None:
                           ", ".join(rule.channels), rule.recipients.get("to", "owner"),
                           "yes" if rule.enabled else "no")
     console.print(table)
-
-
-def _rule_id(session: Session, prefix: str) -> uuid.UUID:
-    from sqlalchemy import String, cast, select
-
-    from upswing.alert.models import AlertRule
-
-    ids = list(session.scalars(select(AlertRule.id).where(cast(AlertRule.id, String).like(f"{prefix}%")).limit(2)))
-    if len(ids) != 1:
-        fail(f"{'no' if not ids else 'more than one'} rule starts with {prefix!r}")
-    return ids[0]
 
 
 _CONDITIONS = typer.Option(None, "--conditions", help='JSON, e.g. \'{"min_score": 80, "signal_types": ["promotion"]}\'')
@@ -264,9 +255,9 @@ def rules_create(name: str = typer.Argument(...), rule_type: str = typer.Option(
             "channels": [c.strip() for c in channels.split(",") if c.strip()], "priority": priority,
             "recipients": _load_json(recipients, "--recipients"), "team": team})
     except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        fail_invalid(exc)
     with transaction() as session, user_errors():
-        user = _user(session, username) if username else None
+        user = active_user(session, username) if username else None
         rule = service.create_rule(session, data, user=user, actor=f"user:{username}" if username else cli_actor())
         _json(RuleRead.model_validate(rule).model_dump(mode="json"))
 
@@ -294,9 +285,9 @@ def rules_update(rule_id: str = typer.Argument(...), conditions: str | None = _C
     try:
         data = RuleUpdate.model_validate(raw)
     except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        fail_invalid(exc)
     with transaction() as session, user_errors():
-        user = _user(session, username) if username else None
+        user = active_user(session, username) if username else None
         rule = service.update_rule(session, _rule_id(session, rule_id), data, user=user,
                                    actor=f"user:{username}" if username else cli_actor())
         _json(RuleRead.model_validate(rule).model_dump(mode="json"))
@@ -308,7 +299,7 @@ def rules_delete(rule_id: str = typer.Argument(...), username: str | None = _AS_
     from upswing.core.db import transaction
 
     with transaction() as session, user_errors():
-        user = _user(session, username) if username else None
+        user = active_user(session, username) if username else None
         service.delete_rule(session, _rule_id(session, rule_id), user=user,
                             actor=f"user:{username}" if username else cli_actor())
     console.print("deleted")
@@ -326,7 +317,7 @@ def rules_dry_run(rule_id: str | None = typer.Argument(None, help="A rule (else 
     if rule_id is None and conditions is None:
         fail("give a rule id or --conditions")
     with transaction(read=True) as session, user_errors():
-        user = _user(session, username) if username else None
+        user = active_user(session, username) if username else None
         raw = (service.get_rule(session, _rule_id(session, rule_id), user).conditions if rule_id
                else _load_json(conditions, "--conditions"))
         result = service.dry_run(session, raw or {}, last=last, user=user)
@@ -335,18 +326,6 @@ def rules_dry_run(rule_id: str | None = typer.Argument(None, help="A rule (else 
 
 # --------------------------------------------------------------------------------------------------
 # Webhooks
-
-
-def _subscription_id(session: Session, prefix: str) -> uuid.UUID:
-    from sqlalchemy import String, cast, select
-
-    from upswing.alert.models import WebhookSubscription
-
-    ids = list(session.scalars(select(WebhookSubscription.id)
-                               .where(cast(WebhookSubscription.id, String).like(f"{prefix}%")).limit(2)))
-    if len(ids) != 1:
-        fail(f"{'no' if not ids else 'more than one'} subscription starts with {prefix!r}")
-    return ids[0]
 
 
 @webhooks_app.command("list")
@@ -380,9 +359,9 @@ def webhooks_create(url: str = typer.Argument(...), owner: str = typer.Option(..
         data = SubscriptionCreate.model_validate({"url": url, "description": description,
                                                   "event_types": [e.strip() for e in events.split(",")]})
     except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        fail_invalid(exc)
     with transaction() as session, user_errors():
-        row = sending.create_subscription(session, data, owner=_user(session, owner))
+        row = sending.create_subscription(session, data, owner=active_user(session, owner))
         _json(SubscriptionWithSecret.model_validate(row).model_dump(mode="json"))
 
 

@@ -380,15 +380,11 @@ def get_subscription(session: Session, user: User | None, subscription_id: uuid.
     return _own_subscription(session, user, subscription_id)
 
 
-def _check_url(settings: Settings, url: str) -> None:
-    check_webhook_url(settings, url)
-
-
 def create_subscription(session: Session, data: SubscriptionCreate, *, owner: User,
                         settings: Settings | None = None) -> WebhookSubscription:
     if owner.role not in (Role.ADMIN.value, Role.MANAGER.value):
         raise PermissionDeniedError("only admins and managers subscribe webhooks")
-    _check_url(settings or get_settings(), data.url)
+    check_webhook_url(settings or get_settings(), data.url)
     subscription = WebhookSubscription(owner_id=owner.id, url=data.url, description=data.description,
                                        event_types=list(dict.fromkeys(data.event_types)), secret=new_secret(),
                                        enabled=True, consecutive_failures=0)
@@ -405,7 +401,7 @@ def update_subscription(session: Session, subscription_id: uuid.UUID, data: Subs
     subscription = _own_subscription(session, user, subscription_id)
     changes = data.model_dump(exclude_unset=True)
     if data.url is not None:
-        _check_url(settings or get_settings(), data.url)
+        check_webhook_url(settings or get_settings(), data.url)
         subscription.url = data.url
     if data.event_types is not None:
         subscription.event_types = list(dict.fromkeys(data.event_types))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import errno
 import getpass
+import re
 import socket
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,6 +18,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from upswing.core.errors import UpswingError, ValidationFailedError
 from upswing.core.timeparse import parse_timestamp
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from sqlalchemy import Select
+    from sqlalchemy.orm import InstrumentedAttribute, Session
 
 console = Console()
 err_console = Console(stderr=True)
@@ -87,3 +94,54 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int]
                   TimeRemainingColumn(), console=err_console, transient=False) as progress:
         task = progress.add_task(description, total=total)
         yield lambda advance: progress.advance(task, advance)
+
+
+def fail_invalid(exc: ValidationError) -> NoReturn:
+    """End the command with each invalid field named (``conditions.min_score: …``)."""
+    fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+
+
+#: Characters of an id a table shows (more when two listed rows share them).
+SHORT_ID = 8
+#: Candidates named when an id prefix is ambiguous.
+_SHOW_MATCHES = 5
+_ID_PREFIX = re.compile(r"^[0-9a-f-]+$")
+
+
+def short_ids(ids: Sequence[uuid.UUID], minimum: int = SHORT_ID) -> list[str]:
+    """Each id cut to ``minimum`` hex digits, or to as many as it takes to tell it from the others listed."""
+    hexes = [value.hex for value in ids]
+    length = minimum
+    while length < 32 and len({h[:length] for h in hexes}) < len(set(hexes)):
+        length += 1
+    return [h[:length] for h in hexes]
+
+
+def resolve_id(session: Session, query: Select[uuid.UUID], column: InstrumentedAttribute[uuid.UUID],
+               given: str, noun: str) -> uuid.UUID:
+    """The row of ``query`` whose id (``column``) is ``given`` or starts with it (dashes and case do not matter);
+    a clear error naming the ``noun`` when none or several match."""
+    from sqlalchemy import String, cast, func
+
+    wanted = given.strip().lower()
+    try:
+        exact: uuid.UUID | None = uuid.UUID(wanted)
+    except ValueError:
+        exact = None
+    prefix = wanted.replace("-", "")
+    if exact is None and (not prefix or not _ID_PREFIX.match(wanted)):
+        fail(f"{given!r} is not a {noun} id: give the id or its first characters (hex digits)")
+    if exact is not None:
+        query = query.where(column == exact)
+    else:
+        # The id as 32 hex digits on both databases (PostgreSQL writes uuids with dashes, SQLite stores hex).
+        digits = func.lower(func.replace(cast(column, String), "-", ""))
+        query = query.where(digits.like(f"{prefix}%")).order_by(column)
+    found = list(session.scalars(query.limit(_SHOW_MATCHES + 1)))
+    if not found:
+        fail(f"no {noun} with id {given!r}" if exact is not None else f"no {noun} id starts with {given!r}")
+    if len(found) > 1:
+        shown = ", ".join(short_ids(found[:_SHOW_MATCHES], minimum=len(prefix) + 1))
+        more = " and more" if len(found) > _SHOW_MATCHES else ""
+        fail(f"the id prefix {given!r} is ambiguous: it matches {shown}{more}; give more characters")
+    return found[0]

@@ -68,12 +68,7 @@ def lock_streams(session: Session, user_ids: Iterable[uuid.UUID]) -> None:
 
 def publish(session: Session, user_id: uuid.UUID, kind: str, data: dict[str, Any]) -> None:
     """Add an event to a user's stream, in the caller's transaction."""
-    lock_streams(session, [user_id])
-    session.add(StreamEvent(user_id=user_id, kind=kind, data=data, created_at=utcnow()))
-    session.flush()  # the id is drawn now, under the lock
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, :user_id)"), {"channel": CHANNEL, "user_id": str(user_id)})
-    _wake_later(session, [user_id])
+    publish_many(session, [(user_id, kind, data)])
 
 
 def publish_many(session: Session, events: Sequence[tuple[uuid.UUID, str, dict[str, Any]]]) -> None:

@@ -9,17 +9,24 @@ equal to the enums in ``upswing.signal.models``).
 
 from __future__ import annotations
 
-import re
 import sys
 import uuid
-from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 import typer
 
-from upswing.core.cli_support import console, fail, progress_bar, timestamp_option, user_errors
+from upswing.core.cli_support import (
+    console,
+    fail,
+    fail_invalid,
+    progress_bar,
+    resolve_id,
+    short_ids,
+    timestamp_option,
+    user_errors,
+)
 from upswing.detection.events import SignalType
 
 if TYPE_CHECKING:
@@ -38,13 +45,8 @@ ActionChoice = Literal["call", "sms", "email", "letter", "crm_task"]
 OutcomeChoice = Literal["promise_to_pay", "payment", "no_response", "dispute", "wrong_person", "conversation"]
 DismissChoice = Literal["wrong_person", "not_relevant", "duplicate"]
 
-#: Characters of the id the table shows (more when two listed signals share them).
-SHORT_ID = 8
 #: Signals read per query when listing (the service's page limit).
 _PAGE = 1000
-#: Candidates named when a prefix is ambiguous.
-_SHOW_MATCHES = 5
-_ID_PREFIX = re.compile(r"^[0-9a-f-]+$")
 
 
 class OutputFormat(StrEnum):
@@ -68,15 +70,6 @@ def to_contract(signal: SignalRead) -> SignalContract:
     )
 
 
-def short_ids(ids: Sequence[uuid.UUID], minimum: int = SHORT_ID) -> list[str]:
-    """Each id cut to ``minimum`` hex digits, or to as many as it takes to tell it from the others listed."""
-    hexes = [value.hex for value in ids]
-    length = minimum
-    while length < 32 and len({h[:length] for h in hexes}) < len(set(hexes)):
-        length += 1
-    return [h[:length] for h in hexes]
-
-
 def _date_option(value: str | None, option: str) -> date | None:
     if value is None:
         return None
@@ -86,51 +79,19 @@ def _date_option(value: str | None, option: str) -> date | None:
         fail(f"{option} is not an ISO 8601 date (YYYY-MM-DD): {value!r}")
 
 
-def _user(session: Session, username: str) -> User:
-    from sqlalchemy import select
-
-    from upswing.account.models import User
-
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active:
-        fail(f"no active user {username!r}")
-    return user
-
-
 def resolve_signal_id(session: Session, given: str, user: User | None) -> uuid.UUID:
     """The signal whose id is ``given`` or starts with it (dashes and case do not matter), among those
     ``user`` may see (``None``: all); a clear error when none or several match."""
-    from sqlalchemy import String, cast, func, select
+    from sqlalchemy import select
 
     from upswing.lead.access import visible_leads_clause
     from upswing.lead.models import Lead
     from upswing.signal.models import Signal
 
-    wanted = given.strip().lower()
-    try:
-        exact: uuid.UUID | None = uuid.UUID(wanted)
-    except ValueError:
-        exact = None
-    prefix = wanted.replace("-", "")
-    if exact is None and (not prefix or not _ID_PREFIX.match(wanted)):
-        fail(f"{given!r} is not a signal id: give the id or its first characters (hex digits)")
     query = select(Signal.id).join(Lead, Lead.id == Signal.lead_id)
     if user is not None:
         query = query.where(visible_leads_clause(user))
-    if exact is not None:
-        query = query.where(Signal.id == exact)
-    else:
-        # The id as 32 hex digits on both databases (PostgreSQL writes uuids with dashes, SQLite stores hex).
-        digits = func.lower(func.replace(cast(Signal.id, String), "-", ""))
-        query = query.where(digits.like(f"{prefix}%")).order_by(Signal.id)
-    found = list(session.scalars(query.limit(_SHOW_MATCHES + 1)))
-    if not found:
-        fail(f"no signal with id {given!r}" if exact is not None else f"no signal id starts with {given!r}")
-    if len(found) > 1:
-        shown = ", ".join(short_ids(found[:_SHOW_MATCHES], minimum=len(prefix) + 1))
-        more = " and more" if len(found) > _SHOW_MATCHES else ""
-        fail(f"the id prefix {given!r} is ambiguous: it matches {shown}{more}; give more characters")
-    return found[0]
+    return resolve_id(session, query, Signal.id, given, "signal")
 
 
 def _all_signals(session: Session, filters: SignalFilters, user: User | None) -> list[SignalRead]:
@@ -166,6 +127,7 @@ def list_signals(
     """List signals, newest first, with the API's filters."""
     from pydantic import ValidationError
 
+    from upswing.account.cli import active_user
     from upswing.core.db import transaction
     from upswing.signal.schemas import SignalFilters
 
@@ -179,9 +141,9 @@ def list_signals(
             effective_to=_date_option(effective_to, "--effective-to"),
             sort="score" if by_score else "detected_at", limit=_PAGE)
     except ValidationError as exc:
-        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        fail_invalid(exc)
     with transaction() as session, user_errors():
-        user = _user(session, username) if username is not None else None
+        user = active_user(session, username) if username is not None else None
         signals = _all_signals(session, filters, user)
     if output_format is OutputFormat.JSONL:
         out = sys.stdout
@@ -210,11 +172,12 @@ def show(signal_id: str = _ID,
     """One signal as JSON: score breakdown, evidence, lifecycle."""
     import orjson
 
+    from upswing.account.cli import active_user
     from upswing.core.db import transaction
     from upswing.signal import service
 
     with transaction() as session, user_errors():
-        user = _user(session, username) if username is not None else None
+        user = active_user(session, username) if username is not None else None
         signal = service.get_signal(session, resolve_signal_id(session, signal_id, user), user=user)
     console.print_json(orjson.dumps(signal.model_dump(mode="json")).decode())
 
@@ -242,11 +205,12 @@ _NOTE = typer.Option(None, help="Free-text note")
 @app.command("ack")
 def ack(signal_id: str = _ID, username: str = _AS) -> None:
     """Acknowledge a signal."""
+    from upswing.account.cli import active_user
     from upswing.core.db import transaction
     from upswing.signal import service
 
     with transaction() as session, user_errors():
-        user = _user(session, username)
+        user = active_user(session, username)
         signal = service.acknowledge(session, resolve_signal_id(session, signal_id, user), user=user)
     console.print(f"signal {signal.id}: {signal.status.value}")
 
@@ -262,12 +226,13 @@ def action(signal_id: str = _ID, kind: ActionChoice = typer.Argument(..., help="
            ) -> None:
     """Record an action taken on a signal. call, sms, email and letter are contacts: the contact guard decides
     (a refusal exits 1 with its reasons and the next allowed time) and the contact ledger records them."""
+    from upswing.account.cli import active_user
     from upswing.casework import service as casework
     from upswing.core.db import transaction
     from upswing.signal.models import SignalAction
 
     with transaction() as session, user_errors():
-        user = _user(session, username)
+        user = active_user(session, username)
         signal = casework.record_action(session, resolve_signal_id(session, signal_id, user), SignalAction(kind),
                                         user=user, note=note, target=target, autodialed=autodialed,
                                         override_reason=override_reason, source="cli")
@@ -279,12 +244,13 @@ def outcome(signal_id: str = _ID, result: OutcomeChoice = typer.Argument(..., he
             username: str = _AS, note: str | None = _NOTE) -> None:
     """Record the outcome of an action (dispute sets the lead's dispute flag; after a call, an outcome that means
     the borrower was spoken to counts as a conversation for the seven-day rule)."""
+    from upswing.account.cli import active_user
     from upswing.casework import service as casework
     from upswing.core.db import transaction
     from upswing.signal.models import SignalOutcome
 
     with transaction() as session, user_errors():
-        user = _user(session, username)
+        user = active_user(session, username)
         signal = casework.record_outcome(session, resolve_signal_id(session, signal_id, user),
                                          SignalOutcome(result), user=user, note=note)
     console.print(f"signal {signal.id}: {signal.status.value} ({result})")
@@ -294,12 +260,13 @@ def outcome(signal_id: str = _ID, result: OutcomeChoice = typer.Argument(..., he
 def dismiss(signal_id: str = _ID, reason: DismissChoice = typer.Argument(..., help="Why"),
             username: str = _AS, note: str | None = _NOTE) -> None:
     """Dismiss a signal (wrong_person also tells the linker this subject is not the lead)."""
+    from upswing.account.cli import active_user
     from upswing.core.db import transaction
     from upswing.signal import service
     from upswing.signal.models import DismissReason
 
     with transaction() as session, user_errors():
-        user = _user(session, username)
+        user = active_user(session, username)
         signal = service.dismiss(session, resolve_signal_id(session, signal_id, user), DismissReason(reason),
                                  user=user, note=note)
     console.print(f"signal {signal.id}: {signal.status.value} ({reason})")
