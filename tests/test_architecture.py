@@ -33,6 +33,10 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"compliance"}),
     # Alerts react to signals through the outbox and ask the contact guard what each channel allows.
     frozenset({"alert"}),
+    # Escalation reads signals' acknowledgement against business calendars and alerts the next level; the digest
+    # gathers signals, alerts and escalations into one e-mail per user and day.
+    frozenset({"escalation"}),
+    frozenset({"digest"}),
     # Orchestration above the domains it calls: the pipeline (ingest → link → detect → signals), casework
     # (working a signal through the guard), duplicate leads, data-subject requests, keys, the demo.
     frozenset({"pipeline", "casework", "dedupe", "dsar", "keys", "demo", "fakes"}),

@@ -20,6 +20,9 @@ from upswing.core.db import make_api_engine, session_factory
 from upswing.core.health import router as health_router
 from upswing.core.logging import configure_logging
 from upswing.dedupe.api import router as dedupe_router
+from upswing.digest.api import router as digest_router
+from upswing.digest.mail_api import router as digest_mail_router
+from upswing.escalation.api import router as escalation_router
 from upswing.lead.api import router as lead_router
 from upswing.observation.api import router as observation_router
 from upswing.privacy.api import router as privacy_router
@@ -45,7 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # The dedupe router goes before the lead router: /leads/duplicates and /leads/merges are not lead ids.
     for router in (health_router, account_router, dedupe_router, lead_router, signal_router, observation_router,
-                   resolution_router, compliance_router, privacy_router, audit_router, source_router, alert_router):
+                   resolution_router, compliance_router, privacy_router, audit_router, source_router, alert_router,
+                   escalation_router, digest_router, digest_mail_router):
         app.include_router(router)
 
     api_errors.install(app)

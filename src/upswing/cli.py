@@ -77,6 +77,10 @@ COMMANDS: dict[str, LazyCommand] = {
                           "Alerts: your inbox, the live stream, and the rules that make alerts."),
     "webhooks": LazyCommand("upswing.alert.cli:webhooks_app",
                             "Webhook subscriptions: signed alert events to your systems."),
+    "digest": LazyCommand("upswing.digest.cli:app", "Daily digests: preview, send, preferences."),
+    "escalations": LazyCommand("upswing.escalation.cli:app",
+                               "Escalations: signals nobody acknowledged in time, policies, business hours, "
+                               "holidays."),
 }
 
 

@@ -21,7 +21,10 @@ from upswing.compliance.models import (
 )
 from upswing.core.outbox import OutboxEvent, OutboxReceipt
 from upswing.core.tasks import TaskRun
+from upswing.digest.models import Digest, DigestPreference
+from upswing.escalation.models import BusinessCalendar, Escalation, EscalationPolicy, Holiday
 from upswing.lead.models import Lead, LeadMerge, Portfolio
+from upswing.notify.models import EmailSuppression
 from upswing.notify.stream import StreamEvent
 from upswing.observation.models import Observation
 from upswing.privacy.models import DataSubjectRequest, ErasureTombstone
@@ -39,12 +42,19 @@ __all__ = [
     "AuthSession",
     "BlockedWindowRow",
     "BudgetUsage",
+    "BusinessCalendar",
     "ComplianceSetting",
     "ContactAttempt",
     "ContactConsent",
     "DataSubjectRequest",
+    "Digest",
+    "DigestPreference",
+    "EmailSuppression",
     "ErasureTombstone",
+    "Escalation",
+    "EscalationPolicy",
     "Evidence",
+    "Holiday",
     "LabelledExample",
     "Lead",
     "LeadComplianceFlag",
@@ -66,5 +76,5 @@ __all__ = [
     "Team",
     "TeamRotation",
     "User",
-    "WebhookSubscription"
+    "WebhookSubscription",
 ]

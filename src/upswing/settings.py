@@ -129,6 +129,30 @@ class Settings(BaseSettings):
                                               "this long (its owner is alerted)")
     webhook_disable_after_failures: int = Field(default=100, ge=1, description="…or after this many failed "
                                                 "deliveries in a row")
+    # Digests and escalation (docs/digest.md). A team's own business hours and holidays override these.
+    digest_send_time: str = Field(default="07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                                  description="Default local send time of the daily digest (HH:MM)")
+    digest_max_items: int = Field(default=25, ge=1, le=500, description="Signals listed per section of a digest "
+                                  "(the rest are counted, with a link); keeps a digest under Gmail's 102 kB clip")
+    digest_first_lookback_days: int = Field(default=1, ge=1, le=30, description="A user's first digest covers "
+                                            "this many days")
+    brevo_webhook_token: SecretStr | None = Field(default=None, description="Brevo's event webhook is accepted "
+                                                  "only with this bearer token (or basic-auth password)")
+    brevo_webhook_networks: StringList = Field(
+        default_factory=list, description="…and only from these networks (CIDR, comma-separated or JSON); "
+                                          "unset: the webhook is refused")
+    business_timezone: str = Field(default="America/New_York", description="Time zone of the business hours "
+                                   "escalation counts in (a team's own overrides it)")
+    business_hours_start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                                      description="Start of the business day (HH:MM)")
+    business_hours_end: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                                    description="End of the business day (HH:MM)")
+    business_days: StringList = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"],
+                                      description="Working weekdays (mon…sun)")
+    holiday_country: str | None = Field(default="US", description="Public holidays of this country (ISO code, "
+                                        "the holidays package) are not business days; empty: none")
+    escalation_max_age_days: int = Field(default=30, ge=1, description="Signals older than this are not "
+                                         "escalated (the digest's 'still open' section lists them)")
     stream_heartbeat_seconds: float = Field(default=15, gt=0, description="SSE comment sent when idle")
     stream_poll_seconds: float = Field(default=2, gt=0, description="SSE look-up interval without a wake-up")
     stream_retention_days: int = Field(default=7, ge=1, description="Live-stream events kept for resuming")

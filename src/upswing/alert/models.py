@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from upswing.core.crypto import EncryptedText
+from upswing.core.crypto import EncryptedJSON, EncryptedText
 from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
 
 
@@ -157,6 +157,9 @@ class AlertDelivery(Base):
     #: Webhooks: the event body, fixed when the delivery is written (a retry or replay sends the same).
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     event_type: Mapped[str | None] = mapped_column(String(60))
+    #: A message rendered in advance (a digest: ``{"subject", "html", "text", "headers", "tags"}``), sent as it
+    #: is, so a repeat after a crash is the same message; encrypted (it names leads).
+    content: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON("alert_deliveries.content"))
     status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING.value)
     #: Why it was held or diverted: quiet_hours, hourly_cap.
     note: Mapped[str | None] = mapped_column(String(60))

@@ -54,7 +54,8 @@ R = TypeVar("R")
 #: Modules whose import registers the built-in tasks and schedules.
 BUILTIN_TASK_MODULES = ("upswing.core.outbox", "upswing.account.tasks", "upswing.audit.tasks",
                         "upswing.resolution.tasks", "upswing.signal.tasks", "upswing.pipeline.tasks",
-                        "upswing.privacy.tasks", "upswing.alert.tasks")
+                        "upswing.privacy.tasks", "upswing.alert.tasks",
+                        "upswing.escalation.tasks", "upswing.digest.tasks")
 
 
 class TaskStatus(StrEnum):

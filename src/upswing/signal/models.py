@@ -122,6 +122,11 @@ class Signal(Base):
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     dismiss_reason: Mapped[str | None] = mapped_column(String(20))
+    #: The first time anyone acknowledged, actioned or dismissed it (response times, the manager's digest).
+    first_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Escalations (docs/digest.md): the highest level reached while nobody acknowledged it, and when.
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -141,6 +146,8 @@ Index("ix_signals_feed_assignee_score", Signal.assignee_id, *_BY_SCORE)
 Index("ix_signals_feed_team_score", Signal.team_id, *_BY_SCORE)
 Index("ix_signals_lead", Signal.lead_id, Signal.detected_at.desc())
 Index("ix_signals_effective_date", Signal.effective_date.desc(), Signal.id.desc())
+# Escalation candidates: unacknowledged signals of a priority below their last level, oldest first.
+Index("ix_signals_escalation", Signal.status, Signal.priority, Signal.escalation_level, Signal.detected_at)
 
 
 class Evidence(Base):

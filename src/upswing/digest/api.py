@@ -1,0 +1,7 @@
+"""HTTP endpoints (thin)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1")

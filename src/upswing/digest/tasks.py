@@ -1,0 +1,3 @@
+"""Scheduled tasks."""
+
+from __future__ import annotations
