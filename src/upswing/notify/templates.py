@@ -15,7 +15,7 @@ from pathlib import Path
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-__all__ = ["AlertEmailContext", "GuardLine", "render_alert_email"]
+__all__ = ["AlertEmailContext", "GuardLine", "environment", "http_only", "render_alert_email"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -81,11 +81,11 @@ class AlertEmailContext:
 
 def render_alert_email(context: AlertEmailContext) -> tuple[str, str, str]:
     """(subject, html, text) for one alert e-mail."""
-    environment = _environment()
-    values = {"c": context, "evidence_href": _http_only(context.evidence_url),
-              "lead_href": _http_only(context.lead_url)}
-    html = environment.get_template("alert_email.html.j2").render(values)
-    text = environment.get_template("alert_email.txt.j2").render(values)
+    templates = environment()
+    values = {"c": context, "evidence_href": http_only(context.evidence_url),
+              "lead_href": http_only(context.lead_url)}
+    html = templates.get_template("alert_email.html.j2").render(values)
+    text = templates.get_template("alert_email.txt.j2").render(values)
     # Never fetch a stylesheet from the network while rendering; everything the e-mail needs is in the template.
     inlined = css_inline.inline(html, load_remote_stylesheets=False)
     return _subject(context), inlined, text
@@ -98,7 +98,7 @@ def _subject(context: AlertEmailContext) -> str:
     return " ".join(subject.split())  # a line break in a subject is a header injection
 
 
-def _http_only(url: str | None) -> str | None:
+def http_only(url: str | None) -> str | None:
     """A link only to http(s): autoescaping does not stop ``javascript:`` in an ``href``."""
     if url and url.strip().lower().startswith(("https://", "http://")):
         return url.strip()
@@ -106,7 +106,7 @@ def _http_only(url: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> Environment:
+def environment() -> Environment:
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
         # HTML escaped; the text part is not HTML, so escaping it would show "&amp;" to the reader.
