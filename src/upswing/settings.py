@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -31,6 +32,17 @@ def _list_of_strings(value: object) -> object:
 
 #: A list of strings given as JSON or comma-separated.
 StringList = Annotated[list[str], NoDecode, BeforeValidator(_list_of_strings)]
+_WEEKDAY = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun|[0-6])(-(mon|tue|wed|thu|fri|sat|sun|[0-6]))?$")
+
+
+def _weekdays(values: list[str]) -> list[str]:
+    """Weekday names (mon…sun), numbers (0 = Monday) or ranges (mon-fri); refused at start-up, not at the first
+    escalation run."""
+    days = [value.strip().lower()[:3] if "-" not in value else value.strip().lower() for value in values]
+    bad = [value for value in days if not _WEEKDAY.match(value)]
+    if bad or not days:
+        raise ValueError(f"business_days: not weekdays {bad or values!r} (mon…sun, 0 = Monday, or mon-fri)")
+    return days
 
 
 class Settings(BaseSettings):
@@ -138,7 +150,8 @@ class Settings(BaseSettings):
                                             "this many days")
     brevo_webhook_token: SecretStr | None = Field(default=None, description="Brevo's event webhook is accepted "
                                                   "only with this bearer token (or basic-auth password)")
-    brevo_webhook_networks: StringList = Field(
+    brevo_webhook_networks: Annotated[StringList, AfterValidator(
+        lambda networks: [str(ipaddress.ip_network(n, strict=False)) for n in networks])] = Field(
         default_factory=list, description="…and only from these networks (CIDR, comma-separated or JSON); "
                                           "unset: the webhook is refused")
     business_timezone: str = Field(default="America/New_York", description="Time zone of the business hours "
@@ -147,7 +160,8 @@ class Settings(BaseSettings):
                                       description="Start of the business day (HH:MM)")
     business_hours_end: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
                                     description="End of the business day (HH:MM)")
-    business_days: StringList = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"],
+    business_days: Annotated[StringList, AfterValidator(_weekdays)] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"],
                                       description="Working weekdays (mon…sun)")
     holiday_country: str | None = Field(default="US", description="Public holidays of this country (ISO code, "
                                         "the holidays package) are not business days; empty: none")

@@ -64,7 +64,8 @@ MATRIX: list[tuple[str, str, set[Role]]] = [
 
 
 # Each domain lists its own routes in ``tests/<domain>/role_matrix.py``: ``ROUTES`` (method, path, roles) and
-# ``prepare(session, method, path, lead, user) -> (path params, request kwargs)`` building what a request needs.
+# ``prepare(session, method, path, lead, user) -> (path params, request kwargs)`` building what a request needs;
+# optionally ``PUBLIC``, routes that take no sign-in (a signed link, a provider's webhook), tested by the domain.
 _DOMAIN_MATRICES = {}
 for _file in sorted(Path(__file__).parents[1].glob("*/role_matrix.py")):
     _spec = importlib.util.spec_from_file_location(f"role_matrix_{_file.parent.name}", _file)
@@ -74,6 +75,7 @@ for _file in sorted(Path(__file__).parents[1].glob("*/role_matrix.py")):
     for _method, _path, _roles in _module.ROUTES:
         _DOMAIN_MATRICES[(_method, _path)] = _module
         MATRIX.append((_method, _path, _roles))
+    PUBLIC |= set(getattr(_module, "PUBLIC", set()))
 
 
 def _request_kwargs(method: str, path: str, n: int) -> dict[str, Any]:

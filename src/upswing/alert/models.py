@@ -84,7 +84,7 @@ class Alert(Base):
     #: The latest signal folded in (``alert_signals`` lists them all).
     signal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("signals.id", ondelete="SET NULL"))
     rule_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alert_rules.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(20), default="signal")  # signal | restricted | system
+    kind: Mapped[str] = mapped_column(String(20), default="signal")  # signal | restricted | escalation | system
     priority: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(10), default=AlertStatus.UNREAD.value)
     title: Mapped[str] = mapped_column(String(300))
@@ -92,7 +92,7 @@ class Alert(Base):
     actionable: Mapped[bool] = mapped_column(Boolean, default=True)
     #: The contact guard's answer per channel when the alert was made (``GuardAnswer`` as JSON).
     guard: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    #: How the recipient was chosen: assignee, round_robin, manager, named.
+    #: How the recipient was chosen: assignee, round_robin, manager, named, escalation.
     routed_by: Mapped[str] = mapped_column(String(20))
     signal_count: Mapped[int] = mapped_column(Integer, default=1)
     window_ends_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -163,7 +163,7 @@ class AlertFilters(BaseModel):
     status: Literal["unread", "read"] | None = None
     priority: Priority | None = None
     lead_id: uuid.UUID | None = None
-    kind: Literal["signal", "restricted", "system"] | None = None
+    kind: Literal["signal", "restricted", "escalation", "system"] | None = None
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
     cursor: str | None = cursor_field()
 

@@ -6,6 +6,10 @@ the record leaves the row claimed; when the lease runs out another worker sends 
 Message-ID / ``webhook-id`` (the delivery's id), so the receiver can tell it is a repeat. Nothing is lost: a
 failed attempt is retried with exponential backoff and jitter, and a permanent failure stays visible as
 ``failed`` with its reason.
+
+A delivery may carry its message rendered in advance (``content``: a digest), sent as it is to the user's current
+address; no alert row is needed. No e-mail goes to an address the provider reported bouncing or complaining
+(``notify.suppressions``): such a delivery fails for good, saying why.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from upswing.core.logging import get_logger
 from upswing.lead.models import Lead
 from upswing.notify.email import EmailMessage, EmailTransport, email_transport, message_id_for
 from upswing.notify.errors import SendFailed
+from upswing.notify.models import EmailSuppression
+from upswing.notify.suppressions import active_for, describe, normalise
 from upswing.notify.templates import AlertEmailContext, GuardLine, render_alert_email
 from upswing.notify.webhooks import check_webhook_url, new_secret, send_webhook
 from upswing.settings import Settings, get_settings
@@ -128,6 +134,7 @@ class _Context:
     subscriptions: dict[uuid.UUID, WebhookSubscription]
     restricted: set[uuid.UUID]  # leads restricted now
     guards: dict[uuid.UUID, dict[str, Any]]  # the guard's answer now, per lead
+    suppressed: dict[str, EmailSuppression]  # recipients' addresses mail must not go to, lower-cased
 
 
 def _load_context(session: Session, deliveries: list[AlertDelivery]) -> _Context:
@@ -144,21 +151,51 @@ def _load_context(session: Session, deliveries: list[AlertDelivery]) -> _Context
     unique = list({lead.id: lead for lead in actionable}.values())
     flags = compliance.active_flags_of(session, [lead.id for lead in unique])
     guards = compliance.check_contacts(session, unique, service.GUARD_CHANNELS, utcnow()) if unique else {}
+    users: dict[uuid.UUID, User] = by_id(User, {d.user_id for d in deliveries})
+    emailed = {d.user_id for d in deliveries if d.channel == AlertChannel.EMAIL.value}
     return _Context(
-        alerts=alerts, users=by_id(User, {d.user_id for d in deliveries}), leads=leads,
+        alerts=alerts, users=users, leads=leads,
         signals=by_id(Signal, {a.signal_id for a in alerts.values()}),
         subscriptions=by_id(WebhookSubscription, {d.subscription_id for d in deliveries}),
         restricted={lead_id for lead_id, found in flags.items() if found & service.RESTRICTING_FLAGS},
-        guards={lead_id: service.guard_json(answer) for lead_id, answer in guards.items()})
+        guards={lead_id: service.guard_json(answer) for lead_id, answer in guards.items()},
+        suppressed=active_for(session, [users[u].email for u in emailed if u in users]))
+
+
+def _recipient(delivery: AlertDelivery, context: _Context) -> tuple[User, str]:
+    """The delivery's user and their current address, if mail may go there; else the permanent reason why not."""
+    user = context.users.get(delivery.user_id) if delivery.user_id else None
+    if user is None:
+        raise SendFailed("the recipient no longer exists", permanent=True)
+    if not user.is_active or not user.email:
+        raise SendFailed(f"user {user.username} is inactive or has no e-mail address", permanent=True)
+    suppression = context.suppressed.get(normalise(user.email))
+    if suppression is not None:
+        raise SendFailed(describe(suppression), permanent=True)
+    return user, user.email
+
+
+def _prepared_email(delivery: AlertDelivery, user: User, address: str) -> EmailMessage:
+    """A message rendered in advance (a digest), sent as it is: a repeat carries the same Message-ID."""
+    content = delivery.content or {}
+    subject, html, text = content.get("subject"), content.get("html"), content.get("text")
+    headers, tags = content.get("headers") or {}, content.get("tags") or []
+    if not isinstance(subject, str) or not subject or not isinstance(text, str) or not (
+            html is None or isinstance(html, str)) or not isinstance(headers, dict) or not isinstance(tags, list):
+        raise SendFailed("the prepared message is incomplete (subject, text, html, headers or tags)",
+                         permanent=True)
+    return EmailMessage(to=address, to_name=user.full_name, subject=subject, html=html, text=text,
+                        message_id=message_id_for(str(delivery.id)), tags=tuple(str(tag) for tag in tags),
+                        headers=tuple((str(name), str(value)) for name, value in headers.items()))
 
 
 def _email(delivery: AlertDelivery, context: _Context, settings: Settings) -> EmailMessage:
+    if delivery.content is not None:
+        return _prepared_email(delivery, *_recipient(delivery, context))
     alert = context.alerts.get(delivery.alert_id) if delivery.alert_id else None
-    user = context.users.get(delivery.user_id) if delivery.user_id else None
-    if alert is None or user is None:
-        raise SendFailed("the alert or its recipient no longer exists", permanent=True)
-    if not user.is_active or not user.email:
-        raise SendFailed(f"user {user.username} is inactive or has no e-mail address", permanent=True)
+    if alert is None:
+        raise SendFailed("the alert no longer exists", permanent=True)
+    user, address = _recipient(delivery, context)
     lead = context.leads.get(alert.lead_id) if alert.lead_id else None
     signal = context.signals.get(alert.signal_id) if alert.signal_id else None
     actionable, guard = alert.actionable, alert.guard or {}
@@ -181,7 +218,7 @@ def _email(delivery: AlertDelivery, context: _Context, settings: Settings) -> Em
         signal_count=alert.signal_count,
         note=None if actionable else "This lead may not be contacted about this signal.")
     subject, html, text = render_alert_email(email_context)
-    return EmailMessage(to=user.email, to_name=user.full_name, subject=subject, html=html, text=text,
+    return EmailMessage(to=address, to_name=user.full_name, subject=subject, html=html, text=text,
                         message_id=message_id_for(str(delivery.id)), tags=("alert", alert.priority))
 
 

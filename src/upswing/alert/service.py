@@ -680,6 +680,48 @@ def stream_payload(alert: Alert, lead: Lead | None) -> dict[str, Any]:
             "created_at": alert.created_at.isoformat(), "updated_at": alert.updated_at.isoformat()}
 
 
+def escalation_alert(session: Session, user: User, lead: Lead, signal: Signal, level: int, now: datetime, *,
+                     guard: dict[Channel, GuardDecision] | None = None) -> Alert:
+    """Tell ``user`` (a manager or an admin) that nobody acknowledged ``signal`` in time (escalation ``level``,
+    ``escalation.service``): in the inbox and the live stream now, and by e-mail (held by the user's quiet hours;
+    no hourly cap and no dedup window: an escalation is what those must not hide). ``guard`` is the contact guard's
+    answer for the lead (``compliance.check_contacts``; asked here when not given). A caller making several
+    escalation alerts in one transaction locks the recipients' streams first, in one order
+    (``notify.stream.lock_streams``)."""
+    if guard is None:
+        guard = compliance.check_contacts(session, [lead], GUARD_CHANNELS, now)[lead.id]
+    alert = Alert(id=uuid.uuid4(), user_id=user.id, lead_id=lead.id, signal_id=signal.id, rule_id=None,
+                  kind="escalation", priority=signal.priority, status=AlertStatus.UNREAD.value,
+                  title=f"Not acknowledged, escalation level {level}: {_title(signal, 1)}"[:300], actionable=True,
+                  guard=guard_json(guard), routed_by="escalation", signal_count=1, window_ends_at=now,
+                  created_at=now, updated_at=now)
+    session.add(alert)
+    if session.scalar(select(AlertSignal.id).where(AlertSignal.user_id == user.id,
+                                                   AlertSignal.signal_id == signal.id)) is None:
+        session.add(AlertSignal(alert_id=alert.id, user_id=user.id, signal_id=signal.id, created_at=now))
+    session.add(AlertDelivery(alert_id=alert.id, channel=AlertChannel.IN_APP.value, user_id=user.id,
+                              status=DeliveryStatus.SENT.value, attempts=1, sent_at=now, run_after=now,
+                              created_at=now))
+    due_now = False
+    if user.email:
+        email = AlertDelivery(id=uuid.uuid4(), alert_id=alert.id, channel=AlertChannel.EMAIL.value, user_id=user.id,
+                              status=DeliveryStatus.PENDING.value, run_after=now, created_at=now, attempts=0)
+        quiet_end = quiet_until(now, user.timezone, user.quiet_hours_start, user.quiet_hours_end)
+        if quiet_end is not None:
+            email.run_after, email.note = quiet_end, "quiet_hours"
+        else:
+            due_now = True
+        session.add(email)
+    else:
+        _suppress(session, "no_email_address", user_id=user.id, lead_id=lead.id, signal_id=signal.id,
+                  alert_id=alert.id, channel=AlertChannel.EMAIL.value)
+    session.flush()
+    stream.publish(session, user.id, "alert.created", stream_payload(alert, lead))
+    if due_now:
+        tasks.enqueue(session, SEND_TASK, key=f"{SEND_TASK}:{alert.id}", max_attempts=1)
+    return alert
+
+
 def system_alert(session: Session, user_id: uuid.UUID, title: str, *, priority: str = "high") -> Alert:
     """An alert about the system itself (a webhook subscription disabled), in the user's inbox and stream."""
     now = utcnow()

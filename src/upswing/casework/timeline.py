@@ -1,8 +1,8 @@
 """A lead's timeline: snapshots, signals, their evidence, what specialists did about them, and the contact
 ledger, compliance flags, consents and suppressions next to them, in order.
 
-Actions, acknowledgements, outcomes and dismissals come from the audit log (every one of them, with
-who and when; a signal acted on twice shows both); a transition stored on a signal without an audit
+Escalations, actions, acknowledgements, outcomes and dismissals come from the audit log (every one of them,
+with who and when; a signal acted on twice shows both); a transition stored on a signal without an audit
 entry (none is written that way, but data can be imported) still shows, from the signal's columns.
 Contacts show their masked target only (never the number or address).
 """
@@ -28,17 +28,17 @@ from upswing.privacy.sealing import mask_identifiers
 from upswing.signal.models import Evidence, Signal
 from upswing.source.models import Source
 
-TimelineKind = Literal["snapshot", "observation", "signal", "evidence", "acknowledged", "action", "outcome",
-                       "dismissed", "contact", "flag_set", "flag_cleared", "consent_granted", "consent_revoked",
-                       "consent_reassigned", "suppressed"]
+TimelineKind = Literal["snapshot", "observation", "signal", "evidence", "escalated", "acknowledged", "action",
+                       "outcome", "dismissed", "contact", "flag_set", "flag_cleared", "consent_granted",
+                       "consent_revoked", "consent_reassigned", "suppressed"]
 #: Among items at the same instant: what was seen, then what it meant, then what was done.
-_ORDER: dict[str, int] = {"snapshot": 0, "observation": 0, "evidence": 1, "signal": 2, "acknowledged": 3,
-                          "action": 4, "contact": 5, "outcome": 6, "dismissed": 7, "flag_set": 8,
+_ORDER: dict[str, int] = {"snapshot": 0, "observation": 0, "evidence": 1, "signal": 2, "escalated": 3,
+                          "acknowledged": 3, "action": 4, "contact": 5, "outcome": 6, "dismissed": 7, "flag_set": 8,
                           "flag_cleared": 8, "consent_granted": 9, "consent_revoked": 9, "consent_reassigned": 9,
                           "suppressed": 10}
 _AUDIT_KINDS: dict[str, TimelineKind] = {
     "signal.acknowledged": "acknowledged", "signal.actioned": "action", "signal.outcome": "outcome",
-    "signal.dismissed": "dismissed",
+    "signal.dismissed": "dismissed", "signal.escalated": "escalated",
 }
 SUMMARY_LENGTH = 200
 
@@ -165,6 +165,10 @@ def _transitions(session: Session, signals: list[Signal]) -> list[TimelineItem]:
 
 
 def _transition_summary(kind: str, details: dict[str, Any]) -> str:
+    if kind == "escalated":  # nobody acknowledged it in time (escalation.service)
+        to = ", ".join(str(name) for name in details.get("to") or ()) or "nobody (no manager or admin to tell)"
+        return _short(f"escalated: level {details.get('level')}, not acknowledged by {details.get('due_at')}, "
+                      f"to {to}")
     value = details.get("action") or details.get("outcome") or details.get("reason")
     text = kind if value is None else f"{kind}: {value}"
     if details.get("note"):

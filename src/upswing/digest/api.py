@@ -82,11 +82,13 @@ def update_team_defaults(team_id: uuid.UUID, body: PreferencesUpdate, admin: Adm
 def preview(user: AnyUser, session: DbSession, settings: AppSettings,
             format: Annotated[Literal["html", "text"], Query(description="html or text")] = "html",
             on: Annotated[date | None, Query(alias="date", description="As of this local date's send time")] = None,
-            user_id: Annotated[uuid.UUID | None, Query(description="Whose (managers: their team's)")] = None,
+            of: Annotated[str | None, Query(alias="user", description="Whose: a username or user id (managers: "
+                                                                       "their team's; admins: anyone's)")] = None,
             ) -> Response:
     """The digest as it would be sent now (or on ``date``); nothing is sent. The subject is in ``X-Subject``
     (RFC 2047 encoded)."""
-    subject, body = service.preview(session, user, user_id=user_id, local_date=on, fmt=format, settings=settings)
+    subject, body = service.preview(session, user, user_id=service.user_named(session, of), local_date=on, fmt=format,
+                                    settings=settings)
     headers = {"X-Subject": Header(subject, "utf-8").encode()}  # RFC 2047: headers are ASCII
     if format == "text":
         return PlainTextResponse(body, headers=headers)
@@ -103,7 +105,8 @@ def send(body: SendRequest, user: AnyUser, session: DbSession, settings: AppSett
 
 @router.get("/digests", response_model=list[DigestRead], operation_id="digests_list")
 def list_digests(user: AnyUser, session: DbSession,
-                 user_id: Annotated[uuid.UUID | None, Query(description="Whose (default: yours)")] = None,
+                 of: Annotated[str | None, Query(alias="user", description="Whose: a username or user id "
+                                                                           "(default: yours)")] = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[DigestRead]:
     """Digests made, newest first, with their e-mail's state."""
-    return service.list_digests(session, user, user_id=user_id, limit=limit)
+    return service.list_digests(session, user, user_id=service.user_named(session, of), limit=limit)

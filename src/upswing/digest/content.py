@@ -27,6 +27,7 @@ from upswing.alert.models import AlertDelivery, AlertSignal, DeliveryStatus
 from upswing.compliance import service as compliance
 from upswing.compliance.rules import Channel, GuardDecision
 from upswing.compliance.zones import address_zones
+from upswing.core.pagination import capped_count
 from upswing.digest.schemas import Preferences
 from upswing.escalation import service as escalation
 from upswing.lead.access import owner_scopes
@@ -297,7 +298,7 @@ def _manager_section(gatherer: _Gatherer, preferences: Preferences, limit: int) 
     scope = ", ".join(team.name for team in teams) if teams else "all teams"
     unassigned_where = [*in_scope, Signal.assignee_id.is_(None), Signal.status.in_(_OPEN),
                         Signal.detected_at > now - STILL_OPEN_HORIZON]
-    total = session.scalar(select(func.count()).select_from(Signal).where(*unassigned_where)) or 0
+    total, _ = capped_count(session, select(Signal.id).where(*unassigned_where))
     top_ids = list(session.scalars(select(Signal.id).where(*unassigned_where)
                                    .order_by(Signal.score.desc(), Signal.detected_at.desc()).limit(limit)))
     members_query = select(User).where(User.is_active.is_(True), User.role == Role.AGENT.value)
@@ -311,13 +312,15 @@ def _manager_section(gatherer: _Gatherer, preferences: Preferences, limit: int) 
         for assignee, status, count in session.execute(
                 select(Signal.assignee_id, Signal.status, func.count()).where(
                     Signal.assignee_id.in_(member_ids), Signal.status.in_(_OPEN + _IN_PROGRESS))
-                .group_by(Signal.assignee_id, Signal.status)):
-            open_counts[(assignee, status)] = count
+                .group_by(Signal.assignee_id, Signal.status).limit(len(member_ids) * 3)):
+            if assignee is not None:
+                open_counts[(assignee, status)] = count
         for assignee, detected, first in session.execute(
                 select(Signal.assignee_id, Signal.detected_at, Signal.first_action_at).where(
                     Signal.assignee_id.in_(member_ids), Signal.first_action_at > now - timedelta(days=7),
                     Signal.first_action_at <= now)):
-            durations[assignee].append((first, max(0.0, (first - detected).total_seconds())))
+            if assignee is not None and first is not None:
+                durations[assignee].append((first, max(0.0, (first - detected).total_seconds())))
 
     def median(entries: list[tuple[datetime, float]], days: int) -> float | None:
         values = [seconds for at, seconds in entries if at > now - timedelta(days=days)]
@@ -349,17 +352,23 @@ def gather(session: Session, user: User, preferences: Preferences, *, since: dat
         guards = gatherer.guards(list(session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))))
         keys = {sid: key for sid, key in keys.items() if guards.get(key[2], ("", False, False))[2]}
     top = _top(keys, limit)
+    open_where = [Signal.assignee_id == user.id, Signal.status.in_(_OPEN),
+                  Signal.detected_at <= now - STILL_OPEN_AFTER, Signal.detected_at > now - STILL_OPEN_HORIZON]
+    still_open_total, _ = capped_count(session, select(Signal.id).where(*open_where))
+    still_open_ids = list(session.scalars(select(Signal.id).where(*open_where)
+                                          .order_by(Signal.score.desc(), Signal.detected_at.desc()).limit(limit)))
+    # The signals of every priority and of "still open" are read at once and the guard asked once for all their
+    # leads: the guard's queries are most of a digest's cost, and asking it per section multiplied them
+    # (benchmarks/digest.py).
+    new_ids = [signal_id for priority in PRIORITIES for signal_id in top.get(priority, ([], 0))[0]]
+    read = {item.signal_id: item for item in gatherer.items(
+        _load_signals(session, list(dict.fromkeys([*new_ids, *still_open_ids]))), guards)}
     groups = []
     for priority in PRIORITIES:
         ids, total = top.get(priority, ([], 0))
         if total:
-            groups.append(DigestGroup(priority, tuple(gatherer.items(_load_signals(session, ids), guards)), total))
-    open_where = [Signal.assignee_id == user.id, Signal.status.in_(_OPEN),
-                  Signal.detected_at <= now - STILL_OPEN_AFTER, Signal.detected_at > now - STILL_OPEN_HORIZON]
-    still_open_total = session.scalar(select(func.count()).select_from(Signal).where(*open_where)) or 0
-    still_open_ids = list(session.scalars(select(Signal.id).where(*open_where)
-                                          .order_by(Signal.score.desc(), Signal.detected_at.desc()).limit(limit)))
-    still_open = tuple(gatherer.items(_load_signals(session, still_open_ids)))
+            groups.append(DigestGroup(priority, tuple(read[str(i)] for i in ids if str(i) in read), total))
+    still_open = tuple(read[str(i)] for i in still_open_ids if str(i) in read)
     attention = _attention(gatherer, since, limit)
     manager = _manager_section(gatherer, preferences, limit)
     period_label = (f"since {day_label(since.astimezone(ZoneInfo(zone)).date(), local_date)} "

@@ -83,7 +83,7 @@ def read_team(session: Session, team_id: uuid.UUID) -> PreferencesRead:
 
 def _check_names(session: Session, data: PreferencesUpdate) -> None:
     """Portfolio and team names must exist (a typo would silently empty the digest)."""
-    errors = []
+    errors: list[dict[str, object]] = []
     for field, model, names in (("portfolios", Portfolio, data.portfolios), ("teams", Team, data.teams)):
         if not names:
             continue
@@ -91,7 +91,7 @@ def _check_names(session: Session, data: PreferencesUpdate) -> None:
         errors += [{"row": None, "field": f"{field}[{index}]", "message": f"no {field[:-1]} named {name!r}"}
                    for index, name in enumerate(names) if name not in known]
     if errors:
-        raise ValidationFailedError(errors[0]["message"], errors)
+        raise ValidationFailedError(str(errors[0]["message"]), errors)
 
 
 def update(session: Session, data: PreferencesUpdate, *, actor: str, user_id: uuid.UUID | None = None,

@@ -201,6 +201,20 @@ def run(factory: sessionmaker[Session] | None = None, *, now: datetime | None = 
 # --------------------------------------------------------------------------------------------------
 
 
+def user_named(session: Session, given: str | None) -> uuid.UUID | None:
+    """A user id from a username or an id (None: not given)."""
+    if given is None or not given.strip():
+        return None
+    try:
+        condition = User.id == uuid.UUID(given.strip())
+    except ValueError:
+        condition = User.username == given.strip()
+    found = session.scalar(select(User.id).where(condition))
+    if found is None:
+        raise NotFoundError(f"user: no user {given!r}")
+    return found
+
+
 def _target(session: Session, actor: User | None, user_id: uuid.UUID | None) -> User:
     """Whose digest: your own; a manager their team's members; an admin (or the CLI operator) anyone's."""
     if user_id is None:

@@ -8,6 +8,7 @@ the receiving side can drop the copy.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 import smtplib
 import ssl
@@ -29,6 +30,7 @@ from upswing.settings import Settings
 
 __all__ = [
     "NOT_CONFIGURED",
+    "RESERVED_HEADERS",
     "BrevoTransport",
     "EmailMessage",
     "EmailTransport",
@@ -45,6 +47,12 @@ MESSAGE_ID_DOMAIN = "upswing.alerts"
 BREVO_TIMEOUT_S = 10.0  # one attempt; the sender task retries, so a slow API is better abandoned than waited on
 
 _MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+# A header field name (RFC 5322 §2.2: printable ASCII but the colon).
+_HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")
+#: Headers the transports write themselves: a caller's copy would be a second, contradicting one.
+RESERVED_HEADERS = frozenset({"from", "to", "cc", "bcc", "sender", "subject", "date", "message-id",
+                              "idempotencykey", "mime-version", "content-type", "content-transfer-encoding",
+                              "x-upswing-tags"})
 # Statuses worth another attempt: the request was fine but the moment was not.
 _RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
 
@@ -54,10 +62,13 @@ class EmailMessage:
     to: str  # recipient address
     to_name: str | None
     subject: str
-    html: str
+    html: str | None  # None: a text-only e-mail
     text: str
     message_id: str  # stable RFC 5322 Message-ID, e.g. "<3f2c…@upswing.alerts>", set by the caller per delivery
     tags: tuple[str, ...] = ()
+    #: Extra header fields, in order (``List-Unsubscribe``, ``List-Unsubscribe-Post`` …); not the ones a transport
+    #: writes itself (:data:`RESERVED_HEADERS`).
+    headers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not _MESSAGE_ID.fullmatch(self.message_id):
@@ -69,6 +80,31 @@ class EmailMessage:
         local, _, domain = self.to.partition("@")
         if not local or not domain or any(c in self.to for c in "\r\n<>,;\"() ") or "@" in domain:
             raise SendFailed(f"not a single e-mail address: {self.to!r}", permanent=True)
+
+    def check_headers(self) -> None:
+        """A header that could smuggle in another (a line break), is not a field name, or would repeat one the
+        transport writes fails the delivery for good (retrying sends the same message)."""
+        for name, value in self.headers:
+            if not _HEADER_NAME.fullmatch(name):
+                raise SendFailed(f"not a header field name: {name!r}", permanent=True)
+            if name.lower() in RESERVED_HEADERS:
+                raise SendFailed(f"header {name} is written by the transport, not the message", permanent=True)
+            if any(c in value for c in "\r\n\0"):
+                raise SendFailed(f"header {name}: a line break or NUL in its value", permanent=True)
+
+    def check(self) -> None:
+        """Everything a transport checks before sending (raises a permanent :class:`SendFailed`)."""
+        self.check_recipient()
+        self.check_headers()
+
+    @property
+    def html_or_text(self) -> str:
+        """The HTML part, or for a text-only message its text as HTML (escaped, in a ``<pre>``), for a provider
+        that requires HTML."""
+        if self.html is not None:
+            return self.html
+        return ('<!DOCTYPE html><html><body><pre style="font-family: monospace; white-space: pre-wrap;">'
+                f"{html_lib.escape(self.text)}</pre></body></html>")
 
 
 def message_id_for(key: str, domain: str = MESSAGE_ID_DOMAIN) -> str:
@@ -145,17 +181,19 @@ class BrevoTransport:
             "sender": self.sender,
             "to": [recipient],
             "subject": message.subject,
-            "htmlContent": message.html,
+            # Brevo requires htmlContent: a text-only message goes as its text in a <pre> as well.
+            "htmlContent": message.html_or_text,
             "textContent": message.text,
             # Our Message-ID doubles as the idempotency key: a repeat after a crash is the same message to Brevo.
-            "headers": {"Message-Id": message.message_id, "idempotencyKey": message.message_id},
+            "headers": {"Message-Id": message.message_id, "idempotencyKey": message.message_id,
+                        **dict(message.headers)},
         }
         if message.tags:
             body["tags"] = list(message.tags)
         return body
 
     def send(self, message: EmailMessage) -> SendResult:
-        message.check_recipient()
+        message.check()
         where = safe_url(self.endpoint)
         try:
             response = self._client.post(self.endpoint, content=orjson.dumps(self.body(message)),
@@ -221,7 +259,8 @@ def _brevo_retry_after(headers: Mapping[str, str]) -> float | None:
 
 class SmtpTransport:
     """Stdlib ``smtplib``: one connection per message, STARTTLS (required when ``starttls``; the certificate is
-    verified), optional login, a multipart/alternative text + HTML message carrying our Message-ID."""
+    verified), optional login, a multipart/alternative text + HTML message (text/plain alone for a text-only one)
+    carrying our Message-ID and the message's own header fields."""
 
     name = "smtp"
 
@@ -258,14 +297,17 @@ class SmtpTransport:
             mime["Date"] = format_datetime(datetime.now(UTC))
             if message.tags:
                 mime["X-Upswing-Tags"] = ", ".join(message.tags)
+            for name, value in message.headers:
+                mime[name] = value
         except ValueError as exc:  # a header with a line break: never sent, and retrying cannot fix it
             raise SendFailed(f"cannot build the e-mail: {exc}", permanent=True) from None
         mime.set_content(message.text)
-        mime.add_alternative(message.html, subtype="html")
+        if message.html is not None:  # text-only: a single text/plain part
+            mime.add_alternative(message.html, subtype="html")
         return mime
 
     def send(self, message: EmailMessage) -> SendResult:
-        message.check_recipient()
+        message.check()
         mime = self.mime(message)
         where = f"{self.host}:{self.port}"
         try:

@@ -121,6 +121,8 @@ def list_signals(
     effective_from: str | None = typer.Option(None, help="Only events dated (effective) on or after this date"),
     effective_to: str | None = typer.Option(None, help="Only events dated (effective) on or before this date"),
     by_score: bool = typer.Option(False, "--by-score", help="Highest score first (default: newest first)"),
+    escalated: bool = typer.Option(False, "--escalated", help="Only escalated signals (nobody acknowledged them in "
+                                                             "time)"),
     username: str | None = typer.Option(None, "--as",
                                         help="Only what this user may see (default: all, the operator's rights)"),
 ) -> None:
@@ -139,7 +141,7 @@ def list_signals(
             since=timestamp_option(since, "--since"), until=timestamp_option(until, "--until"),
             effective_from=_date_option(effective_from, "--effective-from"),
             effective_to=_date_option(effective_to, "--effective-to"),
-            sort="score" if by_score else "detected_at", limit=_PAGE)
+            escalated=True if escalated else None, sort="score" if by_score else "detected_at", limit=_PAGE)
     except ValidationError as exc:
         fail_invalid(exc)
     with transaction() as session, user_errors():

@@ -57,6 +57,10 @@ class SignalRead(BaseModel):
     outcome_at: datetime | None
     outcome_by: uuid.UUID | None
     dismiss_reason: DismissReason | None
+    first_action_at: datetime | None = Field(description="When anyone first acknowledged, actioned or dismissed it")
+    escalation_level: int = Field(description="0: not escalated; 1, 2…: the highest escalation level reached while "
+                                              "nobody acknowledged it (docs/escalation.md)")
+    escalated_at: datetime | None = Field(description="When it was escalated to that level")
 
 
 class SignalPage(BaseModel):
@@ -106,6 +110,8 @@ class SignalFilters(BaseModel):
         default=None, max_length=120,
         description="me: the caller's leads; none: leads nobody is assigned to (the unassigned queue); "
                     "or a user's id or username")
+    escalated: bool | None = Field(default=None, description="true: only escalated signals (nobody acknowledged "
+                                                             "them in time); false: only the others")
     since: LooseDatetime | None = Field(default=None, description="detected_at on or after")
     until: LooseDatetime | None = Field(default=None, description="detected_at before")
     effective_from: date | None = Field(default=None, description="event date (effective_date) on or after")

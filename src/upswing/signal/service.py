@@ -557,6 +557,8 @@ def _conditions(session: Session, user: User | None, filters: SignalFilters) -> 
         where.append(Signal.effective_date <= filters.effective_to)
     if filters.assignee is not None:
         where.append(assignee_clause(session, user, filters.assignee, column=Signal.assignee_id))
+    if filters.escalated is not None:
+        where.append(Signal.escalation_level > 0 if filters.escalated else Signal.escalation_level == 0)
     return where
 
 
@@ -672,6 +674,8 @@ def _finish(session: Session, signal: Signal, lead: Lead, user: User, *, current
     signal.status_reason = note
     signal.status_changed_by = user.id
     signal.status_changed_at = now
+    if signal.first_action_at is None:  # acknowledged, actioned or dismissed: the clock of escalation stops
+        signal.first_action_at = now
     actor = f"user:{user.username}"
     audit.record(session, actor=actor, action=audit_action, entity_type="signal", entity_id=signal.id,
                  details={"from": current.value, "to": to.value, **details, "note": note, "lead_id": str(lead.id)})
