@@ -622,15 +622,20 @@ def _alert_user(session: Session, plan: _Plan, lead: Lead, signal: Signal, guard
                 delivery.status, delivery.sent_at, delivery.attempts = DeliveryStatus.SENT.value, now, 1
                 batch.stream_events.append((user.id, "alert.created", stream_payload(alert, lead)))
             else:
-                quiet_end = quiet_until(now, user.timezone, user.quiet_hours_start, user.quiet_hours_end)
-                if quiet_end is not None:
-                    delivery.run_after, delivery.note = quiet_end, "quiet_hours"
-                else:
-                    due_now = True
+                due_now = _may_go_now(delivery, user, now) or due_now
         session.add(delivery)
         result.deliveries += 1
     if due_now and batch.first_due_alert is None:
         batch.first_due_alert = alert.id
+
+
+def _may_go_now(delivery: AlertDelivery, user: User, now: datetime) -> bool:
+    """Hold an e-mail until the end of the user's quiet hours; True when it may go now."""
+    quiet_end = quiet_until(now, user.timezone, user.quiet_hours_start, user.quiet_hours_end)
+    if quiet_end is None:
+        return True
+    delivery.run_after, delivery.note = quiet_end, "quiet_hours"
+    return False
 
 
 def _subscriptions(session: Session) -> list[tuple[WebhookSubscription, User]]:
@@ -706,11 +711,7 @@ def escalation_alert(session: Session, user: User, lead: Lead, signal: Signal, l
     if user.email:
         email = AlertDelivery(id=uuid.uuid4(), alert_id=alert.id, channel=AlertChannel.EMAIL.value, user_id=user.id,
                               status=DeliveryStatus.PENDING.value, run_after=now, created_at=now, attempts=0)
-        quiet_end = quiet_until(now, user.timezone, user.quiet_hours_start, user.quiet_hours_end)
-        if quiet_end is not None:
-            email.run_after, email.note = quiet_end, "quiet_hours"
-        else:
-            due_now = True
+        due_now = _may_go_now(email, user, now)
         session.add(email)
     else:
         _suppress(session, "no_email_address", user_id=user.id, lead_id=lead.id, signal_id=signal.id,
