@@ -19,6 +19,7 @@ from upswing.core import api_errors
 from upswing.core.db import make_api_engine, session_factory
 from upswing.core.health import router as health_router
 from upswing.core.logging import configure_logging
+from upswing.core.spa import mount_dashboard
 from upswing.dedupe.api import router as dedupe_router
 from upswing.digest.api import router as digest_router
 from upswing.digest.mail_api import router as digest_mail_router
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
 
     api_errors.install(app)
+    mount_dashboard(app, settings.dashboard_dir)  # last: its catch-all answers only what no route above took
     # Lists of signals compress tenfold; small answers are not worth it.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app

@@ -124,6 +124,8 @@ class Settings(BaseSettings):
                                       "certificate; unset: the system's trust store")
     smtp_timeout_seconds: float = Field(default=10, gt=0, description="SMTP connect and command timeout")
     webhook_timeout_seconds: float = Field(default=10, gt=0, description="Webhook delivery connect/read timeout")
+    dashboard_dir: Path | None = Field(default=None, description="The built dashboard (default: dashboard/dist "
+                                       "beside the source tree)")
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="Where people reach Upswing "
                                  "(links in alert e-mails)")
     # Alerts (docs/alerts.md): noise control, retries, the live stream.

@@ -19,7 +19,8 @@ from upswing.signal.models import SignalAction
 ADMIN, MANAGER, AGENT, VIEWER = Role.ADMIN, Role.MANAGER, Role.AGENT, Role.VIEWER
 EVERYONE = {ADMIN, MANAGER, AGENT, VIEWER}
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh"), ("GET", "/healthz"),
-          ("GET", "/readyz")}
+          ("GET", "/readyz"), ("POST", "/api/v1/auth/session"), ("POST", "/api/v1/auth/session/refresh"),
+          ("POST", "/api/v1/auth/session/logout")}
 
 LEAD_CSV = b"external_id,first_name,last_name\nM-1,Ada,Lovelace\n"
 APIFY_ITEM = {"publicIdentifier": "matrix-test", "linkedinUrl": "https://www.linkedin.com/in/matrix-test",

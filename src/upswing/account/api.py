@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import hmac
+import secrets
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from upswing.account import service, tokens
@@ -12,6 +14,7 @@ from upswing.account.models import User
 from upswing.account.schemas import (
     AddressUnlock,
     AlertPreferences,
+    BrowserToken,
     PasswordChange,
     RefreshRequest,
     TeamCreate,
@@ -75,6 +78,70 @@ def logout_all(principal: Authenticated, session: DbSession) -> Response:
     service.sign_out_everywhere(session, principal.user, actor=f"user:{principal.user.username}")
     session.commit()
     return Response(status_code=204)
+
+
+# --------------------------------------------------------------------------------------------------
+# Browser sessions (the dashboard): the refresh token in an HttpOnly, SameSite=Strict cookie scoped to these
+# routes, never readable by scripts; a CSRF token (double submit: a readable cookie echoed in a header) guards the
+# refresh, so another site cannot make a signed-in browser mint tokens.
+
+REFRESH_COOKIE = "upswing_refresh"
+CSRF_COOKIE = "upswing_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+_SESSION_PATH = "/api/v1/auth/session"
+
+
+def _browser_token(response: Response, issued: Token, settings: AppSettings) -> BrowserToken:
+    csrf = secrets.token_urlsafe(32)
+    secure = settings.environment != "development"
+    max_age = settings.refresh_token_days * 86400
+    response.set_cookie(REFRESH_COOKIE, issued.refresh_token, max_age=max_age, path=_SESSION_PATH, httponly=True,
+                        secure=secure, samesite="strict")
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, path="/", httponly=False, secure=secure,
+                        samesite="strict")
+    response.headers["Cache-Control"] = "no-store"
+    return BrowserToken(access_token=issued.access_token, expires_in=issued.expires_in, csrf_token=csrf)
+
+
+def _clear_browser_cookies(response: Response) -> None:
+    response.delete_cookie(REFRESH_COOKIE, path=_SESSION_PATH)
+    response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+@router.post("/auth/session", response_model=BrowserToken, operation_id="auth_session_start")
+def browser_login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, response: Response,
+                  session: DbSession, settings: AppSettings) -> BrowserToken:
+    """Sign in from the dashboard: like ``/auth/token``, with the refresh token set as an HttpOnly cookie."""
+    return _browser_token(response, login(form, request, session, settings), settings)
+
+
+@router.post("/auth/session/refresh", response_model=BrowserToken, operation_id="auth_session_refresh")
+def browser_refresh(request: Request, response: Response, session: DbSession, settings: AppSettings,
+                    csrf: Annotated[str | None, Header(alias=CSRF_HEADER)] = None) -> BrowserToken:
+    """A new access token for the dashboard, from the refresh cookie; the CSRF header must match its cookie."""
+    cookie_csrf = request.cookies.get(CSRF_COOKIE)
+    if not csrf or not cookie_csrf or not hmac.compare_digest(csrf, cookie_csrf):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{CSRF_HEADER} missing or not this browser's")
+    refresh_token = request.cookies.get(REFRESH_COOKIE)
+    issued = tokens.rotate(session, settings, refresh_token) if refresh_token else None
+    session.commit()  # a reused refresh token revokes its family even though it is refused
+    if issued is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not signed in (no valid session)", headers=_BEARER)
+    return _browser_token(response, issued, settings)
+
+
+@router.post("/auth/session/logout", status_code=204, operation_id="auth_session_logout")
+def browser_logout(request: Request, session: DbSession, settings: AppSettings) -> Response:
+    """Sign out of the dashboard: the session is revoked (its refresh and access tokens stop working) and the
+    cookies are cleared."""
+    refresh_token = request.cookies.get(REFRESH_COOKIE)
+    session_id = tokens.session_of_refresh(settings, refresh_token) if refresh_token else None
+    if session_id is not None:
+        tokens.revoke_session(session, session_id, "logout")
+        session.commit()
+    response = Response(status_code=204)
+    _clear_browser_cookies(response)
+    return response
 
 
 @router.post("/auth/unlock-address", response_model=UnlockResult, operation_id="auth_unlock_address")

@@ -17,6 +17,16 @@ class Token(BaseModel):
     expires_in: int
 
 
+class BrowserToken(BaseModel):
+    """A browser sign-in: the access token (kept in memory by the dashboard), while the refresh token travels
+    only in an ``HttpOnly`` cookie; ``csrf_token`` must come back as ``X-CSRF-Token`` on refresh."""
+
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - OAuth2 token type, not a secret
+    expires_in: int
+    csrf_token: str
+
+
 class RefreshRequest(BaseModel):
     refresh_token: str
 

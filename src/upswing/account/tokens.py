@@ -111,6 +111,16 @@ def rotate(session: Session, settings: Settings, refresh_token: str, *,
     return tokens
 
 
+def session_of_refresh(settings: Settings, refresh_token: str) -> uuid.UUID | None:
+    """The sign-in session a refresh token belongs to (signature and expiry checked; None if not one)."""
+    try:
+        claims = decode_token(settings, refresh_token, "refresh")
+    except jwt.InvalidTokenError:
+        return None
+    ids = _claims_ids(claims, "sid")
+    return ids[0] if ids else None
+
+
 def check_access(session: Session, claims: dict[str, Any]) -> tuple[User, uuid.UUID | None] | None:
     """The user of a decoded access token and its session id; ``None`` when the token no longer counts (the user
     is gone or inactive, the token predates ``tokens_valid_after``, or its session is revoked)."""

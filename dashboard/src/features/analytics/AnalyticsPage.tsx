@@ -1,0 +1,5 @@
+import { PageHeader } from "@/components/states";
+
+export default function AnalyticsPage() {
+  return <PageHeader title="Analytics" />;
+}

@@ -1,0 +1,5 @@
+import { PageHeader } from "@/components/states";
+
+export function FeedPage() {
+  return <PageHeader title="Feed" />;
+}
