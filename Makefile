@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/import_memory.py
 	$(BIN)/python benchmarks/api_scale.py
 	$(BIN)/python benchmarks/alerts.py
+	$(BIN)/python benchmarks/digest.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
