@@ -147,7 +147,10 @@ class Settings(BaseSettings):
     digest_send_time: str = Field(default="07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
                                   description="Default local send time of the daily digest (HH:MM)")
     digest_max_items: int = Field(default=25, ge=1, le=500, description="Signals listed per section of a digest "
-                                  "(the rest are counted, with a link); keeps a digest under Gmail's 102 kB clip")
+                                  "(the rest are counted, with a link)")
+    digest_max_total_items: int = Field(default=60, ge=1, le=1000, description="Signals listed in a whole digest "
+                                        "(new and still open), highest priority first: keeps it under Gmail's "
+                                        "102 kB clip")
     digest_first_lookback_days: int = Field(default=1, ge=1, le=30, description="A user's first digest covers "
                                             "this many days")
     brevo_webhook_token: SecretStr | None = Field(default=None, description="Brevo's event webhook is accepted "

@@ -328,3 +328,25 @@ def test_preferences_inherit_user_then_team_then_settings(db_session: Session) -
     with pytest.raises(ValidationFailedError) as caught:
         prefs.update(db_session, PreferencesUpdate(teams=["North", "Nowhere"]), actor="dana", user_id=dana.id)
     assert caught.value.errors[0]["field"] == "teams[1]"
+
+
+def test_a_full_digest_stays_under_the_gmail_clip(db_session: Session) -> None:
+    data = fixed_data(db_session)
+    dana, casey = data["dana"], data["leads"]["casey"]
+    for priority, base in (("urgent", 80), ("high", 60), ("medium", 40), ("low", 10)):
+        for n in range(30):
+            _signal(db_session, casey, SignalType.PROMOTION, title=f"Shift Lead {priority} {n}",
+                    organization="Walgreens Pharmacy Distribution Center", score=base + n % 10, priority=priority,
+                    detected=NOW - timedelta(hours=1, minutes=n),
+                    snippet="Excited to share that I have been promoted to shift lead at the distribution center "
+                            "after two years on the floor; thank you to my whole team for the support. " * 2)
+    settings = SETTINGS.model_copy(update={"digest_max_items": 25})
+    composed = service.compose(db_session, dana, prefs.effective(db_session, dana, settings),
+                               local_date=date(2026, 12, 8), since=NOW - timedelta(days=1), now=NOW,
+                               settings=settings)
+    listed = sum(len(group.items) for group in composed.context.groups) + len(composed.context.still_open)
+    assert listed == settings.digest_max_total_items == 60
+    assert [len(group.items) for group in composed.context.groups] == [25, 25, 10, 0]  # highest priority first
+    assert [group.total for group in composed.context.groups] == [31, 32, 31, 31]  # still counted in full
+    _, page, _ = service.render(composed, prefs.effective(db_session, dana, settings))
+    assert page is not None and len(page.encode()) < 102 * 1024

@@ -357,6 +357,13 @@ def gather(session: Session, user: User, preferences: Preferences, *, since: dat
     still_open_total, _ = capped_count(session, select(Signal.id).where(*open_where))
     still_open_ids = list(session.scalars(select(Signal.id).where(*open_where)
                                           .order_by(Signal.score.desc(), Signal.detected_at.desc()).limit(limit)))
+    # One budget across the sections, highest priority first, keeps a full digest under Gmail's 102 kB clip.
+    budget = settings.digest_max_total_items
+    for priority in PRIORITIES:
+        ids, total = top.get(priority, ([], 0))
+        top[priority] = (ids[:budget], total)
+        budget -= len(top[priority][0])
+    still_open_ids = still_open_ids[:max(budget, 0)]
     # The signals of every priority and of "still open" are read at once and the guard asked once for all their
     # leads: the guard's queries are most of a digest's cost, and asking it per section multiplied them
     # (benchmarks/digest.py).
@@ -378,7 +385,8 @@ def gather(session: Session, user: User, preferences: Preferences, *, since: dat
         period_label=period_label, groups=tuple(groups), still_open=still_open, still_open_total=still_open_total,
         attention=attention, manager=manager, dashboard_url=f"{gatherer.base}/",
         preferences_url=f"{gatherer.base}/settings/digest", unsubscribe_url=unsubscribe_url,
-        links_note=f"Each section lists at most {limit} signals, highest score first.")
+        links_note=f"Each section lists at most {limit} signals and the digest {settings.digest_max_total_items} "
+                   "in all, highest priority and score first; the feed has the rest.")
     listed = [str(item.signal_id) for group in groups for item in group.items]
     counts = {priority: top.get(priority, ([], 0))[1] for priority in PRIORITIES}
     counts.update(still_open=still_open_total, needs_attention=len(attention),
