@@ -38,14 +38,15 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"escalation"}),
     frozenset({"digest"}),
     # Orchestration above the domains it calls: the pipeline (ingest → link → detect → signals), casework
-    # (working a signal through the guard), duplicate leads, data-subject requests, keys, the demo.
-    frozenset({"pipeline", "casework", "dedupe", "dsar", "keys", "demo", "fakes"}),
+    # (working a signal through the guard), duplicate leads, data-subject requests, keys, the demo; analytics
+    # reads signals, their outcomes and feedback across the domains.
+    frozenset({"pipeline", "casework", "dedupe", "dsar", "keys", "demo", "fakes", "analytics"}),
 )
 #: Modules whose layer is not their package's: privacy's workflows act on every table.
 MODULE_LAYERS = {f"privacy.{name}": "dsar" for name in ("service", "schemas", "suppression", "tasks")}
 #: Wiring: may import anything (it puts the layers together).
 WIRING_SUFFIXES = ("api.py", "cli.py", "_api.py", "_cli.py")
-WIRING_MODULES = {"app", "cli", "models", "worker", "__init__", "__main__"}
+WIRING_MODULES = {"app", "cli", "models", "worker", "openapi_dump", "__init__", "__main__"}
 
 
 def module_name(path: Path, root: Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from upswing.core.openapi_dump import document, render
+from upswing.openapi_dump import document, render
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "dashboard" / "src" / "api" / "openapi.json"
 

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from upswing import __version__
 from upswing.account.api import router as account_router
 from upswing.alert.api import router as alert_router
+from upswing.analytics.api import router as analytics_router
 from upswing.audit.api import router as audit_router
 from upswing.compliance.api import router as compliance_router
 from upswing.core import api_errors
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The dedupe router goes before the lead router: /leads/duplicates and /leads/merges are not lead ids.
     for router in (health_router, account_router, dedupe_router, lead_router, signal_router, observation_router,
                    resolution_router, compliance_router, privacy_router, audit_router, source_router, alert_router,
-                   escalation_router, digest_router, digest_mail_router):
+                   escalation_router, digest_router, digest_mail_router, analytics_router):
         app.include_router(router)
 
     api_errors.install(app)

@@ -20,6 +20,7 @@ ROUTES: list[tuple[str, str, set[Role]]] = [
     ("GET", "/api/v1/alert-rules", MANAGERS),
     ("POST", "/api/v1/alert-rules", MANAGERS),
     ("POST", "/api/v1/alert-rules/dry-run", MANAGERS),
+    ("GET", "/api/v1/alert-rules/options", MANAGERS),
     ("GET", "/api/v1/alert-rules/{rule_id}", MANAGERS),
     ("PATCH", "/api/v1/alert-rules/{rule_id}", MANAGERS),
     ("DELETE", "/api/v1/alert-rules/{rule_id}", MANAGERS),

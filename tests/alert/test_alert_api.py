@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
-from factories import auth, make_team, make_user
+from factories import auth, make_lead, make_portfolio, make_team, make_user
 from upswing.account.models import Role
+from upswing.alert.models import Alert
+from upswing.core.db import utcnow
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/meta-data",
@@ -53,3 +56,41 @@ def test_users_set_their_own_alert_preferences(app: Any, client: Any, db_session
     backwards = client.patch("/api/v1/users/me", headers=auth(app, agent),
                              json={"away_from": "2026-12-26", "away_until": "2026-12-24"})
     assert backwards.status_code == 422
+
+
+def test_rule_options_name_what_a_rule_may_use(app: Any, client: Any, db_session: Session) -> None:
+    team, other = make_team(db_session, "Options North"), make_team(db_session, "Options South")
+    make_portfolio(db_session, "Options Book")
+    manager = make_user(db_session, Role.MANAGER, team=team, username="opt.manager")
+    make_user(db_session, Role.AGENT, team=team, username="opt.mine")
+    make_user(db_session, Role.AGENT, team=other, username="opt.theirs")
+    gone = make_user(db_session, Role.AGENT, team=team, username="opt.gone")
+    gone.is_active = False
+    admin = make_user(db_session, Role.ADMIN, username="opt.admin")
+    db_session.commit()
+    answer = client.get("/api/v1/alert-rules/options", headers=auth(app, manager))
+    assert answer.status_code == 200, answer.text
+    options = answer.json()
+    assert "new_employment" in options["signal_types"] and "promise" in options["lead_statuses"]
+    assert options["priorities"] == ["low", "medium", "high", "urgent"]
+    assert "Options Book" in options["portfolios"] and {"Options North", "Options South"} <= set(options["teams"])
+    assert {u["username"] for u in options["users"]} == {"opt.manager", "opt.mine"}  # their team's, active only
+    assert options["users"][0]["team"] == "Options North"
+    assert options["sources"] and options["sources"] == sorted(options["sources"])
+    everyone = {u["username"] for u in client.get("/api/v1/alert-rules/options", headers=auth(app, admin)).json()[
+        "users"]}
+    assert {"opt.manager", "opt.mine", "opt.theirs", "opt.admin"} <= everyone and "opt.gone" not in everyone
+
+
+def test_alerts_carry_the_borrowers_time_zone(app: Any, client: Any, db_session: Session) -> None:
+    agent = make_user(db_session)
+    now = utcnow()
+    for lead in (make_lead(db_session, assignee_id=agent.id, timezone="America/Denver"),
+                 make_lead(db_session, assignee_id=agent.id, state="NY", postal_code="10001", timezone=None)):
+        db_session.add(Alert(id=uuid.uuid4(), user_id=agent.id, lead_id=lead.id, kind="signal", priority="high",
+                             title="New job", guard={}, routed_by="assignee", window_ends_at=now, created_at=now,
+                             updated_at=now))
+    db_session.commit()
+    page = client.get("/api/v1/alerts", headers=auth(app, agent))
+    assert page.status_code == 200, page.text
+    assert sorted(item["lead_timezone"] for item in page.json()["items"]) == ["America/Denver", "America/New_York"]

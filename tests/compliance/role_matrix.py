@@ -18,6 +18,7 @@ WORKERS = {ADMIN, MANAGER, AGENT}
 P = "/api/v1/compliance"
 ROUTES: list[tuple[str, str, set[Role]]] = [
     ("POST", f"{P}/check", EVERYONE),
+    ("POST", f"{P}/answers", EVERYONE),
     ("POST", f"{P}/contacts", WORKERS),
     ("GET", f"{P}/contacts", EVERYONE),
     ("POST", f"{P}/contacts/import", {ADMIN, MANAGER}),
@@ -42,6 +43,8 @@ def prepare(session: Session, method: str, path: str, lead: Lead, user: User) ->
     route = path.removeprefix(P)
     if route == "/check":
         return {}, {"json": {"lead_id": lead_id, "channel": "letter"}}
+    if route == "/answers":
+        return {}, {"json": {"lead_ids": [lead_id]}}
     if route == "/contacts":
         if method == "POST":
             return {}, {"json": {"lead_id": lead_id, "channel": "letter", "at": "2026-01-15T15:00:00Z"}}

@@ -63,6 +63,10 @@ def test_duplicates_merge_list_and_undo(app: Any, client: Any, db_session: Sessi
 
     history = client.get("/api/v1/leads/merges", params={"portfolio": "api-book"}, headers=headers).json()
     assert history["total"] == 1 and history["items"][0]["id"] == merge["id"]
+    # The list names both leads (the review page shows who was merged into whom).
+    listed_merge = history["items"][0]
+    assert (listed_merge["survivor_external_id"], listed_merge["merged_external_id"]) == ("A-1", "B-9")
+    assert listed_merge["survivor_name"] == pair["survivor_name"] and listed_merge["merged_name"] == pair["merged_name"]
     assert client.get(f"/api/v1/leads/merges/{merge['id']}", headers=headers).json()["status"] == "applied"
     assert client.get(f"/api/v1/leads/merges/{uuid.uuid4()}", headers=headers).status_code == 404
 

@@ -63,6 +63,7 @@ def test_preview_send_and_history(app: Any, client: Any, db_session: Session) ->
     db_session.commit()
     page = client.get("/api/v1/digest/preview", headers=auth(app, agent))
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "\n" not in page.headers["x-subject"]  # one line, however long (a folded value breaks HTTP)
     subject = str(make_header(decode_header(page.headers["x-subject"])))
     assert subject.startswith("1 ") and "— Upswing digest for" in subject
     assert "Promotion: Shift Supervisor at Walgreens" in page.text and "Jordan Rivera" in page.text

@@ -66,6 +66,20 @@ def test_a_page_of_leads_is_read_from_a_list_index_in_order(db_session: Session,
         assert "TEMP B-TREE" not in plan, (statement, plan)
 
 
+def test_least_delinquent_first_reads_the_same_index_backwards(db_session: Session, book: Any) -> None:
+    filters = LeadFilters(limit=5, sort="days_delinquent")
+    first = service.page_leads(db_session, filters, user=book)
+    assert [lead.days_delinquent for lead in first.items] == sorted(lead.days_delinquent or 0 for lead in first.items)
+    assert first.next_cursor is not None
+    plans = _plans(db_session, lambda: service.page_leads(
+        db_session, filters.model_copy(update={"cursor": first.next_cursor}), user=book))
+    ordered = [(statement, plan) for statement, plan in plans if "ORDER BY" in statement]
+    assert len(ordered) == 2, plans
+    for statement, plan in ordered:
+        assert "ix_leads_list" in plan, (statement, plan)
+        assert "TEMP B-TREE" not in plan, (statement, plan)
+
+
 def test_lead_search_reads_the_trigram_index_of_each_column(db_session: Session, book: Any) -> None:
     result = service.page_leads(db_session, LeadFilters(limit=50, q="okafor"), user=book)
     assert result.items and all("okafor" in item.last_name.lower() for item in result.items)

@@ -45,6 +45,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alert-rules/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rule Options
+         * @description The names a rule's conditions and recipients may use: the rule editor's choices.
+         */
+        get: operations["alert_rules_options"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alert-rules/{rule_id}": {
         parameters: {
             query?: never;
@@ -189,6 +209,191 @@ export interface paths {
         put?: never;
         /** Read Alert */
         post: operations["alerts_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Funnel
+         * @description Per signal type: signals → acknowledged → actioned → promise to pay → payment, with rates.
+         */
+        get: operations["analytics_funnel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/funnel.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Funnel Csv */
+        get: operations["analytics_funnel_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/model-quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Model Quality
+         * @description Feedback given in the range per detected type: confirmed against corrected.
+         */
+        get: operations["analytics_model_quality"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/model-quality.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Model Quality Csv */
+        get: operations["analytics_model_quality_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/outcomes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Outcomes
+         * @description Outcomes per type of the signals detected in the range (dollars recovered come with issue 18).
+         */
+        get: operations["analytics_outcomes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/outcomes.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Outcomes Csv */
+        get: operations["analytics_outcomes_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/response-times": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Response Times
+         * @description Median and p90 from detection to first action, per team and agent, by priority.
+         */
+        get: operations["analytics_response_times"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/response-times.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Response Times Csv */
+        get: operations["analytics_response_times_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/signals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Signals
+         * @description Signals detected per day or week, by type and by the source of their earliest evidence.
+         */
+        get: operations["analytics_signals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/signals.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Signals Csv */
+        get: operations["analytics_signals_csv"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -382,6 +587,28 @@ export interface paths {
         put?: never;
         /** Unlock Address */
         post: operations["auth_unlock_address"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/answers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answers
+         * @description The guard's answer now for up to 100 leads at once (a page of the feed), in words ("call after 8:00 am
+         *     CT", "do not contact: cease") and per channel (call, sms, email), with each borrower's local time. Leads the
+         *     caller may not see are left out.
+         */
+        post: operations["compliance_answers"];
         delete?: never;
         options?: never;
         head?: never;
@@ -989,6 +1216,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/leads/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign Leads
+         * @description Assign up to 500 leads to one user (or unassign them) in one transaction; each changed lead is audited.
+         */
+        post: operations["leads_assign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/assignees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Assignees
+         * @description Active users leads can be assigned to, by username (managers and admins: they assign).
+         */
+        get: operations["leads_assignees"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/leads/duplicates": {
         parameters: {
             query?: never;
@@ -1001,6 +1268,27 @@ export interface paths {
          * @description Pairs of leads that are probably one person, best first, with the fields that agreed and disagreed.
          */
         get: operations["leads_duplicates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Leads
+         * @description Every lead of the filter the user may see (the list's filters; most delinquent first), streamed as CSV:
+         *     the list's working columns, never contact details (``lead.export``); audited once with the filters used.
+         */
+        get: operations["leads_export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1089,6 +1377,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/leads/portfolios": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Portfolios
+         * @description Every portfolio, by name (the lead list's portfolio filter).
+         */
+        get: operations["leads_portfolios"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/leads/{lead_id}": {
         parameters: {
             query?: never;
@@ -1107,6 +1415,27 @@ export interface paths {
         patch: operations["leads_update"];
         trace?: never;
     };
+    "/api/v1/leads/{lead_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lead Audit
+         * @description The lead's audit trail, newest first: every entry about this lead (views, changes, assignments, flags…);
+         *     managers and admins (the whole log is for admins).
+         */
+        get: operations["leads_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/leads/{lead_id}/timeline": {
         parameters: {
             query?: never;
@@ -1120,6 +1449,28 @@ export interface paths {
          *     suppressions, oldest first.
          */
         get: operations["leads_timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Matches
+         * @description A lead's match decisions with their explanations (fields that agreed and disagreed), newest first; a lead
+         *     the user may not see answers 404. Agents see the decisions about profiles linked to the lead (the review queue
+         *     and the rejected candidates are the reviewers').
+         */
+        get: operations["matches_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2053,6 +2404,11 @@ export interface components {
             lead_id: string | null;
             /** Lead Name */
             lead_name: string | null;
+            /**
+             * Lead Timezone
+             * @description The borrower's time zone from their address (IANA), to show the guard's times in their local time
+             */
+            lead_timezone?: string | null;
             /** Priority */
             priority: string;
             /** Read At */
@@ -2097,6 +2453,79 @@ export interface components {
             total: number;
             /** Unread */
             unread: number;
+        };
+        /**
+         * AnalyticsBucket
+         * @enum {string}
+         */
+        AnalyticsBucket: "day" | "week";
+        /**
+         * AnalyticsColumn
+         * @description One column of a report's table, in order: ``name`` is the row's field (and the CSV header).
+         */
+        AnalyticsColumn: {
+            /**
+             * Kind
+             * @description count: an integer; rate: a share from 0 to 1; minutes: a duration in minutes
+             * @enum {string}
+             */
+            kind: "date" | "text" | "count" | "rate" | "minutes";
+            /**
+             * Label
+             * @description Heading for people
+             */
+            label: string;
+            /** Name */
+            name: string;
+        };
+        /**
+         * AnalyticsScope
+         * @description Whose signals the report counts.
+         */
+        AnalyticsScope: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "all" | "team" | "agent";
+            /**
+             * Label
+             * @description All teams, the team's name, or the agent's name
+             */
+            label: string;
+            /** Team Id */
+            team_id?: string | null;
+            /** User Id */
+            user_id?: string | null;
+        };
+        /** AnswersRequest */
+        AnswersRequest: {
+            /**
+             * Lead Ids
+             * @description At most 100 leads; those the caller may not see (or that do not exist) are left out of the answer
+             */
+            lead_ids: string[];
+        };
+        /**
+         * AssigneeRead
+         * @description A user leads can be assigned to.
+         */
+        AssigneeRead: {
+            /** Full Name */
+            full_name: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Role */
+            role: string;
+            /** Team Id */
+            team_id: string | null;
+            /** Team Name */
+            team_name: string | null;
+            /** Username */
+            username: string;
         };
         /** AuditEntryRead */
         AuditEntryRead: {
@@ -2419,6 +2848,27 @@ export interface components {
          * @enum {string}
          */
         Channel: "call" | "sms" | "email" | "letter" | "social_dm" | "social_public";
+        /**
+         * ChannelAnswer
+         * @description The guard's answer for one channel on the lead's primary number or address, now.
+         */
+        ChannelAnswer: {
+            /** Allowed */
+            allowed: boolean;
+            /**
+             * Next Allowed At
+             * @description The earliest time (UTC) no reason applies; null when waiting does not end the block
+             */
+            next_allowed_at: string | null;
+            /** Reasons */
+            reasons: string[];
+        };
+        /** ChannelAnswers */
+        ChannelAnswers: {
+            call: components["schemas"]["ChannelAnswer"];
+            email: components["schemas"]["ChannelAnswer"];
+            sms: components["schemas"]["ChannelAnswer"];
+        };
         /** CheckRequest */
         CheckRequest: {
             /**
@@ -2513,6 +2963,62 @@ export interface components {
              * @description The phone number
              */
             target: string;
+        };
+        /**
+         * ContactAnswer
+         * @description The contact guard's answer for one lead, in words and per channel, with the borrower's local time.
+         */
+        ContactAnswer: {
+            channels: components["schemas"]["ChannelAnswers"];
+            /**
+             * Contactable
+             * @description Some channel is open today (now or later today), and no flag forbids contact
+             */
+            contactable: boolean;
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            /**
+             * Lead Local Time
+             * @description The lead's local time now (with its UTC offset); null when the zone is unknown
+             */
+            lead_local_time: string | null;
+            /**
+             * Lead Timezone
+             * @description IANA zone of the lead's address (the first, where it leaves several); null when unknown
+             */
+            lead_timezone: string | null;
+            /**
+             * Lead Zone Label
+             * @description "CT", "ET" (US zones as people say them), else the zone's abbreviation; null when the zone is unknown
+             */
+            lead_zone_label: string | null;
+            /**
+             * Phrase
+             * @description "call now", "call after 8:00 am CT", "no contact today; next: e-mail Tue 8 Dec 8:00 am CT", "do not contact: cease" (times in the lead's zone)
+             */
+            phrase: string;
+            /**
+             * Restricted By
+             * @description Flags that forbid contact (cease, attorney, bankruptcy, deceased, dispute)
+             */
+            restricted_by: string[];
+        };
+        /** ContactAnswers */
+        ContactAnswers: {
+            /**
+             * At
+             * Format: date-time
+             * @description When the guard was asked (UTC)
+             */
+            at: string;
+            /**
+             * Items
+             * @description One per visible lead, in the order asked
+             */
+            items: components["schemas"]["ContactAnswer"][];
         };
         /** ContactCreate */
         ContactCreate: {
@@ -3142,6 +3648,89 @@ export interface components {
          */
         Frequency: "daily" | "weekdays" | "weekly" | "off";
         /**
+         * FunnelReport
+         * @description Per signal type, of the signals detected in the range: how far each got.
+         */
+        FunnelReport: {
+            /** Columns */
+            columns: components["schemas"]["AnalyticsColumn"][];
+            /**
+             * From
+             * Format: date
+             * @description First day (UTC), inclusive
+             */
+            from: string;
+            /**
+             * Notes
+             * @description What the figures mean, and what they leave out
+             */
+            notes?: string[];
+            /** Rows */
+            rows: components["schemas"]["FunnelRow"][];
+            scope: components["schemas"]["AnalyticsScope"];
+            /**
+             * To
+             * Format: date
+             * @description Last day (UTC), inclusive
+             */
+            to: string;
+            /**
+             * Truncated
+             * @description More than 20,000 groups: the rows are cut there
+             * @default false
+             */
+            truncated: boolean;
+        };
+        /** FunnelRow */
+        FunnelRow: {
+            /**
+             * Acknowledged
+             * @description Acknowledged, actioned or resolved (not dismissed)
+             */
+            acknowledged: number;
+            /**
+             * Acknowledged Rate
+             * @description acknowledged / signals
+             */
+            acknowledged_rate: number;
+            /**
+             * Actioned
+             * @description Somebody acted: a contact (call, sms, email, letter) or a CRM task
+             */
+            actioned: number;
+            /**
+             * Actioned Rate
+             * @description actioned / signals
+             */
+            actioned_rate: number;
+            /** Dismissed */
+            dismissed: number;
+            /**
+             * Paid
+             * @description Outcome payment
+             */
+            paid: number;
+            /**
+             * Paid Rate
+             * @description paid / signals
+             */
+            paid_rate: number;
+            /**
+             * Promised
+             * @description Outcome promise_to_pay, or payment (which passed the promise stage)
+             */
+            promised: number;
+            /**
+             * Promised Rate
+             * @description promised / signals
+             */
+            promised_rate: number;
+            /** Signals */
+            signals: number;
+            /** Type */
+            type: string;
+        };
+        /**
          * GuardAnswer
          * @description The contact guard's answer for one channel: allowed now, or why not and from when.
          */
@@ -3382,6 +3971,44 @@ export interface components {
              */
             unlinked: number;
         };
+        /**
+         * LeadAssign
+         * @description Assign (or unassign) many leads at once: one transaction, each changed lead audited.
+         */
+        LeadAssign: {
+            /**
+             * Assignee
+             * @description Username of an active user; null: unassign
+             */
+            assignee: string | null;
+            /**
+             * Lead Ids
+             * @description The leads (at most 500; repeats count once)
+             */
+            lead_ids: string[];
+            /**
+             * Team
+             * @description Team name (default: the assignee's team when they have one, else each lead keeps its team)
+             */
+            team?: string | null;
+        };
+        /** LeadAssignResult */
+        LeadAssignResult: {
+            /** Assignee Id */
+            assignee_id: string | null;
+            /** Team Id */
+            team_id: string | null;
+            /**
+             * Unchanged
+             * @description Leads that already had this assignee and team
+             */
+            unchanged: number;
+            /**
+             * Updated
+             * @description Leads whose assignee or team changed
+             */
+            updated: number;
+        };
         /** LeadFlags */
         LeadFlags: {
             /** Active */
@@ -3431,10 +4058,20 @@ export interface components {
              */
             id: string;
             /**
+             * Merged External Id
+             * @description In lists: the merged lead's external id
+             */
+            merged_external_id?: string | null;
+            /**
              * Merged Id
              * Format: uuid
              */
             merged_id: string;
+            /**
+             * Merged Name
+             * @description In lists: the merged lead's name
+             */
+            merged_name?: string | null;
             /** Moved */
             moved?: {
                 [key: string]: number;
@@ -3452,10 +4089,20 @@ export interface components {
             score: number;
             status: components["schemas"]["MergeStatus"];
             /**
+             * Survivor External Id
+             * @description In lists: the surviving lead's external id
+             */
+            survivor_external_id?: string | null;
+            /**
              * Survivor Id
              * Format: uuid
              */
             survivor_id: string;
+            /**
+             * Survivor Name
+             * @description In lists: the surviving lead's name
+             */
+            survivor_name?: string | null;
             /** Undone At */
             undone_at?: string | null;
             /** Undone By */
@@ -3491,6 +4138,11 @@ export interface components {
             address: string | null;
             /** Assignee Id */
             assignee_id: string | null;
+            /**
+             * Assignee Name
+             * @description The assignee's full name (else username)
+             */
+            assignee_name?: string | null;
             /** Balance */
             balance: string | null;
             /** Birth Date */
@@ -3542,6 +4194,11 @@ export interface components {
              * Format: uuid
              */
             portfolio_id: string;
+            /**
+             * Portfolio Name
+             * @description The portfolio's name
+             */
+            portfolio_name?: string | null;
             /** Postal Code */
             postal_code: string | null;
             /**
@@ -3562,6 +4219,11 @@ export interface components {
             status: components["schemas"]["LeadStatus"];
             /** Team Id */
             team_id: string | null;
+            /**
+             * Team Name
+             * @description The team's name
+             */
+            team_name?: string | null;
             /** Timezone */
             timezone: string | null;
             /** Title */
@@ -3681,6 +4343,8 @@ export interface components {
             lead_name: string;
             /** Lead State */
             lead_state: string | null;
+            /** Lead Title */
+            lead_title?: string | null;
             method: components["schemas"]["MatchMethod"];
             /**
              * Observation Id
@@ -3693,12 +4357,22 @@ export interface components {
              */
             observed_at: string;
             outcome: components["schemas"]["MatchOutcome"];
+            /**
+             * Profile Company
+             * @description The company of that position
+             */
+            profile_company?: string | null;
             /** Profile Headline */
             profile_headline: string | null;
             /** Profile Location */
             profile_location: string | null;
             /** Profile Name */
             profile_name: string | null;
+            /**
+             * Profile Title
+             * @description The profile's current position (first one)
+             */
+            profile_title?: string | null;
             /** Profile Url */
             profile_url: string | null;
             /**
@@ -3734,6 +4408,79 @@ export interface components {
          * @enum {string}
          */
         MergeStatus: "proposed" | "applied" | "undone" | "rejected";
+        /**
+         * ModelQualityReport
+         * @description Feedback given in the range, per detected type: confirmed against corrected.
+         */
+        ModelQualityReport: {
+            /** Columns */
+            columns: components["schemas"]["AnalyticsColumn"][];
+            /**
+             * From
+             * Format: date
+             * @description First day (UTC), inclusive
+             */
+            from: string;
+            /**
+             * Notes
+             * @description What the figures mean, and what they leave out
+             */
+            notes?: string[];
+            /** Rows */
+            rows: components["schemas"]["ModelQualityRow"][];
+            scope: components["schemas"]["AnalyticsScope"];
+            /**
+             * To
+             * Format: date
+             * @description Last day (UTC), inclusive
+             */
+            to: string;
+            /**
+             * Truncated
+             * @description More than 20,000 groups: the rows are cut there
+             * @default false
+             */
+            truncated: boolean;
+        };
+        /** ModelQualityRow */
+        ModelQualityRow: {
+            /**
+             * Confirmed
+             * @description Signals whose type people confirmed
+             */
+            confirmed: number;
+            /**
+             * Confirmed Share
+             * @description confirmed / (confirmed + corrected)
+             */
+            confirmed_share: number;
+            /**
+             * Corrected
+             * @description Signals whose type people corrected (to another type or to none)
+             */
+            corrected: number;
+            /**
+             * Examples
+             * @description Texts stored as labelled examples for retraining
+             */
+            examples: number;
+            /**
+             * Kind
+             * @description The classifier: person events or company intents
+             * @enum {string}
+             */
+            kind: "person" | "company";
+            /**
+             * Not An Event
+             * @description Of the corrected, those people said report no event at all
+             */
+            not_an_event: number;
+            /**
+             * Type
+             * @description The signal type people gave feedback on
+             */
+            type: string;
+        };
         /** ObservationPage */
         ObservationPage: {
             /** Items */
@@ -3779,6 +4526,18 @@ export interface components {
             /** Version */
             version: number | null;
         };
+        /** OutcomeCountRow */
+        OutcomeCountRow: {
+            /** Outcome */
+            outcome: string;
+            /**
+             * Share
+             * @description Of the signals with an outcome
+             */
+            share: number;
+            /** Signals */
+            signals: number;
+        };
         /** OutcomeRequest */
         OutcomeRequest: {
             /**
@@ -3787,6 +4546,50 @@ export interface components {
              */
             note?: string | null;
             outcome: components["schemas"]["SignalOutcome"];
+        };
+        /**
+         * OutcomesReport
+         * @description The outcomes recorded on the signals detected in the range.
+         */
+        OutcomesReport: {
+            /** Columns */
+            columns: components["schemas"]["AnalyticsColumn"][];
+            /**
+             * From
+             * Format: date
+             * @description First day (UTC), inclusive
+             */
+            from: string;
+            /**
+             * Notes
+             * @description What the figures mean, and what they leave out
+             */
+            notes?: string[];
+            /** Rows */
+            rows: components["schemas"]["OutcomeCountRow"][];
+            scope: components["schemas"]["AnalyticsScope"];
+            /**
+             * Signals
+             * @description Signals detected in the range
+             */
+            signals: number;
+            /**
+             * To
+             * Format: date
+             * @description Last day (UTC), inclusive
+             */
+            to: string;
+            /**
+             * Truncated
+             * @description More than 20,000 groups: the rows are cut there
+             * @default false
+             */
+            truncated: boolean;
+            /**
+             * With Outcome
+             * @description Of them, with an outcome recorded
+             */
+            with_outcome: number;
         };
         /** PasswordChange */
         PasswordChange: {
@@ -3855,6 +4658,16 @@ export interface components {
             /** Enabled */
             enabled?: boolean | null;
             target?: components["schemas"]["EscalationTarget"] | null;
+        };
+        /** PortfolioRead */
+        PortfolioRead: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
         };
         /**
          * Preferences
@@ -4102,6 +4915,78 @@ export interface components {
          * @enum {string}
          */
         RequestType: "access" | "erasure" | "correction" | "opt_out";
+        /** ResponseTimeRow */
+        ResponseTimeRow: {
+            /**
+             * Group
+             * @description all: the whole scope; team: per team (the signal's); agent: per assignee
+             * @enum {string}
+             */
+            group: "all" | "team" | "agent";
+            /**
+             * Id
+             * @description The team's or agent's id; null for all, no team or unassigned
+             */
+            id: string | null;
+            /**
+             * Median Minutes
+             * @description Median from detection to first action; null: none yet
+             */
+            median_minutes: number | null;
+            /** Name */
+            name: string;
+            /**
+             * P90 Minutes
+             * @description 90th percentile (continuous) from detection to first action
+             */
+            p90_minutes: number | null;
+            /**
+             * Priority
+             * @description urgent, high, medium, low, or all
+             */
+            priority: string;
+            /**
+             * Responded
+             * @description Signals somebody acknowledged, actioned or dismissed
+             */
+            responded: number;
+            /** Signals */
+            signals: number;
+        };
+        /**
+         * ResponseTimesReport
+         * @description From detection to the first acknowledgement, action or dismissal, per agent and team, by priority.
+         */
+        ResponseTimesReport: {
+            /** Columns */
+            columns: components["schemas"]["AnalyticsColumn"][];
+            /**
+             * From
+             * Format: date
+             * @description First day (UTC), inclusive
+             */
+            from: string;
+            /**
+             * Notes
+             * @description What the figures mean, and what they leave out
+             */
+            notes?: string[];
+            /** Rows */
+            rows: components["schemas"]["ResponseTimeRow"][];
+            scope: components["schemas"]["AnalyticsScope"];
+            /**
+             * To
+             * Format: date
+             * @description Last day (UTC), inclusive
+             */
+            to: string;
+            /**
+             * Truncated
+             * @description More than 20,000 groups: the rows are cut there
+             * @default false
+             */
+            truncated: boolean;
+        };
         /**
          * Role
          * @enum {string}
@@ -4283,6 +5168,46 @@ export interface components {
              * @description Team whose leads the rule covers (managers: their own)
              */
             team?: string | null;
+        };
+        /** RuleOptionUser */
+        RuleOptionUser: {
+            /** Full Name */
+            full_name: string | null;
+            /** Role */
+            role: string;
+            /** Team */
+            team: string | null;
+            /** Username */
+            username: string;
+        };
+        /**
+         * RuleOptions
+         * @description The names a rule's conditions and recipients may use (the rule editor's choices).
+         */
+        RuleOptions: {
+            /** Lead Statuses */
+            lead_statuses: string[];
+            /** Portfolios */
+            portfolios: string[];
+            /**
+             * Priorities
+             * @description Lowest first
+             */
+            priorities: string[];
+            /** Signal Types */
+            signal_types: string[];
+            /**
+             * Sources
+             * @description Source slugs
+             */
+            sources: string[];
+            /** Teams */
+            teams: string[];
+            /**
+             * Users
+             * @description Active users (managers: their team's)
+             */
+            users: components["schemas"]["RuleOptionUser"][];
         };
         /** RuleRead */
         RuleRead: {
@@ -4536,6 +5461,59 @@ export interface components {
          * @enum {string}
          */
         SignalType: "new_employment" | "promotion" | "certification" | "license_renewal" | "award" | "business_launch" | "education" | "job_loss" | "intent_growth" | "intent_expansion" | "intent_financial_distress" | "intent_loan_need" | "intent_consulting_need";
+        /**
+         * SignalsReport
+         * @description Signals detected per day or week, by type and by source.
+         */
+        SignalsReport: {
+            bucket: components["schemas"]["AnalyticsBucket"];
+            /** Columns */
+            columns: components["schemas"]["AnalyticsColumn"][];
+            /**
+             * From
+             * Format: date
+             * @description First day (UTC), inclusive
+             */
+            from: string;
+            /**
+             * Notes
+             * @description What the figures mean, and what they leave out
+             */
+            notes?: string[];
+            /** Rows */
+            rows: components["schemas"]["SignalsRow"][];
+            scope: components["schemas"]["AnalyticsScope"];
+            /**
+             * To
+             * Format: date
+             * @description Last day (UTC), inclusive
+             */
+            to: string;
+            /**
+             * Truncated
+             * @description More than 20,000 groups: the rows are cut there
+             * @default false
+             */
+            truncated: boolean;
+        };
+        /** SignalsRow */
+        SignalsRow: {
+            /**
+             * Bucket
+             * Format: date
+             * @description The day, or the Monday starting the week (UTC)
+             */
+            bucket: string;
+            /** Signals */
+            signals: number;
+            /**
+             * Source
+             * @description Slug of the source of the signal's earliest evidence; unknown when none
+             */
+            source: string;
+            /** Type */
+            type: string;
+        };
         /** SourceRead */
         SourceRead: {
             /** Budgets */
@@ -5246,6 +6224,35 @@ export interface operations {
             };
         };
     };
+    alert_rules_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOptions"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     alert_rules_get: {
         parameters: {
             query?: never;
@@ -5634,6 +6641,460 @@ export interface operations {
             };
         };
     };
+    analytics_funnel: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FunnelReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_funnel_csv: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report's table as CSV (a download), every cell neutralised against spreadsheet formulas */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_model_quality: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelQualityReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_model_quality_csv: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report's table as CSV (a download), every cell neutralised against spreadsheet formulas */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_outcomes: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutcomesReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_outcomes_csv: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report's table as CSV (a download), every cell neutralised against spreadsheet formulas */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_response_times: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseTimesReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_response_times_csv: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report's table as CSV (a download), every cell neutralised against spreadsheet formulas */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_signals: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+                /** @description day, or week (weeks start on Monday) */
+                bucket?: components["schemas"]["AnalyticsBucket"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignalsReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_signals_csv: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+                /** @description day, or week (weeks start on Monday) */
+                bucket?: components["schemas"]["AnalyticsBucket"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report's table as CSV (a download), every cell neutralised against spreadsheet formulas */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     audit_list: {
         parameters: {
             query?: {
@@ -5980,6 +7441,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnlockResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    compliance_answers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswersRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactAnswers"];
                 };
             };
             /** @description Validation Error */
@@ -7697,6 +9200,8 @@ export interface operations {
                 team_id?: string | null;
                 state?: string | null;
                 min_days_delinquent?: number | null;
+                /** @description -days_delinquent: most delinquent first (no figure last); days_delinquent: least delinquent first; then external id */
+                sort?: "-days_delinquent" | "days_delinquent";
                 limit?: number;
                 /** @description Items to skip (at most 10000; narrow the filters to go further) */
                 offset?: number;
@@ -7740,6 +9245,77 @@ export interface operations {
             };
         };
     };
+    leads_assign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadAssign"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadAssignResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    leads_assignees: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssigneeRead"][];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     leads_duplicates: {
         parameters: {
             query?: {
@@ -7761,6 +9337,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DuplicateList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    leads_export: {
+        parameters: {
+            query?: {
+                /** @description Search a part of the name or external id, or an exact e-mail or phone number (e-mails and phones are encrypted: no partial match) */
+                q?: string | null;
+                status?: components["schemas"]["LeadStatus"] | null;
+                /** @description Portfolio name */
+                portfolio?: string | null;
+                assignee_id?: string | null;
+                /** @description me: the caller's leads; none: leads nobody is assigned to; or a user's id or username */
+                assignee?: string | null;
+                team_id?: string | null;
+                state?: string | null;
+                min_days_delinquent?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The leads as CSV (UTF-8, a header row first) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description Validation Error */
@@ -8000,6 +9626,35 @@ export interface operations {
             };
         };
     };
+    leads_portfolios: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortfolioRead"][];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     leads_get: {
         parameters: {
             query?: never;
@@ -8084,6 +9739,52 @@ export interface operations {
             };
         };
     };
+    leads_audit: {
+        parameters: {
+            query?: {
+                /** @description Include who viewed the lead (lead.view) */
+                views?: boolean;
+                limit?: number;
+                /** @description Items to skip (at most 10000) */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     leads_timeline: {
         parameters: {
             query?: never;
@@ -8102,6 +9803,50 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LeadTimeline"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    matches_list: {
+        parameters: {
+            query: {
+                /** @description The lead whose match decisions to list */
+                lead_id: string;
+                limit?: number;
+                /** @description Items to skip (at most 10000) */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MatchPage"];
                 };
             };
             /** @description Validation Error */
@@ -8871,6 +10616,14 @@ export interface operations {
                 assignee?: string | null;
                 /** @description true: only escalated signals (nobody acknowledged them in time); false: only the others */
                 escalated?: boolean | null;
+                /** @description The leads' portfolio (name or id) */
+                portfolio?: string | null;
+                /** @description The owning team (name or id; none: leads of no team) */
+                team?: string | null;
+                /** @description Signals with evidence from this source (its slug, e.g. apify-linkedin) */
+                source?: string | null;
+                /** @description Signals of leads whose name or external id contains this text (the leads search's q) */
+                q?: string | null;
                 /** @description detected_at on or after */
                 since?: string | null;
                 /** @description detected_at before */

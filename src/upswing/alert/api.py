@@ -28,6 +28,7 @@ from upswing.alert.schemas import (
     DryRunResult,
     ReadAllResult,
     RuleCreate,
+    RuleOptions,
     RuleRead,
     RuleUpdate,
     SubscriptionCreate,
@@ -69,6 +70,12 @@ def create_rule(body: RuleCreate, user: ManagerOrAdmin, session: DbSession) -> o
 def dry_run(body: DryRunRequest, user: ManagerOrAdmin, session: DbSession) -> DryRunResult:
     """Which of the newest signals these conditions would have matched (nothing is sent)."""
     return service.dry_run(session, body.conditions, last=body.last, team=body.team, user=user)
+
+
+@router.get("/alert-rules/options", response_model=RuleOptions, operation_id="alert_rules_options")
+def rule_options(user: ManagerOrAdmin, session: DbSession) -> RuleOptions:
+    """The names a rule's conditions and recipients may use: the rule editor's choices."""
+    return service.rule_options(session, user)
 
 
 @router.get("/alert-rules/{rule_id}", response_model=RuleRead, operation_id="alert_rules_get")

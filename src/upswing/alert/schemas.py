@@ -101,6 +101,25 @@ class DryRunResult(BaseModel):
     matches: list[DryRunMatch]
 
 
+class RuleOptionUser(BaseModel):
+    username: str
+    full_name: str | None
+    role: str
+    team: str | None
+
+
+class RuleOptions(BaseModel):
+    """The names a rule's conditions and recipients may use (the rule editor's choices)."""
+
+    signal_types: list[str]
+    lead_statuses: list[str]
+    priorities: list[str] = Field(description="Lowest first")
+    portfolios: list[str]
+    teams: list[str]
+    users: list[RuleOptionUser] = Field(description="Active users (managers: their team's)")
+    sources: list[str] = Field(description="Source slugs")
+
+
 class GuardAnswer(BaseModel):
     """The contact guard's answer for one channel: allowed now, or why not and from when."""
 
@@ -151,6 +170,8 @@ class AlertRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     deliveries: list[DeliveryRead] | None = None
+    lead_timezone: str | None = Field(default=None, description=(
+        "The borrower's time zone from their address (IANA), to show the guard's times in their local time"))
 
 
 class AlertPage(BaseModel):

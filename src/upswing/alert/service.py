@@ -55,25 +55,29 @@ from upswing.alert.schemas import (
     DryRunResult,
     GuardAnswer,
     RuleCreate,
+    RuleOptions,
+    RuleOptionUser,
     RuleUpdate,
 )
 from upswing.audit import service as audit
 from upswing.compliance import service as compliance
-from upswing.compliance.rules import Channel, Flag, GuardDecision
+from upswing.compliance.phrases import GUARD_CHANNELS as GUARD_CHANNELS  # re-exported (alerts.GUARD_CHANNELS)
+from upswing.compliance.phrases import RESTRICTING_FLAGS as RESTRICTING_FLAGS
+from upswing.compliance.rules import Channel, GuardDecision
+from upswing.compliance.zones import address_zones
 from upswing.core import tasks
 from upswing.core.db import utcnow
 from upswing.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from upswing.core.pagination import decode_cursor, encode_cursor
+from upswing.detection.events import SignalType
 from upswing.lead.access import can_see_lead
-from upswing.lead.models import Lead, Portfolio, full_name
+from upswing.lead.models import Lead, LeadStatus, Portfolio, full_name
 from upswing.notify import stream
 from upswing.settings import Settings, get_settings
 from upswing.signal.models import Evidence, Signal, SignalStatus
+from upswing.source.models import Source
+from upswing.source.registry import all_connectors
 
-#: The channels whose guard answer an alert carries.
-GUARD_CHANNELS = (Channel.CALL, Channel.SMS, Channel.EMAIL)
-#: A lead with any of these may not be contacted about a signal: its alert is only a note to the assignee.
-RESTRICTING_FLAGS = frozenset({Flag.CEASE, Flag.BANKRUPTCY, Flag.DECEASED, Flag.ATTORNEY, Flag.DISPUTE})
 SEND_TASK = "alerts.send"
 
 _TYPE_LABELS = {
@@ -212,6 +216,24 @@ def delete_rule(session: Session, rule_id: uuid.UUID, *, user: User | None, acto
     audit.record(session, actor=actor, action="alert_rule.delete", entity_type="alert_rule", entity_id=rule_id,
                  details={"name": rule.name})
     session.flush()
+
+
+def rule_options(session: Session, user: User) -> RuleOptions:
+    """The names a rule may use, for the editor: signal types, lead states, priorities, portfolios, teams, active
+    users (a manager: their own team's) and source slugs (every registered connector and configured source)."""
+    users = select(User.username, User.full_name, User.role, Team.name).outerjoin(Team, Team.id == User.team_id) \
+        .where(User.is_active.is_(True)).order_by(User.username)
+    if user.role != Role.ADMIN.value:
+        users = users.where(User.team_id == user.team_id) if user.team_id is not None else users.where(
+            User.id == user.id)
+    return RuleOptions(
+        signal_types=[t.value for t in SignalType], lead_statuses=[s.value for s in LeadStatus],
+        priorities=sorted(PRIORITY_RANK, key=PRIORITY_RANK.__getitem__),
+        portfolios=list(session.scalars(select(Portfolio.name).order_by(Portfolio.name))),
+        teams=list(session.scalars(select(Team.name).order_by(Team.name))),
+        users=[RuleOptionUser(username=username, full_name=name, role=role, team=team)
+               for username, name, role, team in session.execute(users)],
+        sources=sorted(set(session.scalars(select(Source.slug))) | set(all_connectors())))
 
 
 def dry_run(session: Session, raw_conditions: dict[str, Any], *, last: int, team: str | None = None,
@@ -752,7 +774,8 @@ def _own_alert(session: Session, user: User, alert_id: uuid.UUID) -> Alert:
 def _reads(session: Session, alerts: Sequence[Alert], *, with_deliveries: bool = False) -> list[AlertRead]:
     lead_ids = {a.lead_id for a in alerts if a.lead_id}
     leads = {row.id: row for row in session.execute(
-        select(Lead.id, Lead.external_id, Lead.first_name, Lead.middle_name, Lead.last_name)
+        select(Lead.id, Lead.external_id, Lead.first_name, Lead.middle_name, Lead.last_name, Lead.timezone,
+               Lead.state, Lead.postal_code, Lead.country)
         .where(Lead.id.in_(lead_ids)))} if lead_ids else {}
     signal_ids: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     if alerts:
@@ -777,8 +800,16 @@ def _reads(session: Session, alerts: Sequence[Alert], *, with_deliveries: bool =
             guard={k: GuardAnswer.model_validate(v) for k, v in (alert.guard or {}).items()},
             routed_by=alert.routed_by, signal_count=alert.signal_count, read_at=alert.read_at,
             created_at=alert.created_at, updated_at=alert.updated_at,
-            deliveries=deliveries[alert.id] if with_deliveries else None))
+            deliveries=deliveries[alert.id] if with_deliveries else None,
+            lead_timezone=_zone_of(lead) if lead else None))
     return out
+
+
+def _zone_of(lead: Any) -> str | None:
+    """The borrower's zone from their address (the first, where the address leaves several), as the guard uses."""
+    zones = address_zones(timezone=lead.timezone, state=lead.state, postal_code=lead.postal_code,
+                          country=lead.country)
+    return zones[0] if zones else None
 
 
 def list_alerts(session: Session, user: User, filters: AlertFilters) -> AlertPage:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -172,9 +173,13 @@ def verify(session: Session) -> ChainReport:
 
 def list_entries(session: Session, *, entity_type: str | None = None, entity_id: str | None = None,
                  actor: str | None = None, action: str | None = None, since: datetime | None = None,
-                 until: datetime | None = None, limit: int = 100, offset: int = 0) -> tuple[list[AuditEntry], int]:
-    """Entries matching every given filter, newest first, and how many match in all."""
+                 until: datetime | None = None, limit: int = 100, offset: int = 0,
+                 exclude_actions: Collection[str] = ()) -> tuple[list[AuditEntry], int]:
+    """Entries matching every given filter (and none of ``exclude_actions``), newest first, and how many match
+    in all (up to ``COUNT_CAP``)."""
     query = select(AuditEntry)
+    if exclude_actions:
+        query = query.where(AuditEntry.action.not_in(list(exclude_actions)))
     if entity_type is not None:
         query = query.where(AuditEntry.entity_type == entity_type)
     if entity_id is not None:

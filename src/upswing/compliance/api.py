@@ -11,12 +11,14 @@ from upswing.account.deps import Admin, AnyUser, ManagerOrAdmin, Worker
 from upswing.compliance import service
 from upswing.compliance.rules import Flag, RuleConfig
 from upswing.compliance.schemas import (
+    AnswersRequest,
     BlockedWindowCreate,
     BlockedWindowRead,
     CheckRequest,
     CheckResult,
     ConsentRead,
     ConsentRequest,
+    ContactAnswers,
     ContactCreate,
     ContactImportReport,
     ContactPage,
@@ -46,6 +48,15 @@ def check(body: CheckRequest, user: AnyUser, session: DbSession) -> CheckResult:
     decision = service.check_contact(session, lead, body.channel, body.at or utcnow(), autodialed=body.autodialed,
                                      target=body.target)
     return CheckResult.model_validate(decision.as_contract())
+
+
+@router.post("/answers", response_model=ContactAnswers, operation_id="compliance_answers")
+def answers(body: AnswersRequest, user: AnyUser, session: DbSession, settings: AppSettings) -> ContactAnswers:
+    """The guard's answer now for up to 100 leads at once (a page of the feed), in words ("call after 8:00 am
+    CT", "do not contact: cease") and per channel (call, sms, email), with each borrower's local time. Leads the
+    caller may not see are left out."""
+    return service.contact_answers(session, body.lead_ids, user=user, at=utcnow(),
+                                   fallback_zone=user.timezone or settings.business_timezone)
 
 
 @router.post("/contacts", response_model=ContactRead, status_code=201, operation_id="compliance_log_contact")

@@ -31,6 +31,57 @@ class CheckResult(BaseModel):
                                                     "reason applies; null when waiting does not end the block")
 
 
+#: Leads per request of ``POST /api/v1/compliance/answers`` (a feed page, or two).
+ANSWERS_MAX_LEADS = 100
+
+
+class AnswersRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lead_ids: list[uuid.UUID] = Field(max_length=ANSWERS_MAX_LEADS, description=(
+        f"At most {ANSWERS_MAX_LEADS} leads; those the caller may not see (or that do not exist) are left out of "
+        "the answer"))
+
+
+class ChannelAnswer(BaseModel):
+    """The guard's answer for one channel on the lead's primary number or address, now."""
+
+    allowed: bool
+    reasons: list[str]
+    next_allowed_at: datetime | None = Field(description="The earliest time (UTC) no reason applies; null when "
+                                                         "waiting does not end the block")
+
+
+class ChannelAnswers(BaseModel):
+    call: ChannelAnswer
+    sms: ChannelAnswer
+    email: ChannelAnswer
+
+
+class ContactAnswer(BaseModel):
+    """The contact guard's answer for one lead, in words and per channel, with the borrower's local time."""
+
+    lead_id: uuid.UUID
+    phrase: str = Field(description='"call now", "call after 8:00 am CT", "no contact today; next: e-mail Tue 8 '
+                                    'Dec 8:00 am CT", "do not contact: cease" (times in the lead\'s zone)')
+    contactable: bool = Field(description="Some channel is open today (now or later today), and no flag forbids "
+                                          "contact")
+    restricted_by: list[str] = Field(description="Flags that forbid contact (cease, attorney, bankruptcy, deceased, "
+                                                 "dispute)")
+    channels: ChannelAnswers
+    lead_timezone: str | None = Field(description="IANA zone of the lead's address (the first, where it leaves "
+                                                  "several); null when unknown")
+    lead_zone_label: str | None = Field(description='"CT", "ET" (US zones as people say them), else the zone\'s '
+                                                    "abbreviation; null when the zone is unknown")
+    lead_local_time: datetime | None = Field(description="The lead's local time now (with its UTC offset); null "
+                                                         "when the zone is unknown")
+
+
+class ContactAnswers(BaseModel):
+    at: datetime = Field(description="When the guard was asked (UTC)")
+    items: list[ContactAnswer] = Field(description="One per visible lead, in the order asked")
+
+
 class ContactCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

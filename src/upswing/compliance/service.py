@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from upswing.account.models import Role, User
 from upswing.audit.service import record
-from upswing.compliance import rules
+from upswing.compliance import phrases, rules
 from upswing.compliance.models import (
     BlockedWindowRow,
     ComplianceSetting,
@@ -50,7 +51,11 @@ from upswing.compliance.rules import (
 from upswing.compliance.schemas import (
     BlockedWindowCreate,
     BlockedWindowRead,
+    ChannelAnswer,
+    ChannelAnswers,
     ConsentRead,
+    ContactAnswer,
+    ContactAnswers,
     ContactCreate,
     ContactImportReport,
     ContactRead,
@@ -392,6 +397,39 @@ def check_contacts(session: Session, leads: Sequence[Lead], channels: Sequence[C
             per_channel[channel] = rules.evaluate(request, facts[lead.id], ledgers[lead.id], config)
         answers[lead.id] = per_channel
     return answers
+
+
+def contact_answers(session: Session, lead_ids: Sequence[uuid.UUID], *, user: User, at: datetime,
+                    fallback_zone: str) -> ContactAnswers:
+    """The guard's answer for each of these leads the user may see (the others are left out, as if absent), in
+    words and per channel, with the lead's local time: one batch of ``check_contacts`` and ``active_flags_of``
+    for all of them. ``fallback_zone`` words the times of a lead whose address gives no zone."""
+    at = as_utc(at)
+    wanted = list(dict.fromkeys(lead_ids))
+    found = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(wanted)))} if wanted else {}
+    leads = [lead for lead_id in wanted if (lead := found.get(lead_id)) is not None and can_see_lead(user, lead)]
+    decisions = check_contacts(session, leads, phrases.GUARD_CHANNELS, at)
+    flags = active_flags_of(session, [lead.id for lead in leads]) if leads else {}
+    items = []
+    for lead in leads:
+        per_channel = decisions.get(lead.id, {})
+        restricting = phrases.restricting_flags(flags.get(lead.id, frozenset()))
+        phrase, today = phrases.guard_phrase(lead, per_channel, ", ".join(restricting) or None, at, fallback_zone)
+        zone = phrases.lead_zone(lead)
+        channels = ChannelAnswers(**{channel.value: _channel_answer(per_channel.get(channel))
+                                     for channel in phrases.GUARD_CHANNELS})
+        items.append(ContactAnswer(
+            lead_id=lead.id, phrase=phrase, contactable=today, restricted_by=restricting, channels=channels,
+            lead_timezone=zone, lead_zone_label=phrases.zone_label(zone, at) if zone else None,
+            lead_local_time=at.astimezone(ZoneInfo(zone)) if zone else None))
+    return ContactAnswers(at=at, items=items)
+
+
+def _channel_answer(decision: GuardDecision | None) -> ChannelAnswer:
+    if decision is None:  # not asked (no such channel): refused without a time
+        return ChannelAnswer(allowed=False, reasons=["not_checked"], next_allowed_at=None)
+    return ChannelAnswer(allowed=decision.allowed, reasons=list(decision.reasons),
+                         next_allowed_at=decision.next_allowed_at)
 
 
 def contact_target(session: Session, lead: Lead, channel: Channel | str, target: str | None = None) -> str | None:

@@ -65,6 +65,10 @@ class LeadMergeRead(BaseModel):
     undone_at: datetime | None = None
     rejected_by: str | None = None
     rejected_at: datetime | None = None
+    survivor_external_id: str | None = Field(default=None, description="In lists: the surviving lead's external id")
+    survivor_name: str | None = Field(default=None, description="In lists: the surviving lead's name")
+    merged_external_id: str | None = Field(default=None, description="In lists: the merged lead's external id")
+    merged_name: str | None = Field(default=None, description="In lists: the merged lead's name")
 
 
 class MergeFilters(BaseModel):

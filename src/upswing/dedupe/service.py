@@ -41,7 +41,7 @@ from upswing.core.errors import ConflictError, NotFoundError, ValidationFailedEr
 from upswing.core.pagination import capped_count
 from upswing.dedupe import model as dedupe
 from upswing.dedupe.schemas import DuplicateRead, LeadMergeRead, MergeFilters
-from upswing.lead.models import Lead, LeadMerge, MergeStatus, Portfolio
+from upswing.lead.models import Lead, LeadMerge, MergeStatus, Portfolio, full_name
 from upswing.observation.models import Observation
 from upswing.resolution.matching import explanation_labels
 from upswing.settings import get_settings
@@ -699,6 +699,13 @@ def list_merges(session: Session, filters: MergeFilters) -> tuple[list[LeadMerge
     if filters.status is not None:
         query = query.where(LeadMerge.status == filters.status.value)
     total, _ = capped_count(session, query)
-    rows = session.scalars(query.order_by(LeadMerge.created_at.desc(), LeadMerge.id)
-                           .limit(filters.limit).offset(filters.offset))
-    return [read_merge(merge) for merge in rows], total
+    merges = [read_merge(merge) for merge in session.scalars(
+        query.order_by(LeadMerge.created_at.desc(), LeadMerge.id).limit(filters.limit).offset(filters.offset))]
+    ids = {merge.survivor_id for merge in merges} | {merge.merged_id for merge in merges}
+    names = {row.id: (row.external_id, full_name(row.first_name, row.middle_name, row.last_name))
+             for row in session.execute(select(Lead.id, Lead.external_id, Lead.first_name, Lead.middle_name,
+                                               Lead.last_name).where(Lead.id.in_(ids)))} if ids else {}
+    for merge in merges:  # who the two leads are, for a person reading the list (one look-up for the page)
+        merge.survivor_external_id, merge.survivor_name = names.get(merge.survivor_id, (None, None))
+        merge.merged_external_id, merge.merged_name = names.get(merge.merged_id, (None, None))
+    return merges, total

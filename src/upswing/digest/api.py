@@ -89,7 +89,9 @@ def preview(user: AnyUser, session: DbSession, settings: AppSettings,
     (RFC 2047 encoded)."""
     subject, body = service.preview(session, user, user_id=service.user_named(session, of), local_date=on, fmt=format,
                                     settings=settings)
-    headers = {"X-Subject": Header(subject, "utf-8").encode()}  # RFC 2047: headers are ASCII
+    # RFC 2047: headers are ASCII. One line: a folded header ("\n " between encoded words) is not a valid HTTP
+    # header value (the server drops the connection); decoders ignore the space between encoded words.
+    headers = {"X-Subject": Header(subject, "utf-8").encode(linesep="")}
     if format == "text":
         return PlainTextResponse(body, headers=headers)
     return HTMLResponse(body, headers=headers)

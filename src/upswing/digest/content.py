@@ -25,8 +25,14 @@ from upswing.account.models import Role, Team, User
 from upswing.alert import service as alerts
 from upswing.alert.models import AlertDelivery, AlertSignal, DeliveryStatus
 from upswing.compliance import service as compliance
-from upswing.compliance.rules import Channel, GuardDecision
-from upswing.compliance.zones import address_zones
+from upswing.compliance.phrases import (
+    GUARD_CHANNELS,
+    clock,
+    day_label,
+    guard_phrase,
+    restricting_flags,
+    zone_label,
+)
 from upswing.core.pagination import capped_count
 from upswing.digest.schemas import Preferences
 from upswing.escalation import service as escalation
@@ -54,11 +60,6 @@ SNIPPET_LENGTH = 220
 
 _FACTOR_LABELS = {"strength": "event", "confidence": "confidence", "recency": "recent", "corroboration":
                   "corroborated", "balance": "balance", "delinquency": "delinquency", "outcomes": "history"}
-#: US zones as people say them; elsewhere the zone's own abbreviation.
-_ZONE_LABELS = {"America/New_York": "ET", "America/Detroit": "ET", "America/Indiana/Indianapolis": "ET",
-                "America/Kentucky/Louisville": "ET", "America/Chicago": "CT", "America/Denver": "MT",
-                "America/Boise": "MT", "America/Phoenix": "MST", "America/Los_Angeles": "PT",
-                "America/Anchorage": "AKT", "Pacific/Honolulu": "HT", "America/Puerto_Rico": "AT"}
 _OPEN = (SignalStatus.NEW.value,)
 _IN_PROGRESS = (SignalStatus.ACKNOWLEDGED.value, SignalStatus.ACTIONED.value)
 
@@ -79,21 +80,6 @@ class DigestContent:
 # --------------------------------------------------------------------------------------------------
 
 
-def zone_label(zone: str, moment: datetime) -> str:
-    return _ZONE_LABELS.get(zone) or moment.astimezone(ZoneInfo(zone)).strftime("%Z")
-
-
-def clock(moment: datetime) -> str:
-    """"8:00 am" (in the moment's own zone)."""
-    return f"{moment.hour % 12 or 12}:{moment.minute:02d} {'am' if moment.hour < 12 else 'pm'}"
-
-
-def day_label(day: date, today: date | None = None) -> str:
-    """"Tue 8 Dec" (with the year when it is not ``today``'s)."""
-    label = f"{day:%a} {day.day} {day:%b}"
-    return label if today is None or day.year == today.year else f"{label} {day.year}"
-
-
 def duration_label(seconds: float | None) -> str:
     if seconds is None:
         return "–"
@@ -104,37 +90,6 @@ def duration_label(seconds: float | None) -> str:
     if hours < 48:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{hours // 24} d {hours % 24} h"
-
-
-def _lead_zone(lead: Lead, fallback: str) -> str:
-    zones = address_zones(timezone=lead.timezone, state=lead.state, postal_code=lead.postal_code,
-                          country=lead.country)
-    return zones[0] if zones else fallback
-
-
-def guard_phrase(lead: Lead, decisions: dict[Channel, GuardDecision], restricted: str | None, now: datetime,
-                 fallback_zone: str) -> tuple[str, bool]:
-    """The contact guard's answer for today, in a few words: ("call now", True), ("call after 8:00 am CT",
-    True), ("no contact today; next: e-mail Mon 7 Dec 8:00 am CT", False), ("do not contact: cease", False)."""
-    if restricted:
-        return f"do not contact: {restricted}", False
-    labels = {Channel.CALL: "call", Channel.SMS: "text", Channel.EMAIL: "e-mail"}
-    allowed = [labels[channel] for channel, decision in decisions.items() if decision.allowed and channel in labels]
-    if allowed:
-        return f"{' or '.join(allowed)} now", True
-    zone = _lead_zone(lead, fallback_zone)
-    local_today = now.astimezone(ZoneInfo(zone)).date()
-    waiting = sorted((decision.next_allowed_at, channel) for channel, decision in decisions.items()
-                     if decision.next_allowed_at is not None and channel in labels)
-    if not waiting:
-        reasons = sorted({reason for decision in decisions.values() for reason in decision.reasons})
-        return f"not contactable: {', '.join(reasons) or 'no channel'}", False
-    moment, channel = waiting[0]
-    local = moment.astimezone(ZoneInfo(zone))
-    when = f"{clock(local)} {zone_label(zone, moment)}"
-    if local.date() == local_today:
-        return f"{labels[channel]} after {when}", True
-    return f"no contact today; next: {labels[channel]} {day_label(local.date(), local_today)} {when}", False
 
 
 def _factors(signal: Signal) -> tuple[str, ...]:
@@ -176,10 +131,10 @@ class _Gatherer:
         if not unique:
             return {}
         flags = compliance.active_flags_of(self.session, [lead.id for lead in unique])
-        decisions = compliance.check_contacts(self.session, unique, alerts.GUARD_CHANNELS, self.now)
+        decisions = compliance.check_contacts(self.session, unique, GUARD_CHANNELS, self.now)
         out = {}
         for lead in unique:
-            restricting = sorted(flag.value for flag in flags.get(lead.id, frozenset()) & alerts.RESTRICTING_FLAGS)
+            restricting = restricting_flags(flags.get(lead.id, frozenset()))
             phrase, today = guard_phrase(lead, decisions.get(lead.id, {}), ", ".join(restricting) or None, self.now,
                                          self.zone)
             out[lead.id] = (phrase, today, today and not restricting)

@@ -6,20 +6,35 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from starlette.types import Message, Receive
 
 from upswing.account.deps import AnyUser, ManagerOrAdmin, Worker
+from upswing.audit import service as audit
+from upswing.audit.schemas import AuditEntryRead, AuditPage
 from upswing.audit.service import record
 from upswing.casework.timeline import LeadTimeline, timeline
 from upswing.core.api_errors import error_body
-from upswing.core.db import read_only
+from upswing.core.db import read_only, utcnow
 from upswing.core.deps import AUDITED_READ, AppSettings, DbSession
-from upswing.lead import service
-from upswing.lead.schemas import ImportReport, LeadFilters, LeadPage, LeadRead, LeadUpdate
+from upswing.core.pagination import OffsetQuery
+from upswing.lead import export, service
+from upswing.lead.access import visible_lead
+from upswing.lead.schemas import (
+    AssigneeRead,
+    ImportReport,
+    LeadAssign,
+    LeadAssignResult,
+    LeadFilters,
+    LeadPage,
+    LeadQuery,
+    LeadRead,
+    LeadUpdate,
+    PortfolioRead,
+)
 from upswing.settings import Settings
 
 #: Room for a form's other fields and its multipart framing on top of an upload's own limit.
@@ -79,13 +94,54 @@ router = APIRouter(prefix="/api/v1/leads", tags=["leads"], route_class=UploadRou
 def list_leads(user: AnyUser, session: DbSession, filters: Annotated[LeadFilters, Query()]) -> LeadPage:
     """Leads the user may see (viewers with contact details masked); each page shown is audited once."""
     result = service.page_leads(session, filters, user=user)
-    used = sorted(name for name, value in filters.model_dump(exclude={"limit", "offset", "cursor", "count"}).items()
-                  if value is not None)
+    used = _filters_used(filters)
     record(session, actor=f"user:{user.username}", action="lead.list", entity_type="lead_list",
            details={"lead_ids": [str(item.id) for item in result.items], "filters": used, "offset": filters.offset})
     session.commit()
     return LeadPage(items=result.items, total=result.total, total_is_exact=result.total_is_exact,
                     limit=filters.limit, offset=filters.offset, next_cursor=result.next_cursor)
+
+
+def _filters_used(filters: LeadQuery) -> list[str]:
+    return sorted(name for name, value in filters.model_dump(include=set(LeadQuery.model_fields)).items()
+                  if value is not None)
+
+
+# Fixed paths before "/{lead_id}": "export.csv" and the rest are not lead ids.
+@router.get("/portfolios", response_model=list[PortfolioRead], operation_id="leads_portfolios")
+def list_portfolios(_: AnyUser, session: DbSession) -> list[PortfolioRead]:
+    """Every portfolio, by name (the lead list's portfolio filter)."""
+    return service.list_portfolios(session)
+
+
+@router.get("/assignees", response_model=list[AssigneeRead], operation_id="leads_assignees")
+def list_assignees(_: ManagerOrAdmin, session: DbSession) -> list[AssigneeRead]:
+    """Active users leads can be assigned to, by username (managers and admins: they assign)."""
+    return service.list_assignees(session)
+
+
+@router.get("/export.csv", operation_id="leads_export", openapi_extra=AUDITED_READ, response_class=StreamingResponse,
+            responses={200: {"description": "The leads as CSV (UTF-8, a header row first)",
+                             "content": {"text/csv": {"schema": {"type": "string"}}}}})
+def export_leads(user: AnyUser, session: DbSession, filters: Annotated[LeadQuery, Query()]) -> StreamingResponse:
+    """Every lead of the filter the user may see (the list's filters; most delinquent first), streamed as CSV:
+    the list's working columns, never contact details (``lead.export``); audited once with the filters used."""
+    where = export.export_conditions(session, filters, user)  # a bad filter answers 422 before any row
+    record(session, actor=f"user:{user.username}", action="lead.export", entity_type="lead_list",
+           details={"filters": _filters_used(filters)})
+    session.commit()
+    name = f"leads-{utcnow():%Y%m%d-%H%M}.csv"
+    return StreamingResponse(export.export_csv(session, where), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "Cache-Control": "no-store"})
+
+
+@router.post("/assign", response_model=LeadAssignResult, operation_id="leads_assign")
+def assign_leads(body: LeadAssign, user: ManagerOrAdmin, session: DbSession) -> LeadAssignResult:
+    """Assign up to 500 leads to one user (or unassign them) in one transaction; each changed lead is audited."""
+    result = service.assign_leads(session, body, user=user)
+    session.commit()
+    return result
 
 
 @router.get("/{lead_id}", response_model=LeadRead, operation_id="leads_get", openapi_extra=AUDITED_READ)
@@ -107,6 +163,19 @@ def lead_timeline(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> Lead
            details={"view": "timeline"})  # audited like the lead itself (privacy issue: lead views)
     session.commit()
     return result
+
+
+@router.get("/{lead_id}/audit", response_model=AuditPage, operation_id="leads_audit")
+def lead_audit(lead_id: uuid.UUID, user: ManagerOrAdmin, session: DbSession,
+               views: Annotated[bool, Query(description="Include who viewed the lead (lead.view)")] = True,
+               limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: OffsetQuery = 0) -> AuditPage:
+    """The lead's audit trail, newest first: every entry about this lead (views, changes, assignments, flags…);
+    managers and admins (the whole log is for admins)."""
+    visible_lead(session, lead_id, user)
+    entries, total = audit.list_entries(session, entity_type="lead", entity_id=str(lead_id), limit=limit,
+                                        offset=offset, exclude_actions=() if views else ("lead.view",))
+    return AuditPage(items=[AuditEntryRead.model_validate(e) for e in entries], total=total, limit=limit,
+                     offset=offset)
 
 
 @router.patch("/{lead_id}", response_model=LeadRead, operation_id="leads_update")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,7 +48,9 @@ class ImportReport(BaseModel):
                                                  "<file name without extension>.rejects.csv beside the file")
 
 
-class LeadFilters(BaseModel):
+class LeadQuery(BaseModel):
+    """Which leads: the lead list's filters (the list and the CSV export take the same ones)."""
+
     q: str | None = Field(default=None, max_length=200,
                           description="Search a part of the name or external id, or an exact e-mail or phone "
                                       "number (e-mails and phones are encrypted: no partial match)")
@@ -61,6 +63,12 @@ class LeadFilters(BaseModel):
     team_id: uuid.UUID | None = None
     state: str | None = Field(default=None, min_length=2, max_length=2)
     min_days_delinquent: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class LeadFilters(LeadQuery):
+    sort: Literal["-days_delinquent", "days_delinquent"] = Field(
+        default="-days_delinquent", description="-days_delinquent: most delinquent first (no figure last); "
+                                                "days_delinquent: least delinquent first; then external id")
     limit: int = Field(default=50, ge=1, le=1000)
     offset: int = offset_field()
     cursor: str | None = cursor_field()
@@ -102,6 +110,9 @@ class LeadRead(BaseModel):
     team_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+    portfolio_name: str | None = Field(default=None, description="The portfolio's name")
+    assignee_name: str | None = Field(default=None, description="The assignee's full name (else username)")
+    team_name: str | None = Field(default=None, description="The team's name")
 
 
 class LeadPage(BaseModel):
@@ -118,3 +129,45 @@ class LeadUpdate(BaseModel):
     status: LeadStatus | None = None
     assignee: str | None = Field(default=None, description="Username; managers and admins only")
     team: str | None = Field(default=None, description="Team name; managers and admins only")
+
+
+#: The most leads one bulk assignment changes (one transaction, one audit entry per lead).
+MAX_BULK_ASSIGN = 500
+
+
+class LeadAssign(BaseModel):
+    """Assign (or unassign) many leads at once: one transaction, each changed lead audited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lead_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_BULK_ASSIGN,
+                                      description=f"The leads (at most {MAX_BULK_ASSIGN}; repeats count once)")
+    assignee: str | None = Field(max_length=120, description="Username of an active user; null: unassign")
+    team: str | None = Field(default=None, max_length=200,
+                             description="Team name (default: the assignee's team when they have one, else each "
+                                         "lead keeps its team)")
+
+
+class LeadAssignResult(BaseModel):
+    updated: int = Field(description="Leads whose assignee or team changed")
+    unchanged: int = Field(description="Leads that already had this assignee and team")
+    assignee_id: uuid.UUID | None
+    team_id: uuid.UUID | None
+
+
+class PortfolioRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+
+
+class AssigneeRead(BaseModel):
+    """A user leads can be assigned to."""
+
+    id: uuid.UUID
+    username: str
+    full_name: str | None
+    role: str
+    team_id: uuid.UUID | None
+    team_name: str | None

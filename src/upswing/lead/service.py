@@ -47,6 +47,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    update,
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql
@@ -88,11 +89,16 @@ from upswing.lead.models import Lead, LeadStatus, Portfolio
 from upswing.lead.pii import CONTACT_FIELDS, INDEX_FIELDS, blind_indexes, email_index, phone_index
 from upswing.lead.queries import has_email, has_phone
 from upswing.lead.schemas import (
+    AssigneeRead,
     ImportReport,
     ImportRowError,
+    LeadAssign,
+    LeadAssignResult,
     LeadFilters,
+    LeadQuery,
     LeadRead,
     LeadUpdate,
+    PortfolioRead,
 )
 from upswing.privacy import policy as privacy_policy
 from upswing.privacy.tombstones import ErasedFilter
@@ -792,7 +798,7 @@ def _changes(row: LeadImportRow, people: dict[str, Any], current: dict[str, Any]
 #: The lead list's order, most delinquent first (no figure last), then external id: ascending keys, so that a
 #: cursor is one row-value comparison an index answers (``ix_leads_list*``, migration 0016).
 # -1 written out, not bound: SQLite matches an index expression (ix_leads_list…) only with its constants inline.
-_LEAD_ORDER = (-func.coalesce(Lead.days_delinquent, literal_column("-1", Integer)), Lead.external_id, Lead.id)
+LEAD_ORDER = (-func.coalesce(Lead.days_delinquent, literal_column("-1", Integer)), Lead.external_id, Lead.id)
 #: Lead search returns at most this many matches of a name or external id (narrow it to go further).
 SEARCH_MATCHES = 10_000
 
@@ -811,7 +817,8 @@ def _lead_scopes(user: User) -> list[ColumnElement[bool]] | None:
     return owner_scopes(user, Lead.assignee_id, Lead.team_id)
 
 
-def _lead_conditions(session: Session, filters: LeadFilters, user: User) -> list[ColumnElement[bool]]:
+def lead_conditions(session: Session, filters: LeadQuery, user: User) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a lead list or export (merged duplicates left out; not the user's scope)."""
     where: list[ColumnElement[bool]] = [Lead.merged_into_id.is_(None)]
     if filters.q and filters.q.strip():
         where.append(_matches_text(session, filters.q.strip()))
@@ -835,31 +842,36 @@ def _lead_conditions(session: Session, filters: LeadFilters, user: User) -> list
 def page_leads(session: Session, filters: LeadFilters, *, user: User) -> LeadList:
     """A page of the leads the user may see (most delinquent first; merged duplicates left out), continued with
     ``filters.cursor`` (the previous page's ``next_cursor``)."""
-    where = _lead_conditions(session, filters, user)
+    where = lead_conditions(session, filters, user)
     scopes = _lead_scopes(user)
+    # Least delinquent first is the same index read backwards: every key of the order reversed.
+    backwards = filters.sort == "days_delinquent"
+    kind = "leads" if not backwards else "leads:days_delinquent"
+    order = [key.desc() for key in LEAD_ORDER] if backwards else list(LEAD_ORDER)
     total, exact = (capped_count(session, select(Lead.id).where(*where), scopes=scopes) if filters.count
                     else (None, None))
     if filters.cursor is not None:
-        values = decode_cursor(filters.cursor, "leads")
+        values = decode_cursor(filters.cursor, kind)
         try:
             after = (literal(int(values[0]), Integer()), literal(str(values[1]), String()),
                      literal(uuid.UUID(str(values[2])), Uuid()))
         except (IndexError, TypeError, ValueError):
             raise ValidationFailedError("cursor: not a cursor of this list",
                                         [{"row": None, "field": "cursor", "message": "invalid cursor"}]) from None
-        where.append(tuple_(*_LEAD_ORDER) > tuple_(*after))
+        key, start = tuple_(*LEAD_ORDER), tuple_(*after)
+        where.append(key < start if backwards else key > start)
     wanted = filters.limit + 1
     offset = 0 if filters.cursor is not None else filters.offset
     found: dict[uuid.UUID, tuple[Any, ...]] = {}
     for scope in scopes if scopes is not None else [true()]:
-        for row in session.execute(select(*_LEAD_ORDER).where(scope, *where).order_by(*_LEAD_ORDER)
+        for row in session.execute(select(*LEAD_ORDER).where(scope, *where).order_by(*order)
                                    .limit(wanted + offset)):
             found[row[-1]] = tuple(row)
-    ordered = sorted(found.values())[offset:offset + wanted]
+    ordered = sorted(found.values(), reverse=backwards)[offset:offset + wanted]
     page, more = ordered[:filters.limit], len(ordered) > filters.limit
     leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_([k[-1] for k in page])))}
-    items = [lead_read(leads[key[-1]], user) for key in page if key[-1] in leads]
-    next_cursor = encode_cursor("leads", page[-1]) if more and page else None
+    items = with_names(session, [lead_read(leads[key[-1]], user) for key in page if key[-1] in leads])
+    next_cursor = encode_cursor(kind, page[-1]) if more and page else None
     return LeadList(items, total, exact, next_cursor)
 
 
@@ -896,6 +908,12 @@ def _matches_text(session: Session, text: str) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
+def leads_matching(session: Session, text: str) -> Select[uuid.UUID]:
+    """Ids of the leads the search's ``q`` finds for this text (a part of the name or external id, or an exact
+    e-mail or phone), for other lists to filter by (the signal feed's ``q``)."""
+    return select(Lead.id).where(_matches_text(session, text.strip()))
+
+
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -904,7 +922,7 @@ _PHONE_LIKE = re.compile(r"\+?[\d\s().\-]+")
 
 
 def read_lead(session: Session, lead_id: uuid.UUID, *, user: User) -> LeadRead:
-    return lead_read(visible_lead(session, lead_id, user), user)
+    return with_names(session, [lead_read(visible_lead(session, lead_id, user), user)])[0]
 
 
 def update_lead(session: Session, lead_id: uuid.UUID, data: LeadUpdate, *, user: User) -> LeadRead:
@@ -939,7 +957,95 @@ def update_lead(session: Session, lead_id: uuid.UUID, data: LeadUpdate, *, user:
         record(session, actor=f"user:{user.username}", action="lead.update", entity_type="lead",
                entity_id=lead.id, details=changes)
         session.flush()
-    return lead_read(lead, user)
+    return with_names(session, [lead_read(lead, user)])[0]
+
+
+def with_names(session: Session, reads: list[LeadRead]) -> list[LeadRead]:
+    """``reads`` with their portfolio's, assignee's and team's names filled in (three look-ups by primary key for
+    the whole list, not one per lead)."""
+    portfolio_ids = {read.portfolio_id for read in reads}
+    user_ids = {read.assignee_id for read in reads if read.assignee_id is not None}
+    team_ids = {read.team_id for read in reads if read.team_id is not None}
+    portfolios: dict[uuid.UUID, str] = {}
+    users: dict[uuid.UUID, str] = {}
+    teams: dict[uuid.UUID, str] = {}
+    if portfolio_ids:
+        portfolios = {row.id: row.name for row in session.execute(
+            select(Portfolio.id, Portfolio.name).where(Portfolio.id.in_(portfolio_ids)))}
+    if user_ids:
+        users = {row.id: row.full_name or row.username for row in session.execute(
+            select(User.id, User.username, User.full_name).where(User.id.in_(user_ids)))}
+    if team_ids:
+        teams = {row.id: row.name for row in session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))}
+    return [read.model_copy(update={
+        "portfolio_name": portfolios.get(read.portfolio_id),
+        "assignee_name": users.get(read.assignee_id) if read.assignee_id else None,
+        "team_name": teams.get(read.team_id) if read.team_id else None,
+    }) for read in reads]
+
+
+def assign_leads(session: Session, data: LeadAssign, *, user: User) -> LeadAssignResult:
+    """Give many leads one assignee (or none) in one statement; every lead that changes gets its own audit entry
+    (``lead.update``, like a single reassignment, marked ``bulk``). Managers and admins only; a lead id that does
+    not exist, or was merged into another lead, is refused by its position in ``lead_ids`` and nothing changes."""
+    if user.role not in (Role.ADMIN, Role.MANAGER):
+        raise PermissionDeniedError("only managers and admins can reassign leads")
+    assignee: User | None = None
+    if data.assignee is not None:
+        assignee = session.scalar(select(User).where(User.username == data.assignee, User.is_active.is_(True)))
+        if assignee is None:
+            raise ValidationFailedError(f"assignee '{data.assignee}' is not an active user",
+                                        [{"row": None, "field": "assignee", "message": "unknown user"}])
+    team_id: uuid.UUID | None = None
+    if data.team is not None:
+        team_id = session.scalar(select(Team.id).where(Team.name == data.team))
+        if team_id is None:
+            raise ValidationFailedError(f"team '{data.team}' does not exist",
+                                        [{"row": None, "field": "team", "message": "unknown team"}])
+    elif assignee is not None:
+        team_id = assignee.team_id
+    keeps_team = data.team is None and team_id is None  # each lead keeps the team it has
+    ids = list(dict.fromkeys(data.lead_ids))
+    current = {row.id: row for row in session.execute(
+        select(Lead.id, Lead.assignee_id, Lead.team_id, Lead.merged_into_id).where(Lead.id.in_(ids)))}
+    problems: list[dict[str, object]] = [{"row": None, "field": f"lead_ids.{data.lead_ids.index(lead_id)}",
+                 "message": "no such lead" if lead_id not in current else "merged into another lead"}
+                for lead_id in ids if lead_id not in current or current[lead_id].merged_into_id is not None]
+    if problems:
+        raise ValidationFailedError(f"{len(problems)} of the leads cannot be assigned: {problems[0]['field']} "
+                                    f"{problems[0]['message']}", problems)
+    new_assignee = assignee.id if assignee is not None else None
+    changed = [lead_id for lead_id in ids if current[lead_id].assignee_id != new_assignee
+               or (not keeps_team and current[lead_id].team_id != team_id)]
+    if changed:
+        values: dict[str, Any] = {"assignee_id": new_assignee, "updated_at": utcnow()}
+        if not keeps_team:
+            values["team_id"] = team_id
+        session.execute(update(Lead).where(Lead.id.in_(changed)).values(**values)
+                        .execution_options(synchronize_session=False))
+        actor = f"user:{user.username}"
+        for lead_id in changed:
+            details: dict[str, Any] = {"assignee": data.assignee, "bulk": True}
+            if not keeps_team and current[lead_id].team_id != team_id:
+                details["team"] = data.team if data.team is not None else "(the assignee's team)"
+            record(session, actor=actor, action="lead.update", entity_type="lead", entity_id=lead_id,
+                   details=details)
+        session.flush()
+    return LeadAssignResult(updated=len(changed), unchanged=len(ids) - len(changed), assignee_id=new_assignee,
+                            team_id=None if keeps_team else team_id)
+
+
+def list_portfolios(session: Session) -> list[PortfolioRead]:
+    return [PortfolioRead.model_validate(row) for row in session.scalars(select(Portfolio).order_by(Portfolio.name))]
+
+
+def list_assignees(session: Session) -> list[AssigneeRead]:
+    """Active users, by name: whom leads can be assigned to."""
+    rows = session.execute(select(User.id, User.username, User.full_name, User.role, User.team_id, Team.name)
+                           .outerjoin(Team, Team.id == User.team_id).where(User.is_active.is_(True))
+                           .order_by(User.username))
+    return [AssigneeRead(id=row[0], username=row[1], full_name=row[2], role=row[3], team_id=row[4], team_name=row[5])
+            for row in rows]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -33,6 +33,9 @@ class MatchRead(BaseModel):
     lead_city: str | None
     lead_state: str | None
     lead_employer: str | None
+    profile_title: str | None = Field(default=None, description="The profile's current position (first one)")
+    profile_company: str | None = Field(default=None, description="The company of that position")
+    lead_title: str | None = None
 
 
 class MatchPage(BaseModel):

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import ColumnElement, String, any_, bindparam, select, update
+from sqlalchemy import ColumnElement, String, and_, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -419,10 +419,20 @@ def record_non_match(session: Session, *, lead_id: uuid.UUID, subject_key: str, 
 # --------------------------------------------------------------------------------------------------
 
 
+def _current_position(data: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(title, company) of a profile's first current position, if it has one."""
+    for experience in data.get("experiences") or ():
+        if isinstance(experience, dict) and experience.get("current"):
+            return experience.get("title"), experience.get("company")
+    return None, None
+
+
 def _read(match: Match, observation: Observation, lead: Lead) -> MatchRead:
     data = observation.normalized or {}
     name = data.get("full_name") or " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p)
+    title, company = _current_position(data)
     return MatchRead(
+        profile_title=title, profile_company=company, lead_title=lead.title,
         id=match.id, observation_id=match.observation_id, lead_id=match.lead_id, score=match.score,
         outcome=MatchOutcome(match.outcome), method=MatchMethod(match.method), agreed=match.agreed,
         disagreed=match.disagreed, decided_by=match.decided_by, decided_at=match.decided_at,
@@ -439,6 +449,21 @@ def list_review(session: Session, *, limit: int = 100, offset: int = 0) -> Match
         Lead, Lead.id == Match.lead_id).where(Match.outcome == MatchOutcome.REVIEW.value)
     total, _ = capped_count(session, select(Match.id).where(Match.outcome == MatchOutcome.REVIEW.value))
     rows = session.execute(query.order_by(Match.score.desc(), Match.created_at, Match.id).limit(limit).offset(offset))
+    return MatchPage(items=[_read(m, o, lead) for m, o, lead in rows], total=total, limit=limit, offset=offset)
+
+
+def list_for_lead(session: Session, lead_id: uuid.UUID, *, linked_only: bool = False, limit: int = 100,
+                  offset: int = 0) -> MatchPage:
+    """Every link decision about one lead (linked, approved, rejected, waiting…), newest first: why its profiles
+    are (or are not) this person. ``linked_only``: only those whose profile is linked to the lead (what an agent
+    may see: a profile linked to nobody, or to another lead, is not theirs; PostgreSQL's row policies agree)."""
+    where = Match.lead_id == lead_id
+    if linked_only:
+        where = and_(where, Match.observation_id.in_(select(Observation.id).where(Observation.lead_id == lead_id)))
+    total, _ = capped_count(session, select(Match.id).where(where))
+    rows = session.execute(select(Match, Observation, Lead).join(Observation, Observation.id == Match.observation_id)
+                           .join(Lead, Lead.id == Match.lead_id).where(where)
+                           .order_by(Match.created_at.desc(), Match.id).limit(limit).offset(offset))
     return MatchPage(items=[_read(m, o, lead) for m, o, lead in rows], total=total, limit=limit, offset=offset)
 
 

@@ -157,6 +157,8 @@ class Evidence(Base):
     __table_args__ = (
         UniqueConstraint("signal_id", "observation_id"),
         Index("ix_evidence_observation_id", "observation_id"),
+        # The feed's source filter (signals with evidence from a source).
+        Index("ix_evidence_source_signal", "source", "signal_id"),
         CheckConstraint(_in("kind", EvidenceKind), name="kind"),
     )
 

@@ -112,6 +112,13 @@ class SignalFilters(BaseModel):
                     "or a user's id or username")
     escalated: bool | None = Field(default=None, description="true: only escalated signals (nobody acknowledged "
                                                              "them in time); false: only the others")
+    portfolio: str | None = Field(default=None, max_length=200, description="The leads' portfolio (name or id)")
+    team: str | None = Field(default=None, max_length=120, description=(
+        "The owning team (name or id; none: leads of no team)"))
+    source: str | None = Field(default=None, max_length=120, description=(
+        "Signals with evidence from this source (its slug, e.g. apify-linkedin)"))
+    q: str | None = Field(default=None, max_length=200, description=(
+        "Signals of leads whose name or external id contains this text (the leads search's q)"))
     since: LooseDatetime | None = Field(default=None, description="detected_at on or after")
     until: LooseDatetime | None = Field(default=None, description="detected_at before")
     effective_from: date | None = Field(default=None, description="event date (effective_date) on or after")

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import ColumnElement, Integer, Table, Uuid, literal, select, true, tuple_, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from upswing.account.models import Role, User
+from upswing.account.models import Role, Team, User
 from upswing.audit import service as audit
 from upswing.core import outbox
 from upswing.core.bulk import bulk_insert
@@ -26,7 +26,8 @@ from upswing.core.names import company_key, title_key
 from upswing.core.pagination import capped_count, decode_cursor, encode_cursor
 from upswing.detection.events import CandidateEvent
 from upswing.lead.access import assignee_clause, can_see_lead, owner_scopes
-from upswing.lead.models import Lead, full_name
+from upswing.lead.models import Lead, Portfolio, full_name
+from upswing.lead.service import leads_matching
 from upswing.observation.models import Observation
 from upswing.settings import Settings, get_settings
 from upswing.signal.models import (
@@ -559,7 +560,35 @@ def _conditions(session: Session, user: User | None, filters: SignalFilters) -> 
         where.append(assignee_clause(session, user, filters.assignee, column=Signal.assignee_id))
     if filters.escalated is not None:
         where.append(Signal.escalation_level > 0 if filters.escalated else Signal.escalation_level == 0)
+    if filters.portfolio is not None:
+        portfolio_id = _named_id(session, Portfolio, filters.portfolio, field="portfolio")
+        where.append(Signal.lead_id.in_(select(Lead.id).where(Lead.portfolio_id == portfolio_id)))
+    if filters.team is not None:
+        if filters.team.strip().lower() == "none":
+            where.append(Signal.team_id.is_(None))
+        else:
+            where.append(Signal.team_id == _named_id(session, Team, filters.team, field="team"))
+    if filters.source is not None:
+        # Evidence by source (ix_evidence_source_signal) or by signal (its unique key): the planner picks.
+        where.append(Signal.id.in_(select(Evidence.signal_id).where(Evidence.source == filters.source.strip())))
+    if filters.q is not None and filters.q.strip():
+        where.append(Signal.lead_id.in_(leads_matching(session, filters.q)))
     return where
+
+
+def _named_id(session: Session, model: type[Portfolio] | type[Team], value: str, *, field: str) -> uuid.UUID:
+    """The id of the portfolio or team with this name or id (a 422 naming the field when there is none)."""
+    value = value.strip()
+    try:
+        by_id = uuid.UUID(value)
+    except ValueError:
+        found = session.scalar(select(model.id).where(model.name == value))
+    else:
+        found = session.scalar(select(model.id).where(model.id == by_id))
+    if found is None:
+        raise ValidationFailedError(f"{field}: no {field} {value!r}",
+                                    [{"row": None, "field": field, "message": f"unknown {field}"}])
+    return found
 
 
 def _scopes(user: User | None) -> list[ColumnElement[bool]] | None:

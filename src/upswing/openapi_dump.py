@@ -1,5 +1,5 @@
 """Write the API's OpenAPI document (the dashboard's typed client is generated from it):
-``python -m upswing.core.openapi_dump dashboard/src/api/openapi.json``. ``tests/test_openapi_snapshot.py`` fails
+``python -m upswing.openapi_dump dashboard/src/api/openapi.json``. ``tests/test_openapi_snapshot.py`` fails
 when the committed copy differs from the running code."""
 
 from __future__ import annotations
