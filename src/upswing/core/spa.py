@@ -4,10 +4,12 @@ deep link (``/leads/…``) opens the app, which routes it. No CDN: everything co
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -41,7 +43,9 @@ def mount_dashboard(app: FastAPI, dist: Path | None) -> None:
         app.mount("/assets", _Assets(directory=dist / "assets"), name="dashboard-assets")
 
     def page(request: Request) -> Response:
-        path = request.path_params.get("path", "")
+        return answer(request.url.path.lstrip("/"))
+
+    def answer(path: str) -> Response:
         if path.startswith(_NOT_THE_APP):
             return Response(status_code=404)
         file = (dist / path).resolve() if path else index
@@ -52,4 +56,18 @@ def mount_dashboard(app: FastAPI, dist: Path | None) -> None:
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
     app.add_route("/", page, include_in_schema=False)
-    app.add_route("/{path:path}", page, include_in_schema=False)
+    # Deep links are answered where routing gave up (a 404 no route claimed), not by a catch-all route: a route
+    # added later, or a method other than GET, still finds its own answer.
+    previous = app.exception_handlers.get(StarletteHTTPException)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if (isinstance(exc, StarletteHTTPException) and exc.status_code == 404 and request.method in ("GET", "HEAD")
+                and request.scope.get("endpoint") is None
+                and not request.url.path.lstrip("/").startswith(_NOT_THE_APP)):
+            return answer(request.url.path.lstrip("/"))
+        if previous is None:
+            raise exc
+        handled = previous(request, exc)
+        return await handled if inspect.isawaitable(handled) else handled
+
+    app.add_exception_handler(StarletteHTTPException, not_found)

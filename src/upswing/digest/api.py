@@ -77,6 +77,13 @@ def update_team_defaults(team_id: uuid.UUID, body: PreferencesUpdate, admin: Adm
     return prefs.read_team(session, team_id)
 
 
+def subject_header(subject: str) -> str:
+    """The subject as an HTTP header value: RFC 2047 encoded words (headers are ASCII), on one line. A folded value
+    ("\n " between words) is not a valid HTTP header (the server drops the connection); decoders ignore the space
+    between encoded words."""
+    return Header(subject, "utf-8").encode(linesep="")
+
+
 @router.get("/digest/preview", operation_id="digest_preview", response_class=HTMLResponse,
             responses={200: {"content": {"text/html": {}, "text/plain": {}}}})
 def preview(user: AnyUser, session: DbSession, settings: AppSettings,
@@ -89,9 +96,7 @@ def preview(user: AnyUser, session: DbSession, settings: AppSettings,
     (RFC 2047 encoded)."""
     subject, body = service.preview(session, user, user_id=service.user_named(session, of), local_date=on, fmt=format,
                                     settings=settings)
-    # RFC 2047: headers are ASCII. One line: a folded header ("\n " between encoded words) is not a valid HTTP
-    # header value (the server drops the connection); decoders ignore the space between encoded words.
-    headers = {"X-Subject": Header(subject, "utf-8").encode(linesep="")}
+    headers = {"X-Subject": subject_header(subject)}
     if format == "text":
         return PlainTextResponse(body, headers=headers)
     return HTMLResponse(body, headers=headers)

@@ -174,7 +174,82 @@ export function PrivacySection() {
         </>
       )}
       {creating && <NewRequestDialog onClose={() => setCreating(false)} />}
+      <RetentionPanel />
     </AdminSection>
+  );
+}
+
+/** The retention purge: count what would go (the API's dry run), then purge with a confirmation. */
+function RetentionPanel() {
+  const [confirm, setConfirm] = useState(false);
+  const headingId = useId();
+  const purge = useMutation({
+    mutationFn: async (dryRun: boolean) => unwrap(await api.POST("/api/v1/privacy/purge", { body: { dry_run: dryRun } })),
+    onSuccess: () => setConfirm(false),
+  });
+  const report = purge.data;
+  return (
+    <section className="card stack admin-retention" aria-labelledby={headingId}>
+      <h3 id={headingId}>Retention</h3>
+      <p className="muted">
+        Data past its retention period is removed daily. Count what would go now, or remove it now (audited).
+      </p>
+      <div className="row">
+        <button type="button" className="button" onClick={() => purge.mutate(true)} disabled={purge.isPending}>
+          Count what would go
+        </button>
+        <button type="button" className="button button-danger" onClick={() => setConfirm(true)} disabled={purge.isPending}>
+          Purge now…
+        </button>
+      </div>
+      <Outcome error={purge.isError && !confirm ? purge.error.message : null} />
+      {report && (
+        <div className="table-wrap" aria-live="polite">
+          <table className="table" data-testid="admin-purge-report">
+            <caption className="admin-caption">
+              {report.dry_run ? "Would be removed" : "Removed"} ({report.mode} mode, {formatDateTime(report.now)})
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">What</th>
+                <th scope="col">Older than</th>
+                <th scope="col">Rows</th>
+              </tr>
+            </thead>
+            <tbody>
+              {report.items.map((item) => (
+                <tr key={`${item.table}-${item.what}`}>
+                  <td>
+                    {item.what}
+                    <div className="muted admin-small">{item.table}</div>
+                  </td>
+                  <td>{formatDate(item.cutoff)}</td>
+                  <td>{item.count}</td>
+                </tr>
+              ))}
+              {report.items.length === 0 && (
+                <tr>
+                  <td colSpan={3} className="muted">
+                    Nothing is past its retention period.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ConfirmDialog
+        open={confirm}
+        onOpenChange={setConfirm}
+        title="Remove everything past its retention period now?"
+        confirmLabel="Purge now"
+        onConfirm={() => purge.mutate(false)}
+        busy={purge.isPending}
+        error={purge.isError ? purge.error.message : null}
+      >
+        <p>What is removed cannot be recovered. Count it first to see what goes.</p>
+      </ConfirmDialog>
+    </section>
   );
 }
 

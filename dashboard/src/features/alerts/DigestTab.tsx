@@ -19,7 +19,7 @@ import {
 } from "./digestForm";
 import { PRIORITIES, PRIORITY_LABELS, SIGNAL_TYPE_OPTIONS, WEEKDAYS } from "./labels";
 import { decodeRfc2047 } from "./rfc2047";
-import { ruleKeys, useTeams } from "./RulesTab";
+import { useRuleOptions, useTeams } from "./queries";
 
 const digestKeys = {
   prefs: ["digest", "preferences"] as const,
@@ -52,12 +52,7 @@ function PreferencesForm({ effective }: { effective: Schemas["Preferences"] }) {
   const headingId = useId();
   const [form, setForm] = useState<DigestForm>(() => digestFromApi(effective));
   const teams = useTeams();
-  const options = useQuery({
-    queryKey: ruleKeys.options,
-    queryFn: async () => unwrap(await api.GET("/api/v1/alert-rules/options")),
-    enabled: hasRole(user, "admin", "manager"), // the names list is theirs; others type portfolio names
-    staleTime: 60_000,
-  });
+  const options = useRuleOptions(hasRole(user, "admin", "manager")); // the names list is theirs; others type names
 
   const patch = useMutation({
     mutationFn: async (body: Schemas["PreferencesUpdate"]) =>

@@ -36,7 +36,7 @@ import {
   type ConditionsForm,
   type RuleForm,
 } from "./ruleForm";
-import { canManageRule, ruleKeys, useTeams } from "./RulesTab";
+import { canManageRule, ruleKeys, useRuleOptions, useTeams } from "./queries";
 
 export const DRY_RUN_LAST = 200;
 const DRY_RUN_DELAY_MS = 400;
@@ -53,11 +53,7 @@ export function useDebounced<T>(value: T, delay: number): T {
 export function RuleEditor({ ruleId }: { ruleId: string | null }) {
   const user = useUser();
   const teams = useTeams();
-  const options = useQuery({
-    queryKey: ruleKeys.options,
-    queryFn: async () => unwrap(await api.GET("/api/v1/alert-rules/options")),
-    staleTime: 60_000,
-  });
+  const options = useRuleOptions();
   const rule = useQuery({
     queryKey: [...ruleKeys.all, "one", ruleId],
     queryFn: async () =>

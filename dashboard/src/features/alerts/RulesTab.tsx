@@ -6,28 +6,9 @@ import { api, unwrap, type Schemas } from "@/api/client";
 import { hasRole, useUser } from "@/auth/AuthProvider";
 import { Empty, ErrorState, Loading } from "@/components/states";
 import { ALERT_CHANNEL_LABELS, PRIORITY_LABELS, RULE_TYPE_LABELS, signalTypeLabel } from "./labels";
+import { canManageRule, ruleKeys, useTeams } from "./queries";
 import { RuleEditor } from "./RuleEditor";
 import { describeConditions } from "./ruleForm";
-
-export const ruleKeys = {
-  all: ["alert-rules"] as const,
-  list: ["alert-rules", "list"] as const,
-  options: ["alert-rules", "options"] as const,
-  teams: ["teams"] as const,
-};
-
-export function useTeams() {
-  return useQuery({
-    queryKey: ruleKeys.teams,
-    queryFn: async () => unwrap(await api.GET("/api/v1/teams")),
-    staleTime: 60_000,
-  });
-}
-
-export function canManageRule(user: Schemas["UserRead"], rule: Schemas["RuleRead"]): boolean {
-  if (hasRole(user, "admin")) return true;
-  return hasRole(user, "manager") && rule.team_id !== null && rule.team_id === user.team_id;
-}
 
 function recipientsText(recipients: Record<string, unknown>): string {
   const to = recipients.to;
