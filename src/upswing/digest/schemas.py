@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -99,8 +98,3 @@ class SendRequest(BaseModel):
     user_id: uuid.UUID | None = Field(default=None, description="Whose digest (default: yours; others: admins)")
     force: bool = Field(default=False, description="Send even if today's digest went out already")
 
-
-def check_timezone(name: str) -> str:
-    if name not in available_timezones():
-        raise ValueError(f"not an IANA time zone: {name!r}")
-    return name
