@@ -123,9 +123,11 @@ def make_review_match(session: Session, lead: Lead, **fields: Any) -> uuid.UUID:
     return match.id
 
 
-def make_keyword_classifier(rules: dict[str, str], *, confidence: float = 0.9) -> Any:
+def make_keyword_classifier(rules: dict[str, str], *, confidence: float = 0.9,
+                            thresholds: dict[str, float] | None = None) -> Any:
     """A stand-in text classifier for wiring tests: the first rule (phrase → label) whose phrase the text contains
-    (case-insensitive) gives the label, with the matching sentence as evidence; no rule gives ``none``.
+    (case-insensitive) gives the label, with the matching sentence as evidence; no rule gives ``none``. A label
+    whose ``thresholds`` entry is above ``confidence`` stays the best guess and the decision is ``none``.
     Tests of the shipped model itself call the real one."""
     from upswing.detection.classifier import Prediction
 
@@ -141,7 +143,9 @@ def make_keyword_classifier(rules: dict[str, str], *, confidence: float = 0.9) -
                     starts = [m.end() for m in re.finditer(r"[.!?]\s+", text) if m.end() <= at]
                     ends = [m.start() + 1 for m in re.finditer(r"[.!?](?:\s|$)", text) if m.start() >= at]
                     span = (starts[-1] if starts else 0, ends[0] if ends else len(text))
-                out.append(Prediction(label, confidence if label != "none" else 0.8, span))
+                cleared = label == "none" or confidence >= (thresholds or {}).get(label, 0.0)
+                out.append(Prediction(label if cleared else "none", confidence if label != "none" else 0.8, span,
+                                      best_label=label))
             return out
 
     return KeywordClassifier()

@@ -37,6 +37,7 @@ const PAGES: PageCase[] = [
   { name: "leads", user: USERS.manager, path: "/leads", ready: ["leads-table"] },
   { name: "lead", user: USERS.agent, path: agentLead, ready: ["lead-header", "lead-contact-rules", "lead-timeline"] },
   { name: "review", user: USERS.manager, path: "/review", ready: [] },
+  { name: "review-low-confidence", user: USERS.manager, path: "/review?tab=low-confidence", ready: [] },
   { name: "alerts-inbox", user: USERS.agent, path: "/alerts?tab=inbox", ready: [] },
   { name: "alerts-rules", user: USERS.manager, path: "/alerts?tab=rules", ready: [] },
   { name: "alerts-digest", user: USERS.agent, path: "/alerts?tab=digest", ready: ["digest-prefs-form"] },

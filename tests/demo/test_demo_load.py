@@ -101,7 +101,9 @@ def test_the_demo_loaded_today_has_urgent_signals_from_its_recent_posts(db_sessi
     _load(db_session)
     assert _urgent(db_session) == []  # the fixed, month-dated profile history (Sep–Nov 2026) has none left today
     report = demo.load_posts(db_session, actor="test", loaded_at=utcnow())
-    assert (report.stored, report.linked, report.signals_created) == (8, 8, 8)
+    # One clear new job ("joined University Health as a Patient Care Technician") is below the new-job threshold:
+    # the precision floor keeps it on the low-confidence list instead of making a signal.
+    assert (report.stored, report.linked, report.signals_created, report.below_threshold) == (8, 8, 7, 1)
     urgent = _urgent(db_session)
     assert len(urgent) >= 3
     assert {external_id for _, external_id in urgent} <= set(_post_authors())
@@ -110,7 +112,10 @@ def test_the_demo_loaded_today_has_urgent_signals_from_its_recent_posts(db_sessi
         Evidence.signal_id.in_([signal.id for signal, _ in urgent]))))
     assert sources == {demo.DEMO_POSTS_SOURCE}
     priorities = Counter(db_session.scalars(select(Signal.priority)))
-    assert priorities["urgent"] == len(urgent) and priorities["high"] >= 3
+    assert priorities["urgent"] == len(urgent) and priorities["high"] >= 2
+    # The title edits of the months-old exports carry no date: scored as old, never above the dated posts.
+    undated = db_session.scalars(select(Signal.priority).where(Signal.effective_date.is_(None))).all()
+    assert undated and set(undated) <= {"medium", "low"}
 
 
 @pytest.mark.parametrize("loaded_at", [

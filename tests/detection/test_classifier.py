@@ -79,7 +79,8 @@ def test_obvious_examples(person: TextClassifier, text: str, label: str) -> None
 def test_hard_negatives_are_none(person: TextClassifier, text: str) -> None:
     prediction = person.predict([text])[0]
     assert prediction.label == "none"
-    assert prediction.evidence is None  # no signal, nothing to point at
+    # No signal; a guess below its threshold still points at the sentence it came from (the low-confidence list).
+    assert (prediction.evidence is None) == (prediction.best_label == "none")
 
 
 def test_batch_and_single_predictions_agree(person: TextClassifier) -> None:
@@ -98,7 +99,9 @@ def test_confidences_are_probabilities_and_higher_for_clear_cases(person: TextCl
     assert 0.0 <= vague.confidence <= 1.0
     assert clear.label == "job_loss"
     assert clear.confidence > 0.8
-    assert clear.confidence > vague.confidence + 0.2
+    # The vague text is no event: no event type gets anywhere near the clear case's confidence.
+    vague_events = person.predict_proba(["Big changes at work lately, more soon."])[0][:-1]
+    assert vague.label == "none" and vague_events.max() < clear.confidence - 0.5
 
 
 def test_evidence_is_the_sentence_that_carries_the_signal(person: TextClassifier) -> None:

@@ -941,3 +941,115 @@ def test_degree_finished_early_is_an_education_event() -> None:
     # Seen again a month later with the same end date: nothing new.
     assert diff_profiles(after, after, observed_at=datetime(2026, 11, 1, tzinfo=UTC),
                          previous_observed_at=datetime(2026, 10, 1, tzinfo=UTC)) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Findings on real exports: entries that are not jobs, and items first listed late
+# --------------------------------------------------------------------------------------------------
+
+
+def test_dev_fusion_career_break_as_the_flattened_job_is_not_a_new_job() -> None:
+    # dev_fusion's flat current job for a career break: a title, no company, no start date.
+    before = dev_fusion_new(BASE)
+    after = dev_fusion_new(with_jobs(BASE, ANALYST_ENDED, INTERN))
+    after.update(jobTitle="Professional development", companyName=None, jobStartedOn=None, jobStillWorking=True)
+    current = normalize_item(after)
+    assert [(e.title, e.company, e.current) for e in current.experiences if e.current] == [
+        ("Professional development", None, True)
+    ]
+    events = diff_profiles(
+        normalize_item(before), current, observed_at=OBSERVED, previous_observed_at=PREVIOUS_OBSERVED
+    )
+    # The career break does not become a job, nor does it hide the one that ended.
+    event = only(events)
+    assert (event.type, event.organization) == (SignalType.JOB_LOSS, "Acme Corp")
+    assert event.effective_date == date(2026, 3, 1)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    "entry",
+    [
+        Job("Career Break", "Travel", "2026-04"),
+        Job("Open to Work", "Self-employed", "2026-04"),
+        Job("Looking for new opportunities in finance", "Independent", "2026-04"),
+        Job("Consultant", "Self-employed", "2026-04"),
+        Job("Senior Analyst", "Globex", None),  # no start date
+    ],
+    ids=["career-break", "open-to-work", "looking-for", "self-employed", "undated"],
+)
+def test_entries_that_are_not_dated_jobs_give_no_job_event(shape: str, entry: Job) -> None:
+    after = with_jobs(BASE, entry, ANALYST, INTERN)
+    assert diff(shape, BASE, after) == []
+    assert diff(shape, None, after) == []
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_undated_entry_at_the_current_employer_is_not_a_promotion(shape: str) -> None:
+    after = with_jobs(BASE, Job("Director of Finance", "Acme Corp", None), ANALYST_ENDED, INTERN)
+    assert [e.type for e in diff(shape, BASE, after)] == []
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_career_break_after_the_job_ended_is_a_job_loss(shape: str) -> None:
+    after = with_jobs(BASE, Job("Career Break", "Caregiving", "2026-04"), ANALYST_ENDED, INTERN)
+    event = only(diff(shape, BASE, after))
+    assert (event.type, event.identity, event.effective_date) == (SignalType.JOB_LOSS, "acme", date(2026, 3, 1))
+    first = only(diff(shape, None, after))
+    assert (first.type, first.identity) == (SignalType.JOB_LOSS, "acme")
+
+
+# The November snapshot is the first to list what happened in June; the previous one was taken on 1 August,
+# whose look-back window began on 3 May.
+NOVEMBER = datetime(2026, 11, 15, 9, tzinfo=UTC)
+AUGUST = datetime(2026, 8, 1, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_items_dated_after_the_previous_lookback_start_are_news(shape: str) -> None:
+    after = replace(
+        BASE,
+        jobs=(Job("Controller", "Globex", "2026-06"), ANALYST_ENDED, INTERN),
+        certs=(*BASE.certs, Cred("PMP", "PMI", "2026-06")),
+        schools=(*BASE.schools, School("Wharton School", "Master of Business Administration - MBA", "Finance",
+                                       "2024-09", "2026-06")),
+    )
+    events = diff(shape, BASE, after, observed_at=NOVEMBER, previous_observed_at=AUGUST)
+    assert {(e.type, e.identity, e.effective_date) for e in events} == {
+        (SignalType.NEW_EMPLOYMENT, "globex|controller", date(2026, 6, 1)),
+        (SignalType.CERTIFICATION, "pmp|pmi", date(2026, 6, 1)),
+        (SignalType.EDUCATION, "wharton school|master of business administration mba", date(2026, 6, 1)),
+    }
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_items_dated_before_the_previous_lookback_start_stay_stale(shape: str) -> None:
+    after = replace(
+        BASE,
+        jobs=(Job("Controller", "Globex", "2026-04"), ANALYST_ENDED, INTERN),
+        certs=(*BASE.certs, Cred("PMP", "PMI", "2026-04")),
+        schools=(*BASE.schools, School("Wharton School", "MBA", "Finance", "2024-09", "2026-04")),
+    )
+    assert diff(shape, BASE, after, observed_at=NOVEMBER, previous_observed_at=AUGUST) == []
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_staff_pharmacist_to_pharmacist_in_charge_is_a_promotion(shape: str) -> None:
+    # Seen on real data: "staff" is a senior grade only in engineering titles, not a pharmacist's.
+    staff = Job("Staff Pharmacist", "CVS Health", "2023-06")
+    before = with_jobs(BASE, staff, INTERN)
+    as_new_entry = with_jobs(
+        BASE, Job("Pharmacist in Charge", "CVS Health", "2026-04"), replace(staff, end="2026-03"), INTERN
+    )
+    event = only(diff(shape, before, as_new_entry))
+    assert (event.type, event.identity, event.effective_date) == (
+        SignalType.PROMOTION,
+        "cvs health|pharmacist in charge",
+        date(2026, 4, 1),
+    )
+    assert event.details["previous_title"] == "Staff Pharmacist"
+    as_edit = with_jobs(BASE, Job("Pharmacist in Charge", "CVS Health", "2023-06"), INTERN)
+    assert only(diff(shape, before, as_edit)).type is SignalType.PROMOTION
+    # And back down is no promotion.
+    assert diff(shape, with_jobs(BASE, Job("Pharmacist in Charge", "CVS Health", "2023-06"), INTERN),
+                with_jobs(BASE, staff, INTERN)) == []

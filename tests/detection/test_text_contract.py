@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from upswing.cli import app as cli_app
 from upswing.detection.classifier import COMPANY_LABELS, PERSON_LABELS
 
-KEYS = {"id", "label", "confidence", "title", "organization", "sentiment"}
+KEYS = {"id", "label", "best_label", "confidence", "title", "organization", "sentiment"}
 ROLE_LABELS = {"new_employment", "promotion", "business_launch"}
 
 
@@ -125,3 +125,24 @@ def test_a_big_file_goes_through_in_batches(classify: Callable[..., Any], tmp_pa
     rows = _read(target)
     assert [row["id"] for row in rows] == list(range(1200))
     assert rows[0] == {**rows[5], "id": 0}  # the same text gets the same answer in another batch
+
+
+def test_label_is_the_decision_and_best_label_the_guess(classify: Callable[..., Any], tmp_path: Path) -> None:
+    from upswing.detection.classifier import TextClassifier, shipped_model_path
+
+    thresholds = TextClassifier.load(shipped_model_path("person")).thresholds
+    texts = [
+        # A real news headline about a product: no event at all (once "new_employment" with the title "well").
+        {"id": 1, "text": "Microsoft announced new agents in Microsoft 365 Copilot, as well as new reasoning models "
+                          "for enterprise customers."},
+        {"id": 2, "text": "Finally passed the AWS Certified Developer Associate exam this morning!"},
+        {"id": 3, "text": "Not sure yet but I think I might start somewhere new soon, fingers crossed"},
+    ]
+    target = tmp_path / "out.jsonl"
+    assert classify("--input", str(_write(tmp_path / "in.jsonl", texts)), "--output", str(target)).exit_code == 0
+    rows = {row["id"]: row for row in _read(target)}
+    assert rows[1]["label"] == "none" and rows[1]["title"] is None
+    assert (rows[2]["label"], rows[2]["best_label"]) == ("certification", "certification")
+    for row in rows.values():
+        cleared = row["best_label"] == "none" or row["confidence"] >= thresholds[row["best_label"]]
+        assert row["label"] == (row["best_label"] if cleared else "none")

@@ -19,8 +19,10 @@ from upswing.detection.training import (
     DataError,
     Example,
     Hyperparameters,
+    choose_thresholds,
     compute_metrics,
     cross_validate,
+    decide,
     fit_classifier,
     fit_temperature,
     read_examples,
@@ -196,7 +198,7 @@ def test_train_model_registers_and_promotes_only_when_not_worse(
     person_data: tuple[Path, Path], isolated_registry: Path
 ) -> None:
     data_dir, validation = person_data
-    first = train_model("person", data_dir=data_dir, validation_path=validation, folds=3, version="person-a")
+    first = train_model("person", data_dir=data_dir, validation_paths=[validation], folds=3, version="person-a")
     # The shipped model was validated on the real dev set, so the two cannot be compared: kept, not promoted.
     assert not first.promoted
     assert "cannot be compared" in first.reason
@@ -211,7 +213,7 @@ def test_train_model_registers_and_promotes_only_when_not_worse(
     # Corrections that contradict the data (every text relabelled to the next label) make it worse.
     wrong = [(row["text"], PERSON_LABELS[(PERSON_LABELS.index(row["label"]) + 1) % len(PERSON_LABELS)])
              for row in small_examples(0) * 3]
-    worse = train_model("person", data_dir=data_dir, validation_path=validation, feedback=wrong, folds=3,
+    worse = train_model("person", data_dir=data_dir, validation_paths=[validation], feedback=wrong, folds=3,
                         version="person-b")
     assert worse.metrics.macro_f1 < first.metrics.macro_f1
     assert not worse.promoted
@@ -221,7 +223,7 @@ def test_train_model_registers_and_promotes_only_when_not_worse(
 
     # Consistent corrections do not lose macro-F1: promoted.
     right = [(row["text"], row["label"]) for row in small_examples(1)]
-    better = train_model("person", data_dir=data_dir, validation_path=validation, feedback=right, folds=3,
+    better = train_model("person", data_dir=data_dir, validation_paths=[validation], feedback=right, folds=3,
                          version="person-c")
     assert better.metrics.macro_f1 >= first.metrics.macro_f1
     assert better.promoted
@@ -235,7 +237,7 @@ def test_feedback_that_repeats_validation_texts_is_dropped(
 ) -> None:
     data_dir, validation = person_data
     leaked = [(row["text"].upper() + "!", row["label"]) for row in small_examples(3)]
-    result = train_model("person", data_dir=data_dir, validation_path=validation, feedback=leaked, folds=3,
+    result = train_model("person", data_dir=data_dir, validation_paths=[validation], feedback=leaked, folds=3,
                          version="person-x")
     assert result.counts["feedback"] == 0
 
@@ -248,8 +250,8 @@ def test_a_worse_company_model_is_not_promoted_over_the_shipped_one(tmp_path: Pa
     rng.shuffle(labels)
     write_jsonl(tmp_path / "data" / "intent" / "train_shuffled.jsonl",
                 [{"text": row["text"], "label": label} for row, label in zip(rows, labels, strict=True)])
-    result = train_model("company", data_dir=tmp_path / "data", validation_path=REPO / "data/intent/validation.jsonl",
-                         version="company-bad")
+    result = train_model("company", data_dir=tmp_path / "data",
+                         validation_paths=[REPO / "data/intent/validation.jsonl"], version="company-bad")
     assert result.baseline_macro_f1 is not None and result.baseline_macro_f1 > 0.8  # the shipped model
     assert result.metrics.macro_f1 < result.baseline_macro_f1
     assert not result.promoted
@@ -357,3 +359,49 @@ def test_train_with_feedback_reads_corrections_from_the_database(
     assert result.exit_code == 0, result.output
     assert calls == ["person"]
     assert "1 feedback" in result.output
+
+
+# ---- the precision floor ------------------------------------------------------------------------------------------
+
+LABELS3 = ("promotion", "award", "none")
+
+
+def _rows(*rows: tuple[int, float]) -> np.ndarray:
+    """Probability rows whose top label and confidence are given (the rest shared by the other labels)."""
+    probabilities = np.zeros((len(rows), len(LABELS3)))
+    for i, (k, confidence) in enumerate(rows):
+        probabilities[i] = (1 - confidence) / (len(LABELS3) - 1)
+        probabilities[i, k] = confidence
+    return probabilities
+
+
+def test_threshold_is_the_lowest_confidence_that_keeps_the_floor() -> None:
+    # 20 promotions predicted: right from 0.99 down to 0.80, one mistake at 0.85, two below 0.8.
+    confidences = [0.99 - 0.01 * i for i in range(20)]
+    truth = [0] * 20
+    truth[14] = 2  # the guess at 0.85 is wrong
+    truth[18] = truth[19] = 2
+    probabilities = _rows(*[(0, c) for c in confidences])
+    chosen = choose_thresholds(probabilities, np.array(truth), LABELS3, target=0.9)
+    # Top lists: 15 → 14/15, 18 → 17/18 = 0.944, 19 → 17/19 = 0.895: the longest still ≥ 0.9 ends at 0.82.
+    assert chosen["promotion"] == pytest.approx(0.82)
+    assert "none" not in chosen
+    decided = decide(_rows((0, 0.84), (0, 0.82), (1, 0.55), (2, 0.9)), LABELS3, {"promotion": 0.83, "award": 0.6})
+    assert [LABELS3[k] for k in decided] == ["promotion", "none", "none", "none"]
+
+
+def test_unreachable_floor_falls_back_to_the_best_f_half() -> None:
+    # Precision is flat at 0.8 whatever the confidence: a higher threshold only loses recall.
+    rows = [(1, 0.99 - 0.02 * i) for i in range(20)]
+    truth = np.array([1 if i % 5 else 2 for i in range(20)])
+    chosen = choose_thresholds(_rows(*rows), truth, LABELS3)
+    assert chosen["award"] == pytest.approx(0.99 - 0.02 * 19)  # the whole list (not silenced at 0.99)
+    assert chosen["promotion"] == 1.0  # never predicted: never clears
+
+
+def test_the_shipped_model_records_its_thresholds_and_their_precision() -> None:
+    model = TextClassifier.load(shipped_model_path("person"))
+    assert set(model.thresholds) == set(PERSON_LABELS) - {"none"}
+    report = model.metadata["at_thresholds"]
+    assert report["target"] == 0.95 and 0 < report["precision_min"] <= 1
+    assert set(model.metadata["validation"]["by_set"]) == {"signals_dev", "signals_train"}

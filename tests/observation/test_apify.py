@@ -6,14 +6,17 @@ The raw items below are hand-built after the field lists in shared/reference/ext
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from upswing.observation.apify import (
     ActorShape,
+    ShapeMismatchError,
     UnknownShapeError,
     detect_shape,
+    missing_identity_message,
     normalize_item,
     normalize_linkedin_url,
     parse_partial_date,
@@ -370,6 +373,16 @@ def test_normalize_linkedin_url_rejects_non_profiles(url: str) -> None:
         ("Sept. 2021", "2021-09"),
         ("2021-01-15", "2021-01"),
         ("01/2021", "2021-01"),
+        # Month-year in every order and separator the Actors use, and a bare year.
+        ("12-2025", "2025-12"),
+        ("12/2025", "2025-12"),
+        ("2025-12", "2025-12"),
+        ("Dec 2025", "2025-12"),
+        ("December 2025", "2025-12"),
+        ("2025/12", "2025-12"),
+        ("12.2025", "2025-12"),
+        ("2025", "2025"),
+        ("13-2025", "2025"),  # no month 13: the year alone
         ("Present", None),
         ("", None),
         ("no date here", None),
@@ -651,3 +664,366 @@ def test_vanity_id_that_looks_like_a_member_id_is_kept() -> None:
         "https://www.linkedin.com/in/acoolguywithaverylongname",
         "acoolguywithaverylongname",
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Findings on real exports
+# --------------------------------------------------------------------------------------------------
+
+
+def test_dev_fusion_month_first_start_keeps_its_month() -> None:
+    item = dev_fusion_item()
+    item["experiences"] = []
+    item.update(jobTitle="Controller", companyName="Globex", jobStartedOn="12-2025")
+    (exp,) = normalize_item(item).experiences
+    assert (exp.title, exp.company, exp.start, exp.current) == ("Controller", "Globex", "2025-12", True)
+
+
+@pytest.mark.parametrize("subtitle", ["1 yr 5 mos", "3 mos", "2 yrs", "less than a year", "Full-time · 1 yr 5 mos"])
+def test_grouped_entry_without_roles_reads_its_title_as_the_company(subtitle: str) -> None:
+    item = dev_fusion_item(ui_experiences=True)
+    item.update(jobTitle=None, companyName=None)
+    item["experiences"] = [
+        {"title": "GE Digital", "subtitle": subtitle, "caption": "San Ramon, California", "breakdown": True}
+    ]
+    (exp,) = normalize_item(item).experiences
+    assert (exp.title, exp.company) == (None, "GE Digital")
+
+
+def test_a_duration_is_never_a_company_even_without_the_breakdown_flag() -> None:
+    item = dev_fusion_item(ui_experiences=True)
+    item.update(jobTitle=None, companyName=None)
+    item["experiences"] = [
+        {"title": "Analyst", "subtitle": "Acme Corp · Full-time", "caption": "Jan 2022 - Feb 2026 · 4 yrs 2 mos"},
+        {"title": "GE Digital", "subtitle": "1 yr 5 mos", "caption": "San Ramon, California"},
+    ]
+    assert [(e.title, e.company) for e in normalize_item(item).experiences] == [
+        ("Analyst", "Acme Corp"),
+        (None, "GE Digital"),
+    ]
+
+
+def test_a_duration_in_the_company_field_of_any_shape_is_not_a_company() -> None:
+    item = harvest_item()
+    item["experience"] = [{"position": "GE Digital", "companyName": "1 yr 5 mos", "duration": "1 yr 5 mos"}]
+    assert [(e.title, e.company) for e in normalize_item(item).experiences] == [(None, "GE Digital")]
+
+
+def test_dev_fusion_address_fills_city_state_and_country() -> None:
+    item = dev_fusion_item()
+    item.update(addressWithoutCountry="Austin, Texas", addressCountryOnly="United States")
+    snapshot = normalize_item(item)
+    assert (snapshot.city, snapshot.state, snapshot.country_code) == ("Austin", "Texas", "US")
+    assert snapshot.location == "Austin, Texas, United States"
+    # Only the address with its country: its last part is the country.
+    del item["addressWithoutCountry"], item["addressCountryOnly"]
+    item["addressWithCountry"] = "Mississauga, Ontario, Canada"
+    snapshot = normalize_item(item)
+    assert (snapshot.city, snapshot.state, snapshot.country_code) == ("Mississauga", "Ontario", "CA")
+    # A single place name could be a city or a region: left to the location text.
+    item["addressWithCountry"] = "Texas, United States"
+    snapshot = normalize_item(item)
+    assert (snapshot.city, snapshot.state, snapshot.country_code) == (None, None, "US")
+
+
+def test_apimaestro_city_with_its_region_is_split() -> None:
+    item = apimaestro_item()
+    item["basic_info"]["location"] = {
+        "country": "Canada",
+        "city": "Mississauga, Ontario",
+        "full": "Mississauga, Ontario, Canada",
+        "country_code": "CA",
+    }
+    snapshot = normalize_item(item)
+    assert (snapshot.city, snapshot.state, snapshot.country_code) == ("Mississauga", "Ontario", "CA")
+    # A plain city takes its region from the full text.
+    assert (normalize_item(apimaestro_item()).city, normalize_item(apimaestro_item()).state) == ("Austin", "Texas")
+
+
+def test_apimaestro_current_company_wins_over_the_split_experience_name() -> None:
+    item = apimaestro_item()
+    item["basic_info"]["current_company"] = "Zebra Robotics"
+    item["experience"][0]["company"] = "Zebra"
+    item["experience"][1]["company"] = "Zebra"
+    snapshot = normalize_item(item)
+    assert [(e.title, e.company, e.current) for e in snapshot.experiences] == [
+        ("Senior Analyst", "Zebra Robotics", True),
+        ("Analyst", "Zebra", False),  # a past role keeps its own name
+    ]
+
+
+def test_apimaestro_current_company_goes_to_the_matching_one_of_two_current_jobs() -> None:
+    item = apimaestro_item()
+    item["basic_info"]["current_company"] = "Zebra Robotics"
+    item["experience"] = [
+        {"title": "Bookkeeper", "company": "Corner Shop", "start_date": {"year": 2025}, "is_current": True},
+        {"title": "Engineer", "company": "Zebra", "start_date": {"year": 2024}, "is_current": True},
+    ]
+    assert [e.company for e in normalize_item(item).experiences] == ["Corner Shop", "Zebra Robotics"]
+
+
+# A RapidAPI "LinkedIn Data API" profile: dates are {year, month, day}, all zeros when absent.
+def rapidapi_item() -> dict[str, Any]:
+    return {
+        "id": 123456789,
+        "urn": "ACoAAB1a2b3c4d5e6f7g8h9i0jKLMNOP",
+        "username": "jane-doe-42",
+        "firstName": "Jane",
+        "lastName": "Doe",
+        "isCreator": False,
+        "isOpenToWork": True,
+        "isHiring": False,
+        "profilePicture": "https://media.licdn.com/p.jpg",
+        "summary": "Numbers person.",
+        "headline": "Senior Analyst at Acme",
+        "geo": {
+            "country": "United States",
+            "city": "Austin, Texas",
+            "full": "Austin, Texas, United States",
+            "countryCode": "us",
+        },
+        "languages": [{"name": "English", "proficiency": "NATIVE_OR_BILINGUAL"}],
+        "educations": [
+            {
+                "start": {"year": 2017, "month": 0, "day": 0},
+                "end": {"year": 2021, "month": 0, "day": 0},
+                "fieldOfStudy": "Finance",
+                "degree": "Bachelor of Science - BS",
+                "grade": "",
+                "schoolName": "State University",
+                "description": "",
+                "activities": "",
+                "url": "https://www.linkedin.com/school/state-university/",
+                "schoolId": "4321",
+            }
+        ],
+        "position": [
+            {
+                "companyId": 1234,
+                "companyName": "Acme Corp",
+                "companyUsername": "acme-corp",
+                "companyURL": "https://www.linkedin.com/company/acme-corp/",
+                "companyIndustry": "Financial Services",
+                "companyStaffCountRange": "1001 - 5000",
+                "title": "Senior Analyst",
+                "location": "Austin, Texas",
+                "description": "",
+                "employmentType": "Full-time",
+                "start": {"year": 2026, "month": 3, "day": 0},
+                "end": {"year": 0, "month": 0, "day": 0},
+            },
+            {
+                "companyId": 1234,
+                "companyName": "Acme Corp",
+                "title": "Analyst",
+                "start": {"year": 2022, "month": 1, "day": 0},
+                "end": {"year": 2026, "month": 2, "day": 0},
+            },
+        ],
+        "skills": [{"name": "SQL", "passedSkillAssessment": False}],
+        "certifications": [
+            {
+                "name": "CFA Level I",
+                "start": {"year": 2023, "month": 9, "day": 0},
+                "end": {"year": 0, "month": 0, "day": 0},
+                "authority": "CFA Institute",
+                "company": {"name": "CFA Institute", "universalName": "cfa-institute"},
+            }
+        ],
+        "honors": [
+            {"title": "Dean's List", "description": "", "issuer": "State University",
+             "issuedOn": {"year": 2020, "month": 5, "day": 0}},
+        ],
+    }
+
+
+# A Proxycurl person profile: snake_case, dates {day, month, year}, ends_at null while current.
+def proxycurl_item() -> dict[str, Any]:
+    return {
+        "public_identifier": "jane-doe-42",
+        "profile_pic_url": "https://media.licdn.com/p.jpg",
+        "background_cover_image_url": None,
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "full_name": "Jane Doe",
+        "follower_count": 812,
+        "occupation": "Senior Analyst at Acme Corp",
+        "headline": "Senior Analyst at Acme",
+        "summary": "Numbers person.",
+        "country": "US",
+        "country_full_name": "United States of America",
+        "city": "Austin",
+        "state": "Texas",
+        "experiences": [
+            {
+                "starts_at": {"day": 1, "month": 3, "year": 2026},
+                "ends_at": None,
+                "company": "Acme Corp",
+                "company_linkedin_profile_url": "https://www.linkedin.com/company/acme-corp",
+                "title": "Senior Analyst",
+                "description": None,
+                "location": "Austin, Texas",
+                "logo_url": None,
+            },
+            {
+                "starts_at": {"day": 1, "month": 1, "year": 2022},
+                "ends_at": {"day": 28, "month": 2, "year": 2026},
+                "company": "Acme Corp",
+                "company_linkedin_profile_url": "https://www.linkedin.com/company/acme-corp",
+                "title": "Analyst",
+            },
+        ],
+        "education": [
+            {
+                "starts_at": {"day": 1, "month": 9, "year": 2017},
+                "ends_at": {"day": 31, "month": 5, "year": 2021},
+                "field_of_study": "Finance",
+                "degree_name": "Bachelor of Science - BS",
+                "school": "State University",
+                "school_linkedin_profile_url": None,
+                "grade": None,
+            }
+        ],
+        "languages": ["English"],
+        "accomplishment_organisations": [],
+        "accomplishment_publications": [],
+        "accomplishment_honors_awards": [
+            {"title": "Dean's List", "issuer": "State University", "issued_on": {"day": 1, "month": 5, "year": 2020},
+             "description": None},
+        ],
+        "accomplishment_patents": [],
+        "accomplishment_courses": [],
+        "accomplishment_projects": [],
+        "accomplishment_test_scores": [],
+        "volunteer_work": [],
+        "certifications": [
+            {"starts_at": {"day": 1, "month": 9, "year": 2023}, "ends_at": None, "name": "CFA Level I",
+             "license_number": None, "display_source": None, "authority": "CFA Institute", "url": None},
+        ],
+        "connections": 500,
+        "people_also_viewed": [],
+        "recommendations": [],
+        "similarly_named_profiles": [],
+    }
+
+
+def test_rapidapi_profile() -> None:
+    item = rapidapi_item()
+    assert detect_shape(item) is ActorShape.RAPIDAPI
+    snapshot = normalize_item(item)
+    assert snapshot.actor == "rapidapi"
+    assert (snapshot.public_identifier, snapshot.linkedin_url, snapshot.urn) == (
+        "jane-doe-42",
+        "https://www.linkedin.com/in/jane-doe-42",
+        "ACoAAB1a2b3c4d5e6f7g8h9i0jKLMNOP",
+    )
+    assert (snapshot.full_name, snapshot.headline, snapshot.open_to_work) == (
+        "Jane Doe",
+        "Senior Analyst at Acme",
+        True,
+    )
+    assert (snapshot.location, snapshot.city, snapshot.state, snapshot.country_code) == (
+        "Austin, Texas, United States",
+        "Austin",
+        "Texas",
+        "US",
+    )
+    assert _jobs(snapshot.experiences) == EXPECTED_EXPERIENCES
+    assert snapshot.experiences[0].company_linkedin_url == "https://www.linkedin.com/company/acme-corp/"
+    assert snapshot.education == (
+        Education(
+            school="State University", degree="Bachelor of Science - BS", field_of_study="Finance",
+            start="2017", end="2021",
+        ),
+    )
+    assert snapshot.certifications == (Credential(name="CFA Level I", issuer="CFA Institute", issued="2023-09"),)
+    assert snapshot.awards == (Credential(name="Dean's List", issuer="State University", issued="2020-05"),)
+
+
+def test_proxycurl_profile() -> None:
+    item = proxycurl_item()
+    assert detect_shape(item) is ActorShape.PROXYCURL
+    snapshot = normalize_item(item)
+    assert snapshot.actor == "proxycurl"
+    assert (snapshot.public_identifier, snapshot.linkedin_url) == (
+        "jane-doe-42",
+        "https://www.linkedin.com/in/jane-doe-42",
+    )
+    assert (snapshot.first_name, snapshot.full_name) == ("Jane", "Jane Doe")
+    assert snapshot.headline == "Senior Analyst at Acme"
+    assert (snapshot.location, snapshot.city, snapshot.state, snapshot.country_code) == (
+        "Austin, Texas, United States of America",
+        "Austin",
+        "Texas",
+        "US",
+    )
+    assert _jobs(snapshot.experiences) == EXPECTED_EXPERIENCES
+    assert snapshot.education == (
+        Education(
+            school="State University", degree="Bachelor of Science - BS", field_of_study="Finance",
+            start="2017-09", end="2021-05",
+        ),
+    )
+    assert snapshot.certifications == (Credential(name="CFA Level I", issuer="CFA Institute", issued="2023-09"),)
+    assert snapshot.awards == (Credential(name="Dean's List", issuer="State University", issued="2020-05"),)
+
+
+@pytest.mark.parametrize(
+    ("make", "named", "expected", "found", "closest"),
+    [
+        (harvest_item, ActorShape.APIMAESTRO, "basic_info", "found none of them", "harvestapi"),
+        (harvest_item, ActorShape.DEV_FUSION, "experiences", "found none of them", "harvestapi"),
+        (dev_fusion_item, ActorShape.HARVESTAPI, "currentPosition", "found none of them", "dev_fusion"),
+        # A key it shares with the named shape does not make it fit: its own keys outnumber it.
+        (rapidapi_item, ActorShape.HARVESTAPI, "currentPosition", "found only certifications", "rapidapi"),
+        (proxycurl_item, ActorShape.DEV_FUSION, "jobTitle", "found only connections, experiences", "proxycurl"),
+        (apimaestro_item, ActorShape.RAPIDAPI, "username", "found none of them", "apimaestro"),
+    ],
+)
+def test_a_named_shape_that_does_not_fit_is_refused(
+    make: Callable[[], dict[str, Any]], named: ActorShape, expected: str, found: str, closest: str
+) -> None:
+    with pytest.raises(ShapeMismatchError) as refused:
+        normalize_item(make(), named)
+    message = str(refused.value)
+    assert message.startswith(f"item is not {named.value} output: expected {named.value} fields (")
+    assert expected in message and found in message
+    assert f"it looks like {closest} output (" in message
+
+
+def test_a_named_shape_that_fits_is_read_as_named() -> None:
+    for make, shape in [
+        (harvest_item, ActorShape.HARVESTAPI),
+        (dev_fusion_item, ActorShape.DEV_FUSION),
+        (apimaestro_item, ActorShape.APIMAESTRO),
+        (rapidapi_item, ActorShape.RAPIDAPI),
+        (proxycurl_item, ActorShape.PROXYCURL),
+    ]:
+        assert normalize_item(make(), shape).actor == shape.value
+
+
+def test_rapidapi_item_is_no_longer_outvoted_into_harvestapi() -> None:
+    # The keys it shares with harvestapi (certifications, location-like fields) must not win over its own.
+    item = rapidapi_item()
+    item.update(emails=[], openToWork=True)
+    assert detect_shape(item) is ActorShape.RAPIDAPI
+    assert normalize_item(item).urn == "ACoAAB1a2b3c4d5e6f7g8h9i0jKLMNOP"
+
+
+def test_an_ambiguous_item_names_the_shapes_it_fits() -> None:
+    with pytest.raises(UnknownShapeError) as unknown:
+        detect_shape({"certifications": [], "educations": [], "firstName": "Jane"})
+    message = str(unknown.value)
+    assert "harvestapi (certifications)" in message and "dev_fusion (educations)" in message
+    assert "equally well" in message and "certifications, educations, firstName" in message
+
+
+def test_missing_identity_names_the_shape_and_where_it_looked() -> None:
+    item = rapidapi_item()
+    del item["username"], item["urn"]
+    snapshot = normalize_item(item)
+    assert (snapshot.public_identifier, snapshot.urn) == (None, None)
+    message = missing_identity_message(item, ActorShape.RAPIDAPI, named=False)
+    assert message.startswith("item has no public identifier, URN or e-mail: read as rapidapi (recognised by ")
+    assert "geo" in message and "(username, url, urn, email) are missing or empty" in message
+    assert "as named by the caller" in missing_identity_message(item, ActorShape.RAPIDAPI, named=True)

@@ -197,3 +197,40 @@ def test_an_email_only_subject_key_keeps_no_address_in_clear() -> None:
     assert key is not None and key.startswith("email:") and "example.org" not in key.lower()
     assert key == service.subject_key(ProfileSnapshot.model_construct(
         public_identifier=None, urn=None, emails=["kim.nguyen@example.org "]))  # same person, same key
+
+
+def test_a_wrong_actor_is_refused_naming_the_item_and_what_it_expected(db_session: Session) -> None:
+    from upswing.observation.apify import ActorShape
+
+    make_lead(db_session, linkedin_public_id="dana-w")
+    items = [harvest_item("dana-w", jobs=[("Barista", "Bean There", "Jan 2024", None)],
+                          honorsAndAwards=[{"title": "Employee of the Month", "issuedAt": "Issued Sep 2026"}])]
+    for shape, expected in ((ActorShape.APIMAESTRO, "basic_info"), (ActorShape.DEV_FUSION, "experiences[]")):
+        with pytest.raises(ValidationFailedError) as refused:
+            ingest(db_session, items, OCT, shape=shape)
+        (error,) = refused.value.errors
+        assert error["row"] == 1
+        assert error["message"].startswith(f"item is not {shape.value} output: expected {shape.value} fields (")
+        assert expected in error["message"] and "it looks like harvestapi output" in error["message"]
+    # Nothing was stored: no empty snapshot, no award read out of the wrong fields.
+    assert (count(db_session, Observation), count(db_session, Signal)) == (0, 0)
+
+
+def test_an_item_without_identity_says_which_shape_read_it(db_session: Session) -> None:
+    rapidapi = {"username": "", "urn": None, "firstName": "Dana", "lastName": "Whitfield", "headline": "Barista",
+                "geo": {"city": "Columbus, Ohio", "country": "United States", "full": "Columbus, Ohio, United States"},
+                "position": [{"title": "Barista", "companyName": "Bean There", "start": {"year": 2024, "month": 1},
+                              "end": {"year": 0, "month": 0}}],
+                "educations": [], "certifications": [], "honors": []}
+    with pytest.raises(ValidationFailedError) as refused:
+        ingest(db_session, [rapidapi], OCT)
+    (error,) = refused.value.errors
+    assert error["row"] == 1
+    assert error["message"].startswith("item has no public identifier, URN or e-mail: read as rapidapi (recognised by ")
+    assert "(username, url, urn, email) are missing or empty" in error["message"]
+    # With its identity it is read, and linked by its username.
+    lead = make_lead(db_session, linkedin_public_id="dana-w")
+    report = ingest(db_session, [{**rapidapi, "username": "dana-w", "urn": "ACoAAdana"}], OCT)
+    assert (report.observations_created, report.linked) == (1, 1)
+    stored = db_session.scalars(select(Observation)).one()
+    assert (stored.lead_id, stored.shape, stored.normalized["urn"]) == (lead.id, "rapidapi", "ACoAAdana")

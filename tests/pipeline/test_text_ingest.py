@@ -19,7 +19,7 @@ from upswing.account.models import Role
 from upswing.audit.models import AuditEntry
 from upswing.core.errors import ValidationFailedError
 from upswing.observation.models import Observation
-from upswing.observation.text import TextItem, normalize_domain
+from upswing.observation.text import TextItem, normalize_domain, parse_text_items
 from upswing.pipeline.texts import ingest_texts
 from upswing.signal.models import Evidence, Signal
 
@@ -226,3 +226,73 @@ def test_a_post_assigned_to_a_lead_does_not_teach_the_linker_its_author(db_sessi
     assert stored is not None and stored.lead_id == lead.id and stored.subject_key is None
     # the colleague's own post is not linked to the lead
     assert run(db_session, [item("I joined Initech as an engineer.", author_public_id="a-colleague")]).unlinked == 1
+
+
+# harvestapi/linkedin-profile-posts items (shared/reference/external-apis.md §1): the SDK type's form
+# (postedAt{…}, top-level author fields) and the README sample's (postedAgo, author{…}, socialContent.shareUrl).
+def harvest_post(**fields: Any) -> dict[str, Any]:
+    return {
+        "id": "7312345678901234567",
+        "content": POST,
+        "linkedinUrl": "https://www.linkedin.com/posts/dana-known_activity-7312345678901234567-abcd",
+        "authorName": "Dana Known",
+        "authorPublicIdentifier": "dana-known",
+        "authorType": "profile",
+        "postedAt": {"timestamp": 1790755200000, "date": "2026-09-30T08:00:00.000Z", "postedAgoShort": "1d",
+                     "postedAgoText": "1 day ago"},
+        "postImages": [],
+        "repostId": None,
+        "engagement": {"likes": 12, "comments": 3, "shares": 0, "reactions": [{"type": "LIKE", "count": 12}]},
+        "socialContent": {"shareUrl": "https://www.linkedin.com/feed/update/urn:li:activity:7312345678901234567"},
+        **fields,
+    }
+
+
+def readme_post() -> dict[str, Any]:
+    return {
+        "id": "7398765432109876543",
+        "content": "Thrilled to share that I passed the PMP exam!",
+        "author": {"name": "Lee Other", "publicIdentifier": "Lee-Other", "linkedinUrl": "https://www.linkedin.com/in/lee-other"},
+        "postedAgo": "2d",
+        "socialContent": {"shareUrl": "https://www.linkedin.com/posts/lee-other_activity-7398765432109876543-wxyz"},
+        "engagement": {"likes": 4, "comments": 0, "shares": 0},
+    }
+
+
+def test_a_harvestapi_posts_export_is_read_as_text_items() -> None:
+    sdk, readme = parse_text_items([(1, harvest_post()), (2, readme_post())])
+    assert (sdk.text, sdk.about, sdk.author_public_id, sdk.author_name) == (POST, "person", "dana-known", "Dana Known")
+    assert sdk.url == "https://www.linkedin.com/posts/dana-known_activity-7312345678901234567-abcd"
+    assert sdk.published_at == datetime(2026, 9, 30, 8, tzinfo=UTC)
+    assert sdk.raw == harvest_post()  # kept as it came
+    assert (readme.text, readme.author_public_id, readme.author_name) == (
+        "Thrilled to share that I passed the PMP exam!", "lee-other", "Lee Other")
+    assert readme.url == "https://www.linkedin.com/posts/lee-other_activity-7398765432109876543-wxyz"
+    assert readme.published_at is None  # "2d" is not a date
+    # A company page's post is about the company; an item in the plain text format is read as before.
+    (company,) = parse_text_items([(1, harvest_post(authorType="company", authorName="Globex",
+                                                    authorPublicIdentifier=None))])
+    assert (company.about, company.company_name, company.author_public_id) == ("company", "Globex", None)
+    (plain,) = parse_text_items([(1, {"text": "Hello", "content": "ignored", "url": "https://x.example/1"})])
+    assert (plain.text, plain.url) == ("Hello", "https://x.example/1")
+
+
+def test_a_harvestapi_post_is_linked_by_its_author_and_signals(db_session: Session) -> None:
+    lead = make_lead(db_session, linkedin_public_id="dana-known")
+    report = run(db_session, parse_text_items([(1, harvest_post())]))
+    assert (report.stored, report.linked, report.signals_created) == (1, 1, 1)
+    (signal,) = signals_of(db_session, lead.id)
+    assert (signal.type, signal.organization) == ("new_employment", "Globex")
+    assert signal.evidence_url == "https://www.linkedin.com/posts/dana-known_activity-7312345678901234567-abcd"
+    stored = db_session.get(Observation, report.observation_ids[0])
+    assert stored is not None and stored.raw["content"] == POST
+    assert stored.normalized["published_at"] == "2026-09-30T08:00:00+00:00"
+
+
+def test_cli_ingests_a_harvestapi_posts_export(cli: Any, tmp_path: Path) -> None:
+    assert cli("db", "upgrade").exit_code == 0
+    export = tmp_path / "dataset_linkedin-profile-posts.json"
+    export.write_text(json.dumps([harvest_post(), readme_post()]), encoding="utf-8")
+    result = cli("ingest", "texts", str(export), "--source", "harvest-posts")
+    assert result.exit_code == 0, result.output
+    assert "2 texts: 2 new observations, 0 already known, 0 linked, 2 unlinked" in result.output

@@ -118,6 +118,19 @@ def test_age_uses_the_effective_date_else_detection_and_never_goes_negative() ->
     assert event_age_days(NOW.date() + timedelta(days=30), NOW, NOW) == 0
 
 
+def test_an_undated_event_is_scored_as_old_not_as_new() -> None:
+    assert event_age_days(None, NOW, NOW, undated_age_days=90) == 90
+    assert event_age_days(None, NOW - timedelta(days=200), NOW, undated_age_days=90) == pytest.approx(200)
+    undated = score_signal(_input(effective_date=None, detected_at=NOW))
+    assert undated.breakdown["recency"] < 0  # detected today, but not known to be new
+    # It never outranks a dated event of the same kind from within the look-back window.
+    for days in (0, 30, 60, 90):
+        dated = score_signal(_input(effective_date=NOW.date() - timedelta(days=days), detected_at=NOW))
+        assert undated.score <= dated.score, days
+    assert undated.score < _score(effective_date=NOW.date() - timedelta(days=60))
+    assert scoring_config(Settings(lookback_days=30)).undated_age_days == 30
+
+
 def test_priority_thresholds() -> None:
     config = ScoringConfig()
     assert [priority_for(s, config) for s in (100, 75, 74, 55, 54, 35, 34, 0)] == [

@@ -1801,6 +1801,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/signals/low-confidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Low Confidence
+         * @description Texts that look like an event but not surely enough to be a signal, newest first; label them to train.
+         */
+        get: operations["signals_low_confidence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/signals/low-confidence/{observation_id}/label": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Label Text
+         * @description Say what a low-confidence text reports: it leaves the list, trains the model, and an event makes its signal.
+         */
+        post: operations["signals_label_text"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/signals/{signal_id}": {
         parameters: {
             query?: never;
@@ -4267,6 +4307,58 @@ export interface components {
              */
             team?: string | null;
         };
+        /** LowConfidencePage */
+        LowConfidencePage: {
+            /** Items */
+            items: components["schemas"]["LowConfidenceRead"][];
+            /** Limit */
+            limit: number;
+            /**
+             * Next Cursor
+             * @description Pass as ?cursor= for the next page; null on the last one
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * LowConfidenceRead
+         * @description A text whose top guess is an event below its type's confidence threshold: no signal until someone labels it.
+         */
+        LowConfidenceRead: {
+            /**
+             * Best Label
+             * @description The classifier's top guess (an event type)
+             */
+            best_label: string;
+            /**
+             * Confidence
+             * @description Its calibrated confidence, below the type's threshold
+             */
+            confidence: number;
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            /** Lead Name */
+            lead_name: string;
+            /**
+             * Observation Id
+             * Format: uuid
+             */
+            observation_id: string;
+            /**
+             * Observed At
+             * Format: date-time
+             */
+            observed_at: string;
+            /**
+             * Snippet
+             * @description The text's first words (at most 300 characters)
+             */
+            snippet: string;
+            /** Url */
+            url: string | null;
+        };
         /** MatchDecision */
         MatchDecision: {
             match: components["schemas"]["MatchRead"];
@@ -5825,6 +5917,12 @@ export interface components {
         };
         /** TextIngestResult */
         TextIngestResult: {
+            /**
+             * Below Threshold
+             * @description Texts whose top guess is an event below its type's confidence threshold: no signal, listed at /api/v1/signals/low-confidence
+             * @default 0
+             */
+            below_threshold: number;
             /** Classified */
             classified: number;
             /**
@@ -5900,6 +5998,34 @@ export interface components {
             url?: string | null;
         } & {
             [key: string]: unknown;
+        };
+        /** TextLabelRequest */
+        TextLabelRequest: {
+            /**
+             * Label
+             * @description What the text reports: a person event type, or none
+             */
+            label: string;
+        };
+        /** TextLabelResult */
+        TextLabelResult: {
+            /** Label */
+            label: string;
+            /**
+             * Observation Id
+             * Format: uuid
+             */
+            observation_id: string;
+            /**
+             * Previous Label
+             * @description The classifier's guess
+             */
+            previous_label: string;
+            /**
+             * Signals Created
+             * @description 1 when the label is an event and it made a new signal
+             */
+            signals_created: number;
         };
         /** TimelineItem */
         TimelineItem: {
@@ -10655,6 +10781,95 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignalPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    signals_low_confidence: {
+        parameters: {
+            query?: {
+                /** @description Only guesses of this event type */
+                label?: components["schemas"]["SignalType"] | null;
+                lead_id?: string | null;
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LowConfidencePage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    signals_label_text: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                observation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TextLabelRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TextLabelResult"];
                 };
             };
             /** @description Validation Error */

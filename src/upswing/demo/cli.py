@@ -82,6 +82,7 @@ def _load(*, reset: bool, data_dir: Path) -> None:
                 console.print(f"  {path.name}: {created} new snapshots, {signals} new signals")
             with transaction(engine) as session:
                 posts = service.load_posts(session, actor=actor, loaded_at=utcnow())
-            console.print(f"  recent posts: {posts.stored} new, {posts.signals_created} new signals")
+            console.print(f"  recent posts: {posts.stored} new, {posts.signals_created} new signals, "
+                          f"{posts.below_threshold} on the low-confidence list")
     console.print(f"\n[bold]Demo login[/]: admin / {service.DEMO_PASSWORD}  "
                   f"(also manager, agent.alvarez, agent.chen, agent.okafor, viewer; same password)")

@@ -1,7 +1,8 @@
 """The batch contract behind ``upswing classify``: JSONL texts in, one JSONL line of results per text out.
 
 Input lines are ``{"id": …, "text": …}``; output lines are exactly
-``{"id", "label", "confidence", "title", "organization", "sentiment"}`` in input order. A bad line stops
+``{"id", "label", "best_label", "confidence", "title", "organization", "sentiment"}`` in input order (``label``
+is the decision at the type's threshold, ``best_label`` the top guess, ``confidence`` the top guess's). A bad line stops
 the run with every bad line's number and field, and the output file is written to a temporary file next to
 it and renamed only when every line went through: a failed run leaves no output (and no half of one).
 """

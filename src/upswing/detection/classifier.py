@@ -55,9 +55,17 @@ class ModelIntegrityError(RuntimeError):
 
 @dataclass(frozen=True)
 class Prediction:
+    """``label`` is the decision: ``best_label`` when its confidence clears the type's threshold, else ``none``.
+    ``confidence`` and ``evidence`` are those of ``best_label`` (the top guess)."""
+
     label: str
     confidence: float
     evidence: tuple[int, int] | None
+    best_label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.best_label:
+            object.__setattr__(self, "best_label", self.label)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -132,12 +140,15 @@ class FeatureConfig:
     # Counts in a text's first sentence are multiplied by this: when a text has two events, the dev set's
     # guide labels the first one.
     first_sentence_weight: float = 1.0
+    # Add the cue words of ``CUES`` (negated or future events, other people's news, hiring, nominations …).
+    cues: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "word_ngrams": list(self.word_ngrams), "char_ngrams": list(self.char_ngrams), "min_df": self.min_df,
             "max_word_features": self.max_word_features, "max_char_features": self.max_char_features,
             "char_weight": self.char_weight, "first_sentence_weight": self.first_sentence_weight,
+            "cues": self.cues,
         }  # fmt: skip
 
     @classmethod
@@ -148,10 +159,43 @@ class FeatureConfig:
             min_df=int(data["min_df"]), max_word_features=int(data["max_word_features"]),
             max_char_features=int(data["max_char_features"]), char_weight=float(data["char_weight"]),
             first_sentence_weight=float(data.get("first_sentence_weight", 1.0)),
+            cues=bool(data.get("cues", False)),
         )  # fmt: skip
 
 
 _WORD = re.compile(r"\w+|[!?🎉🎓🏆🚀🥳]")
+
+# Texts that look like an event and are not one, in the kinds the label guide names (``none``): the event
+# negated or still ahead, someone else's news, hiring posts, nominations, anniversaries, definitions and
+# advice. Each match adds one pseudo-word the model weighs like any other word.
+CUES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern)) for name, pattern in (
+        ("negated", r"\b(?:did ?n[o']?t|didnt|not|never|failed(?: to)?|could ?n[o']?t|yet to|no longer)\s+"
+                    r"(?:\w+\s+){0,2}?(?:pass|passed|get|got|receive|received|earn|earned|win|won|land|landed|"
+                    r"make|made|clear|cleared|hired|selected|accepted|promoted)\b"),
+        ("ahead", r"\b(?:studying for|preparing for|prepping for|prep for|will take|going to take|plan(?:ning)? to|"
+                  r"hop(?:e|ing) to|want(?:ing)? to|aim(?:ing)? to|registered for|signed up for|sitting for|"
+                  r"scheduled (?:to|for)|applying (?:to|for)|applied (?:to|for)|"
+                  r"interview(?:ing|ed)? (?:at|for|with))\b"),
+        ("others", r"\b(?:congratulations|congrats|congratulating|kudos|shout ?out|proud of (?:our|my|him|her|them)|"
+                   r"please (?:join|welcome)|(?:join|joins) (?:me|us) in (?:welcoming|congratulating)|"
+                   r"welcom(?:e|ing) (?:our|to))\b"),
+        ("hiring", r"\b(?:we(?:'re| are) hiring|is hiring|are hiring|now hiring|join our team|apply (?:now|here|today)|"
+                   r"job (?:post|posting|opening|description)|open (?:position|role|roles|positions)|"
+                   r"we(?:'re| are) looking for)\b"),
+        ("nominated", r"\b(?:nominated|nominee|nomination|finalist|shortlisted|short-listed|runner-up)\b"),
+        ("anniversary", r"\b(?:work anniversary|anniversary|celebrating \d+ years|\d+ years (?:at|with|ago))\b"),
+        ("generic", r"\b(?:if you|you (?:must|need|should|will|can|have to)|candidates|applicants|anyone who|"
+                    r"those who|is an? (?:\w+ ){0,3}who|how (?:do|did|can) (?:i|you)|any (?:advice|tips))\b"),
+        ("company", r"\b(?:the company|our company|our team|our firm|we(?:'re| are) (?:excited|proud|thrilled) to "
+                    r"(?:announce|launch|introduce))\b"),
+    )
+)  # fmt: skip
+
+
+def cue_words(sentence: str) -> list[str]:
+    """The pseudo-words of the cues a (normalized) sentence matches."""
+    return [f"__cue_{name}__" for name, pattern in CUES if pattern.search(sentence)]
 
 
 def _char_ngrams(chunk: str, low: int, high: int) -> list[str]:
@@ -212,6 +256,8 @@ class Featurizer:
             for a, b in split_sentences(text) or [(0, len(text))]:
                 sentence = normalize(text[a:b])
                 word_counts.update(_word_ngrams(_WORD.findall(sentence), *config.word_ngrams))
+                if config.cues:
+                    word_counts.update(cue_words(sentence))
                 chunk_counts.update(sentence.split())
         char_counts: Counter[str] = Counter()
         for chunk, count in chunk_counts.items():
@@ -244,8 +290,10 @@ class Featurizer:
     def _sentence_features(self, sentence: str) -> list[int]:
         normalized = normalize(sentence)
         vocabulary = self.word_vocabulary
-        features = [vocabulary[g] for g in _word_ngrams(_WORD.findall(normalized), *self.config.word_ngrams)
-                    if g in vocabulary]  # fmt: skip
+        grams = _word_ngrams(_WORD.findall(normalized), *self.config.word_ngrams)
+        if self.config.cues:
+            grams.extend(cue_words(normalized))
+        features = [vocabulary[g] for g in grams if g in vocabulary]
         for chunk in normalized.split():
             features.extend(self._chunk_features(chunk))
         return features
@@ -315,6 +363,7 @@ class TextClassifier:
         intercept: np.ndarray,
         temperature: float = 1.0,
         metadata: dict[str, Any] | None = None,
+        thresholds: dict[str, float] | None = None,
     ) -> None:
         if coef.shape != (len(labels), featurizer.n_features) or intercept.shape != (len(labels),):
             raise ValueError(
@@ -327,6 +376,8 @@ class TextClassifier:
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.temperature = float(temperature)
         self.metadata: dict[str, Any] = dict(metadata or {})
+        #: The precision floor: a label becomes the decision only at or above its confidence threshold.
+        self.thresholds: dict[str, float] = dict(thresholds or {})
 
     # ---- scoring ---------------------------------------------------------------------------------
 
@@ -345,14 +396,17 @@ class TextClassifier:
         probabilities = softmax((np.asarray(weighted @ self.coef.T) + self.intercept) / self.temperature)
         chosen = probabilities.argmax(axis=1)
         evidence = self._evidence(counts, weighted, chosen)
-        return [
-            Prediction(
-                label=self.labels[k],
-                confidence=round(float(probabilities[i, k]), 4),
-                evidence=None if self.labels[k] == NO_SIGNAL else evidence[i],
-            )
-            for i, k in enumerate(chosen)
-        ]
+        predictions = []
+        for i, k in enumerate(chosen):
+            best, confidence = self.labels[k], float(probabilities[i, k])
+            cleared = best == NO_SIGNAL or confidence >= self.thresholds.get(best, 0.0)
+            predictions.append(Prediction(
+                label=best if cleared else NO_SIGNAL,
+                confidence=round(confidence, 4),
+                evidence=None if best == NO_SIGNAL else evidence[i],
+                best_label=best,
+            ))
+        return predictions
 
     def _evidence(
         self, counts: SentenceCounts, weighted: sp.csr_matrix, chosen: np.ndarray
@@ -399,6 +453,7 @@ class TextClassifier:
             "format_version": FORMAT_VERSION,
             "labels": list(self.labels),
             "temperature": self.temperature,
+            "thresholds": self.thresholds,
             "features": featurizer.config.to_json(),
             "arrays_sha256": _sha256(target),
         }
@@ -433,6 +488,7 @@ class TextClassifier:
             return cls(
                 metadata["labels"], featurizer, arrays["coef"], arrays["intercept"],
                 temperature=float(metadata["temperature"]), metadata=metadata,
+                thresholds={str(k): float(v) for k, v in (metadata.get("thresholds") or {}).items()},
             )  # fmt: skip
 
 

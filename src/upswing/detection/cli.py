@@ -87,39 +87,51 @@ def train_command(
                                        help="registry directory (default: <UPSWING_DATA_DIR>/models)"),
     data_dir: Path = typer.Option(Path("data"), "--data-dir", file_okay=False,
                                   help="folder with signals/train_*.jsonl and intent/train_*.jsonl"),
-    validation: Path | None = typer.Option(None, "--validation", dir_okay=False,
-                                           help="labelled validation JSONL (default: person → "
-                                                "../shared/data/signals-dev/signals_dev.jsonl, "
-                                                "company → <data-dir>/intent/validation.jsonl)"),
+    validation: list[Path] | None = typer.Option(None, "--validation", dir_okay=False,
+                                                 help="labelled JSONL, repeatable (default: person → "
+                                                      "../shared/data/signals-dev/signals_dev.jsonl and "
+                                                      "../shared/data/signals-train/signals_train.jsonl, "
+                                                      "company → <data-dir>/intent/validation.jsonl)"),
     folds: int = typer.Option(5, "--cv", min=2, max=20, help="folds for the person model's validation CV"),
 ) -> None:
     """Train a new model version, validate it, and promote it only if it does not lose macro-F1."""
-    from upswing.detection.training import DataError, default_validation_file, format_metrics, train_model
+    from upswing.detection.training import (
+        DataError,
+        default_validation_files,
+        format_metrics,
+        format_thresholds,
+        train_model,
+    )
 
-    validation_path = validation or default_validation_file(kind.value, data_dir)
+    validation_paths = validation or default_validation_files(kind.value, data_dir)
     feedback = _load_feedback(kind.value) if include_feedback else []
     if include_feedback:
         err_console.print(f"{len(feedback)} labelled example(s) from user feedback")
     try:
         with progress_bar(f"Training the {kind.value} model", folds) as advance:
-            result = train_model(kind.value, data_dir=data_dir, validation_path=validation_path, feedback=feedback,
-                                 root=output, folds=folds, progress=advance)
+            result = train_model(kind.value, data_dir=data_dir, validation_paths=validation_paths,
+                                 feedback=feedback, root=output, folds=folds, progress=advance)
     except DataError as exc:
         fail(str(exc))
     typer.echo(f"version {result.version} ({result.counts['own']} own, {result.counts['feedback']} feedback, "
                f"{result.counts['validation']} validation examples) → {result.path}")
-    typer.echo(format_metrics(result.metrics, f"validation: {result.protocol} ({validation_path.name})"))
+    names = " + ".join(path.name for path in validation_paths)
+    typer.echo(format_metrics(result.metrics, f"validation: {result.protocol} ({names})"))
+    if result.thresholds is not None:
+        typer.echo(format_thresholds(result.thresholds))
     typer.echo(result.reason)
 
 
 @model_app.command("evaluate")
 def evaluate_command(
-    data: Path = typer.Option(..., "--data", dir_okay=False, help="labelled JSONL: text and label per line"),
+    data: list[Path] | None = typer.Option(None, "--data", dir_okay=False,
+                                           help="labelled JSONL (text and label per line), repeatable; default "
+                                                "for the person model: the dev and train sets"),
     kind: TextKindOption = typer.Option(TextKindOption.PERSON, "--kind", help="person or company model"),
     cv: int | None = typer.Option(None, "--cv", min=2, max=20,
-                                  help="k-fold cross-validate on FILE (for data the model was trained on): "
+                                  help="k-fold cross-validate over the files (for data the model was trained on): "
                                        "each item is predicted by a model trained on our own data and the "
-                                       "other folds"),
+                                       "other folds; also reports the thresholds' precision and extraction"),
     model_path: Path | None = typer.Option(None, "--model", dir_okay=False,
                                            help="a model .npz (default: the current model of the kind)"),
     data_dir: Path = typer.Option(Path("data"), "--data-dir", file_okay=False,
@@ -127,7 +139,7 @@ def evaluate_command(
     registry_dir: Path | None = typer.Option(None, "--registry", file_okay=False,
                                              help="registry directory (default: <UPSWING_DATA_DIR>/models)"),
 ) -> None:
-    """Per-class precision, recall, F1, macro-F1 and the confusion matrix on a labelled file."""
+    """Per-class precision, recall, F1, macro-F1, calibration and the confusion matrix on labelled files."""
     import numpy as np
 
     from upswing.detection.classifier import ModelIntegrityError, TextClassifier
@@ -138,32 +150,58 @@ def evaluate_command(
         Hyperparameters,
         compute_metrics,
         cross_validate,
+        decide,
+        default_validation_files,
         format_metrics,
+        format_thresholds,
         own_data_files,
         read_examples,
+        read_real_sets,
+        threshold_report,
     )
 
     labels = LABELS_BY_KIND[kind.value]
+    paths = data or default_validation_files(kind.value, data_dir)
+    names = " + ".join(path.name for path in paths)
     try:
-        examples = read_examples(data, labels, origin="dev")
+        examples = read_real_sets(paths, labels)
         if cv is not None:
             own = [e for path in own_data_files(kind.value, data_dir) for e in read_examples(path, labels)]
             with progress_bar(f"{cv}-fold cross-validation", cv) as advance:
                 result = cross_validate(own, examples, labels, Hyperparameters(), folds=cv, progress=advance)
             metrics = compute_metrics(labels, result.y_true, result.probabilities.argmax(axis=1),
                                       result.probabilities)
-            title = (f"{data.name}: stratified {cv}-fold cross-validation ({len(own)} own examples in every "
-                     "training fold; confidences calibrated with cross-fitted temperatures)")
-        else:
-            path = model_path or current_model_path(kind.value, registry_dir)
-            model = TextClassifier.load(path)
-            probabilities = model.predict_proba([e.text for e in examples])
-            y = np.array([labels.index(e.label) for e in examples])
-            metrics = compute_metrics(labels, y, probabilities.argmax(axis=1), probabilities)
-            title = f"{data.name}: model {model.metadata.get('version', path.name)} ({path})"
+            title = (f"{names}: stratified {cv}-fold cross-validation ({len(own)} own examples in every "
+                     "training fold; confidences calibrated with cross-fitted temperatures); top guess")
+            typer.echo(format_metrics(metrics, title))
+            if kind == TextKindOption.PERSON:
+                typer.echo(format_thresholds(threshold_report(result)))
+                _echo_extraction_cv(cv)
+            return
+        path = model_path or current_model_path(kind.value, registry_dir)
+        model = TextClassifier.load(path)
+        probabilities = model.predict_proba([e.text for e in examples])
+        y = np.array([labels.index(e.label) for e in examples])
+        metrics = compute_metrics(labels, y, probabilities.argmax(axis=1), probabilities)
+        title = f"{names}: model {model.metadata.get('version', path.name)} ({path}); top guess"
+        typer.echo(format_metrics(metrics, title))
+        if model.thresholds:
+            decided = compute_metrics(labels, y, decide(probabilities, labels, model.thresholds))
+            typer.echo(format_metrics(decided, "decisions at the model's thresholds (label)"))
     except (DataError, ModelIntegrityError) as exc:
         fail(str(exc))
-    typer.echo(format_metrics(metrics, title))
+
+
+def _echo_extraction_cv(folds: int) -> None:
+    """Title/organization extraction: the learned extractor's nested K-fold CV over the labelled spans (minutes)."""
+    from upswing.detection.span_tagger import cross_validate_extraction
+
+    with progress_bar(f"extraction: {folds}-fold nested cross-validation", 1) as advance:
+        report = cross_validate_extraction(folds=folds)
+        advance(1)
+    typer.echo(f"extraction ({folds}-fold CV over the labelled titles and organizations): fields "
+               f"{report['fields_match']:.3f}, titles {report['title_match']:.3f}, organizations "
+               f"{report['organization_match']:.3f}")
 
 
 @model_app.command("list")

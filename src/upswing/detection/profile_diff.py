@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from upswing.core.names import company_key, name_key, title_key
 from upswing.detection.events import CandidateEvent, SignalType
+from upswing.detection.seniority import is_founder_title, seniority_level
 from upswing.observation.snapshot import (
     Credential,
     Education,
@@ -44,144 +45,6 @@ CONFIDENCE_OPEN_TO_WORK = 0.7  # only the open-to-work flag says so
 # --------------------------------------------------------------------------------------------------
 # Normalization (memoized)
 # --------------------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------------------
-# Seniority ladder
-# --------------------------------------------------------------------------------------------------
-
-INTERN = 0.0
-JUNIOR = 1.0
-INDIVIDUAL = 2.0
-SENIOR = 3.0
-LEAD = 4.0
-MANAGER = 5.0
-SENIOR_MANAGER = 6.0
-DIRECTOR = 7.0
-HEAD = 8.0  # senior director, head of …
-VP = 9.0
-SVP = 10.0  # SVP, EVP
-EXECUTIVE = 11.0  # C-level, president, partner, managing director, founder/owner
-
-_C_SUITE = frozenset(
-    {"ceo", "cfo", "coo", "cto", "cio", "cmo", "cso", "ciso", "cpo", "cro", "cdo", "cco", "cao", "chro"}
-)
-# "Associate Director" sits half a step below Director.
-_LOWER_MODIFIERS = frozenset({"assistant", "associate", "deputy", "junior"})
-_UPPER_MODIFIERS = frozenset({"senior", "executive", "group"})
-_INTERN_WORDS = frozenset({"intern", "internship", "trainee", "apprentice", "werkstudent"})
-_JUNIOR_WORDS = frozenset({"junior", "associate", "assistant", "entry", "graduate"})
-_LEAD_WORDS = frozenset({"lead", "staff", "principal"})
-# "HR Business Partner", "Channel Partner Manager" are not partners of a firm.
-_NOT_FIRM_PARTNER = frozenset(
-    {"business", "channel", "alliance", "alliances", "strategic", "talent", "sales"}
-)
-# "Product Owner" and friends are roles, not business owners.
-_NOT_BUSINESS_OWNER = frozenset(
-    {"product", "process", "service", "system", "systems", "data", "risk", "control", "technical", "content"}
-)
-
-
-@lru_cache(maxsize=65536)
-def seniority_level(title: str | None) -> float:
-    """Place a job title on the ladder (higher is more senior).
-
-    intern < junior/associate/assistant < individual contributor < senior < lead/staff/principal
-    < manager < senior manager < director < senior director/head of < VP < SVP/EVP
-    < C-level/president/partner/managing director/founder. "Assistant"/"associate"/"deputy" before a
-    manager, director or VP title places it half a step below.
-    """
-    words = title_key(title).split()
-    best = -1.0
-    intern = junior = senior = False
-    n = len(words)
-    for i, word in enumerate(words):
-        prev = words[i - 1] if i else ""
-        nxt = words[i + 1] if i + 1 < n else ""
-        level = -1.0
-        if word == "president":
-            if prev == "vice":
-                before = words[i - 2] if i >= 2 else ""
-                level = _modified(VP, before, upper=SVP)
-            else:
-                level = EXECUTIVE
-        elif word == "vp":
-            level = _modified(VP, prev, upper=SVP)
-        elif word in ("svp", "evp"):
-            level = SVP
-        elif word == "avp":
-            level = VP - 0.5
-        elif word == "chief":
-            level = HEAD if nxt == "of" and i + 2 < n and words[i + 2] == "staff" else EXECUTIVE
-        elif word in _C_SUITE or word in ("founder", "cofounder", "owner", "proprietor"):
-            level = EXECUTIVE
-        elif word == "partner":
-            if prev in ("associate", "junior"):
-                level = EXECUTIVE - 0.5
-            elif prev not in _NOT_FIRM_PARTNER and (nxt in ("", "at", "and", "of", "in")):
-                level = EXECUTIVE
-        elif word == "director":
-            if prev == "managing":
-                level = EXECUTIVE
-            elif prev in ("senior", "executive", "group"):
-                level = HEAD
-            else:
-                level = _modified(DIRECTOR, prev, upper=HEAD)
-        elif word == "head":
-            level = HEAD
-        elif word == "manager":
-            if prev == "general":
-                level = HEAD
-            elif prev == "senior":
-                level = SENIOR_MANAGER
-            else:
-                level = _modified(MANAGER, prev, upper=SENIOR_MANAGER)
-        elif word in _LEAD_WORDS:
-            level = LEAD
-        elif word == "senior":
-            senior = True
-        elif word in _INTERN_WORDS:
-            intern = True
-        elif word in _JUNIOR_WORDS and not (i == n - 1 and word in ("associate", "assistant") and n > 1):
-            # As the head noun ("Sales Associate", "Nursing Assistant") these name an entry-level
-            # role, not a junior grade of one; as a modifier ("Associate Engineer") they do.
-            junior = True
-        if level > best:
-            best = level
-    if best >= 0:
-        # "Assistant Store Manager", "Deputy Head Teacher": a leading modifier lowers the whole title.
-        if n > 1 and words[0] in _LOWER_MODIFIERS and best == int(best) and best >= MANAGER:
-            return best - 0.5
-        return best
-    if intern:
-        return INTERN
-    if senior:
-        return SENIOR
-    if junior:
-        return JUNIOR
-    return INDIVIDUAL
-
-
-def _modified(base: float, modifier: str, *, upper: float) -> float:
-    if modifier in _LOWER_MODIFIERS:
-        return base - 0.5
-    if modifier in _UPPER_MODIFIERS:
-        return upper
-    return base
-
-
-@lru_cache(maxsize=65536)
-def is_founder_title(title: str | None) -> bool:
-    """Founder / co-founder / cofounder / owner / founding partner (word match, any case)."""
-    words = title_key(title).split()
-    for i, word in enumerate(words):
-        if word in ("founder", "cofounder", "proprietor"):
-            return True
-        if word == "owner" and (i == 0 or words[i - 1] not in _NOT_BUSINESS_OWNER):
-            return True
-        if word == "founding" and i + 1 < len(words) and words[i + 1] == "partner":
-            return True
-    return False
 
 
 # --------------------------------------------------------------------------------------------------
@@ -226,6 +89,9 @@ class _Window:
     today: date
     start: date
     previous: date | None
+    #: The previous snapshot's look-back start (this one's without a previous snapshot): an item dated on or
+    #: after it was never reported, since the previous snapshot did not list it yet.
+    news_from: date
 
     def recent(self, value: str | None) -> bool:
         """A dated item within the lookback window and not in the future (first-snapshot rule)."""
@@ -233,9 +99,9 @@ class _Window:
         return first is not None and last is not None and first <= self.today and last >= self.start
 
     def stale(self, value: str | None) -> bool:
-        """A known date entirely before the lookback window."""
+        """A known date entirely before the previous snapshot's look-back window."""
         last = _last_day(value)
-        return last is not None and last < self.start
+        return last is not None and last < self.news_from
 
 
 # --------------------------------------------------------------------------------------------------
@@ -311,6 +177,45 @@ def _sort_key(position: _Pos) -> tuple[str, str]:
 
 def _end_key(position: _Pos) -> tuple[str, str]:
     return (position.end or "", position.start or "")
+
+
+# LinkedIn's career-break types and the banners people list as a position (as title or employer): not jobs.
+# The openings apply to titles only ("Seeking Alpha" is a company).
+_NOT_A_JOB = frozenset(
+    {
+        "career break", "bereavement", "career transition", "caregiving", "full time parenting", "gap year",
+        "health and well being", "layoff or position eliminated", "personal goal pursuit",
+        "professional development", "relocation", "retirement", "travel", "voluntary work", "sabbatical",
+        "parental leave", "maternity leave", "paternity leave", "unemployed", "self employed", "between jobs",
+        "job seeker", "job seeking", "job search", "open to work", "open to opportunities",
+    }
+)  # fmt: skip
+_NOT_A_JOB_OPENINGS = (
+    "career break ", "open to work ", "looking for ", "seeking ", "actively looking ", "actively seeking ",
+    "currently looking ", "currently seeking ", "in transition ", "available for ",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=16384)
+def _not_a_job_keys(title: str, company: str) -> bool:
+    return title in _NOT_A_JOB or company in _NOT_A_JOB or (title + " ").startswith(_NOT_A_JOB_OPENINGS)
+
+
+def _not_a_job(position: _Pos) -> bool:
+    """A career break, open-to-work or self-employed entry listed as a position."""
+    return _not_a_job_keys(position.title, position.company)
+
+
+def _can_start_a_job(position: _Pos) -> bool:
+    """Only an entry naming an employer and a start date says that someone took a job."""
+    return bool(position.company) and position.start is not None and not _not_a_job(position)
+
+
+def _holds_a_job(experiences: Iterable[Experience]) -> bool:
+    """A current position that is not a career break (which means no job at all)."""
+    return any(
+        exp.current and not _not_a_job_keys(title_key(exp.title), company_key(exp.company)) for exp in experiences
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -415,9 +320,9 @@ def _first_snapshot(current: ProfileSnapshot, window: _Window) -> list[Candidate
     basis = "first_snapshot"
     experiences = current.experiences
     recent = [exp for exp in experiences if exp.current and window.recent(exp.start)]
-    positions = _positions(experiences) if recent or not any(e.current for e in experiences) else []
+    positions = _positions(experiences) if recent or not _holds_a_job(experiences) else []
     for position in positions:
-        if not position.current or not window.recent(position.start):
+        if not position.current or not window.recent(position.start) or not _can_start_a_job(position):
             continue
         start = _first_day(position.start)
         earlier = [
@@ -463,7 +368,7 @@ def _first_snapshot(current: ProfileSnapshot, window: _Window) -> list[Candidate
             events.append(_education_event(_Edu(edu), CONFIDENCE_INFERRED, edu.end, basis))
 
     finished = [p for p in positions if p.end is not None]
-    if finished and not any(p.current for p in positions):
+    if finished and not _holds_a_job(p.exp for p in positions):
         latest = max(finished, key=_end_key)
         if window.recent(latest.end):
             dates = _paren(_range(latest.start, latest.end, False))
@@ -511,7 +416,7 @@ def _job_events(
     vanished = [p for p in prev_positions if p.key not in cur_keys]
     basis = "diff"
     for position in cur_positions:
-        if not position.current:
+        if not position.current or not _can_start_a_job(position):
             continue
         if position.key in prev_keys or (position.company, position.title) in prev_current_titles:
             continue
@@ -648,16 +553,16 @@ def _education_events(
 def _job_loss(
     previous: ProfileSnapshot, current: ProfileSnapshot, window: _Window, events: list[CandidateEvent]
 ) -> None:
-    if any(e.current for e in current.experiences):
+    if _holds_a_job(current.experiences):
         return
     # An item with no experience at all (private profile, partial scrape) is no evidence of a lost job.
-    position_lost = bool(current.experiences) and any(e.current for e in previous.experiences)
+    position_lost = bool(current.experiences) and _holds_a_job(previous.experiences)
     open_to_work = current.open_to_work is True and previous.open_to_work is not True
     if not position_lost and not open_to_work:
         return
     cur_positions = _positions(current.experiences)
     if position_lost:
-        lost = max((p for p in _positions(previous.experiences) if p.current), key=_sort_key)
+        lost = max((p for p in _positions(previous.experiences) if p.current and not _not_a_job(p)), key=_sort_key)
         now = next((p for p in cur_positions if p.key == lost.key), None)
         end = now.end if now is not None else None
         if end is not None and window.stale(end):
@@ -717,14 +622,19 @@ def diff_profiles(
     * ``job_loss``: the last current position ended (or vanished), or the open-to-work flag switched on
       with no current position; both give the same identity (the employer).
 
-    Items dated before the lookback window are stale and give nothing. With no previous snapshot, only
-    items dated within the window count (undated items give nothing).
+    Items dated before the previous snapshot's look-back window are stale and give nothing (one dated within
+    it is news: the previous snapshot did not list it yet). With no previous snapshot, only items dated within
+    the window count (undated items give nothing). A current position without an employer or a start date, or
+    a career break / open-to-work entry, never gives a new job or a promotion.
     """
     today = observed_at.date()
+    lookback = timedelta(days=lookback_days)
+    previous_day = previous_observed_at.date() if previous_observed_at is not None else None
     window = _Window(
         today=today,
-        start=today - timedelta(days=lookback_days),
-        previous=previous_observed_at.date() if previous_observed_at is not None else None,
+        start=today - lookback,
+        previous=previous_day,
+        news_from=min(today, previous_day) - lookback if previous_day is not None else today - lookback,
     )
     if previous is None:
         return _first_snapshot(current, window)

@@ -1,6 +1,9 @@
 """The text pipeline: classify a batch of texts, extract what each one names, score its sentiment, and turn
 the result into candidate events.
 
+For new jobs and promotions the title and employer come from the learned extractor (``span_tagger``: a CRF
+combined per field with the rules' answer, as cross-validation chose); every other field from the rules.
+
 ``analyze_texts`` is what the batch contract (``upswing classify``), the text ingest and the benchmark call.
 Pure: no database; the classifier is loaded once per process (D1's ``load_person_classifier`` /
 ``load_company_classifier``) unless one is passed in.
@@ -19,6 +22,7 @@ from upswing.detection.classifier import Prediction
 from upswing.detection.events import CandidateEvent, SignalType
 from upswing.detection.extraction import (
     DateMention,
+    Role,
     effective_date,
     extract,
     extract_dates,
@@ -26,6 +30,7 @@ from upswing.detection.extraction import (
     extract_people,
 )
 from upswing.detection.sentiment import Sentiment, sentiment
+from upswing.detection.span_tagger import LEARNED_LABELS, learned_role
 
 __all__ = [
     "COMPANY_INTENTS",
@@ -57,8 +62,8 @@ class TextAnalysis:
     """What the pipeline found in one text."""
 
     kind: TextKind
-    label: str
-    confidence: float
+    label: str  # the decision: a type only when the top guess clears its confidence threshold, else ``none``
+    confidence: float  # calibrated confidence of the top guess
     evidence: tuple[int, int] | None  # character span of the sentence that decided the label
     snippet: str  # the evidence span's text (what a person reads to check the label)
     title: str | None  # new job title (new_employment, promotion, business_launch), else None
@@ -71,11 +76,17 @@ class TextAnalysis:
     effective_date: date | None
     sentiment: Sentiment
     sentiment_score: float
+    best_label: str = NO_SIGNAL  # the top guess, whether or not it cleared its threshold
+
+    @property
+    def below_threshold(self) -> bool:
+        """The text looks like an event, but not surely enough to become a signal (the low-confidence list)."""
+        return self.label == NO_SIGNAL and self.best_label != NO_SIGNAL
 
     def contract(self, item_id: Any) -> dict[str, Any]:
         """One output line of ``upswing classify`` (the batch contract: exactly these keys)."""
-        return {"id": item_id, "label": self.label, "confidence": self.confidence, "title": self.title,
-                "organization": self.organization, "sentiment": self.sentiment}
+        return {"id": item_id, "label": self.label, "best_label": self.best_label, "confidence": self.confidence,
+                "title": self.title, "organization": self.organization, "sentiment": self.sentiment}
 
 
 def intent_signal_type(intent: str) -> SignalType:
@@ -137,6 +148,9 @@ def _analyze(text: str, prediction: Prediction, kind: TextKind, reference: date)
     if kind == "person":
         found = extract(text, prediction.label, reference_date=reference, evidence=span)
         title, organization = found.title, found.organization
+        if prediction.label in LEARNED_LABELS:  # the learned extractor, stacked on the rules' answer
+            role = learned_role(text, prediction.label, Role(title, organization))
+            title, organization = role.title, role.organization
         credential, issuer = found.credential, found.issuer
         people, dates, locations, effective = found.people, found.dates, found.locations, found.effective_date
     else:
@@ -146,7 +160,8 @@ def _analyze(text: str, prediction: Prediction, kind: TextKind, reference: date)
         locations = tuple(extract_locations(text))
         effective = effective_date(dates, near=span)
     return TextAnalysis(
-        kind=kind, label=prediction.label, confidence=prediction.confidence, evidence=span,
+        kind=kind, label=prediction.label, best_label=prediction.best_label or prediction.label,
+        confidence=prediction.confidence, evidence=span,
         snippet=snippet_of(text, span), title=title, organization=organization, credential=credential,
         issuer=issuer, people=people, dates=dates, locations=locations, effective_date=effective,
         sentiment=mood.label, sentiment_score=mood.score,

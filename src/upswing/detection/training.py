@@ -2,11 +2,13 @@
 
 Protocol (the figures in docs/detection.md come from here):
 
-- **person** (career signals): trained on our own examples (``data/signals/*.jsonl``) plus the labelled dev
-  set. Figures on the dev set are stratified k-fold cross-validated: each dev item is predicted by a model
-  trained on all our own examples and the other folds of the dev set, never on the item itself. The
-  temperature that calibrates confidences is fitted on those out-of-fold scores (cross-fitted: the
-  temperature applied to fold k is fitted on the other folds' scores).
+- **person** (career signals): trained on our own examples (``data/signals/*.jsonl``) plus the labelled real
+  texts (the dev set and the train set, ``DEFAULT_REAL_SETS``). Figures on the real texts are stratified
+  k-fold cross-validated: each item is predicted by a model trained on all our own examples and the other
+  folds, never on the item itself. The temperature that calibrates confidences is fitted on those
+  out-of-fold scores (cross-fitted: the temperature applied to fold k is fitted on the other folds' scores),
+  and so are the per-type confidence thresholds (``choose_thresholds``: the lowest confidence at which a
+  type's out-of-fold precision is still ≥ 0.95). Precision at the thresholds is reported cross-fitted too.
 - **company** (business intent): trained on ``data/intent/train*.jsonl``; validated on the hand-written
   ``data/intent/validation.jsonl``, which is never trained on. Its temperature comes from a 5-fold CV inside
   the training set.
@@ -32,6 +34,7 @@ from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyp
 
 from upswing.detection.classifier import (
     COMPANY_LABELS,
+    NO_SIGNAL,
     PERSON_LABELS,
     FeatureConfig,
     Featurizer,
@@ -71,13 +74,14 @@ class Hyperparameters:
     """Chosen by cross-validation on the dev set (see docs/detection.md), never by training-set scores."""
 
     c: float = 10.0
-    real_weight: float = 3.0  # weight of a real (dev or feedback) text relative to one of our own
+    real_weight: float = 3.0  # weight of a real (dev, train or feedback) text …
+    own_weight: float = 0.3  # … and of one of our own (templated, hand-written) examples
     none_weight: float = 1.0  # total weight of the "none" class relative to each other class
-    features: FeatureConfig = field(default_factory=FeatureConfig)
+    features: FeatureConfig = field(default_factory=lambda: FeatureConfig(cues=True))
 
     def to_json(self) -> dict[str, Any]:
-        return {"c": self.c, "real_weight": self.real_weight, "none_weight": self.none_weight,
-                "features": self.features.to_json()}
+        return {"c": self.c, "real_weight": self.real_weight, "own_weight": self.own_weight,
+                "none_weight": self.none_weight, "features": self.features.to_json()}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -146,7 +150,7 @@ def fit_classifier(
     featurizer = Featurizer.fit(texts, hyper.features)
     matrix = featurizer.transform(texts)
     y = np.array([labels.index(example.label) for example in examples])
-    weights = np.array([1.0 if example.origin == "own" else hyper.real_weight for example in examples])
+    weights = np.array([hyper.own_weight if example.origin == "own" else hyper.real_weight for example in examples])
     # Balance classes by total weight, so a label with many templated examples does not dominate.
     class_weight = np.zeros(len(labels))
     np.add.at(class_weight, y, weights)
@@ -190,6 +194,8 @@ class CrossValidation:
     probabilities: np.ndarray  # calibrated with cross-fitted temperatures
     temperature: float  # fitted on all out-of-fold logits (for the final model)
     folds: int
+    fold_of: np.ndarray  # the fold each item was predicted in
+    origins: list[str]  # which labelled set each item came from
 
 
 def cross_validate(
@@ -202,12 +208,17 @@ def cross_validate(
     seed: int = 13,
     progress: Callable[[int], None] | None = None,
 ) -> CrossValidation:
-    """Stratified k-fold CV over ``validated``; ``own`` examples are in every training fold."""
+    """Stratified k-fold CV over ``validated``; ``own`` examples are in every training fold.
+
+    Folds are stratified by label and by origin (which labelled file an item came from), so every fold
+    holds its share of each set's style.
+    """
     y = np.array([labels.index(example.label) for example in validated])
+    strata = np.array([f"{example.label}|{example.origin}" for example in validated])
     logits = np.zeros((len(validated), len(labels)))
     fold_of = np.zeros(len(validated), dtype=int)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for k, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(y)), y)):
+    for k, (train_idx, test_idx) in enumerate(splitter.split(np.zeros(len(y)), strata)):
         training = [*own, *(validated[i] for i in train_idx)]
         model = fit_classifier(training, labels, hyper)
         logits[test_idx] = model.decision_function([validated[i].text for i in test_idx])
@@ -219,7 +230,8 @@ def cross_validate(
         inside = fold_of == k
         temperature = fit_temperature(logits[~inside], y[~inside])
         probabilities[inside] = softmax(logits[inside] / temperature)
-    return CrossValidation(tuple(labels), y, logits, probabilities, fit_temperature(logits, y), folds)
+    return CrossValidation(tuple(labels), y, logits, probabilities, fit_temperature(logits, y), folds, fold_of,
+                           [example.origin for example in validated])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -314,6 +326,107 @@ def format_metrics(metrics: Metrics, title: str) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------------------------------
+# The precision floor: per-type confidence thresholds
+# --------------------------------------------------------------------------------------------------
+
+#: A text becomes a signal only when its type's precision at that confidence is at least this.
+PRECISION_TARGET = 0.95
+
+
+def choose_thresholds(
+    probabilities: np.ndarray, y_true: np.ndarray, labels: Sequence[str], *, target: float = PRECISION_TARGET
+) -> dict[str, float]:
+    """Per event type, the lowest confidence at which the predictions of that type are still ≥ ``target``
+    precise (ranked by confidence, the longest top list that reaches it; a top list shorter than a fifth of the
+    type's predictions, or than ten, is too small to vouch for anything). Where no top list reaches it, the
+    threshold that maximizes F0.5 (precision weighted over recall): the floor is then missed, and the report
+    says so, but a type whose precision does not rise with confidence is not silenced for nothing."""
+    predicted = probabilities.argmax(axis=1)
+    confidence = probabilities.max(axis=1)
+    thresholds: dict[str, float] = {}
+    for k, label in enumerate(labels):
+        if label == NO_SIGNAL:
+            continue
+        mine = predicted == k
+        if not mine.any():
+            thresholds[label] = 1.0
+            continue
+        order = np.argsort(-confidence[mine], kind="stable")
+        ranked = confidence[mine][order]
+        correct = y_true[mine][order] == k
+        precision = np.cumsum(correct) / np.arange(1, len(correct) + 1)
+        reaching = np.flatnonzero(precision >= target)
+        reaching = reaching[reaching + 1 >= min(len(ranked), max(10, len(ranked) // 5))]
+        if len(reaching):
+            thresholds[label] = float(ranked[reaching.max()])
+            continue
+        recall = np.cumsum(correct) / max(1, int((y_true == k).sum()))
+        f_half = np.divide(1.25 * precision * recall, 0.25 * precision + recall,
+                           out=np.zeros_like(precision), where=(precision + recall) > 0)
+        thresholds[label] = float(ranked[int(f_half.argmax())])
+    return thresholds
+
+
+def decide(probabilities: np.ndarray, labels: Sequence[str], thresholds: dict[str, float]) -> np.ndarray:
+    """The product's decision per row: the top label if it clears its threshold, else ``none``."""
+    best: np.ndarray = probabilities.argmax(axis=1)
+    confidence = probabilities.max(axis=1)
+    floor = np.array([thresholds.get(label, 0.0) for label in labels])
+    decided = best.copy()
+    if NO_SIGNAL in labels:
+        decided[confidence < floor[best]] = list(labels).index(NO_SIGNAL)
+    return decided
+
+
+@dataclass
+class ThresholdReport:
+    """The decisions at the thresholds, measured cross-fitted: each fold's thresholds come from the other folds."""
+
+    target: float
+    thresholds: dict[str, float]  # chosen on every out-of-fold score (what the final model uses)
+    metrics: Metrics  # of the decided labels
+    precision_min: float  # lowest precision over the event types
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "thresholds": {label: round(value, 4) for label, value in self.thresholds.items()},
+            "macro_f1": round(self.metrics.macro_f1, 4),
+            "precision_min": round(self.precision_min, 4),
+            "per_class": self.metrics.to_json()["per_class"],
+        }
+
+
+def threshold_report(cv: CrossValidation, *, target: float = PRECISION_TARGET) -> ThresholdReport:
+    labels = cv.labels
+    decided = np.zeros(len(cv.y_true), dtype=int)
+    for k in range(cv.folds):
+        inside = cv.fold_of == k
+        chosen = choose_thresholds(cv.probabilities[~inside], cv.y_true[~inside], labels, target=target)
+        decided[inside] = decide(cv.probabilities[inside], labels, chosen)
+    metrics = compute_metrics(labels, cv.y_true, decided)
+    events = [k for k, label in enumerate(labels) if label != NO_SIGNAL and metrics.support[k] > 0]
+    precision_min = min((metrics.precision[k] for k in events), default=0.0)
+    return ThresholdReport(target, choose_thresholds(cv.probabilities, cv.y_true, labels, target=target), metrics,
+                           precision_min)
+
+
+def format_thresholds(report: ThresholdReport) -> str:
+    """The thresholds and, per type, precision and recall of the decisions they make (cross-fitted)."""
+    width = max(len(label) for label in report.metrics.labels)
+    lines = [f"precision floor {report.target:.2f}: decisions at per-type thresholds (cross-fitted)",
+             f"{'label':<{width}}  threshold  precision  recall     f1  support"]
+    for k, label in enumerate(report.metrics.labels):
+        threshold = report.thresholds.get(label)
+        shown = "" if threshold is None else f"{threshold:.3f}"
+        lines.append(f"{label:<{width}}  {shown:>9}  {report.metrics.precision[k]:9.3f}  "
+                     f"{report.metrics.recall[k]:6.3f}  {report.metrics.f1[k]:5.3f}  {report.metrics.support[k]:7d}")
+    lines.append(f"macro-F1 of the decisions {report.metrics.macro_f1:.4f}   lowest event-type precision "
+                 f"{report.precision_min:.4f}")
+    return "\n".join(lines)
+
+
 def cross_fitted_probabilities(logits: np.ndarray, y: np.ndarray, *, folds: int = 5, seed: int = 13) -> np.ndarray:
     """Calibrated probabilities where each item's temperature was fitted on the other items only."""
     probabilities = np.zeros_like(logits)
@@ -343,14 +456,23 @@ def own_data_files(kind: str, data_dir: Path) -> list[Path]:
     return files
 
 
-def default_validation_file(kind: str, data_dir: Path) -> Path:
-    """Person: the labelled dev set next to the repository; company: our hand-written held-out file."""
+def default_validation_files(kind: str, data_dir: Path) -> list[Path]:
+    """Person: the labelled real texts next to the repository (dev + train sets); company: our held-out file."""
     if kind == "person":
-        return DEFAULT_DEV_SET
-    return data_dir / "intent" / "validation.jsonl"
+        return list(DEFAULT_REAL_SETS)
+    return [data_dir / "intent" / "validation.jsonl"]
 
 
-DEFAULT_DEV_SET = Path("../shared/data/signals-dev/signals_dev.jsonl")
+#: The labelled real texts (written by people outside this project; see each folder's README).
+DEFAULT_REAL_SETS: tuple[Path, ...] = (
+    Path("../shared/data/signals-dev/signals_dev.jsonl"),
+    Path("../shared/data/signals-train/signals_train.jsonl"),
+)
+
+
+def read_real_sets(paths: Sequence[Path], labels: Sequence[str]) -> list[Example]:
+    """Every labelled real text, its origin the file's stem (weights treat any origin but ``own`` as real)."""
+    return [example for path in paths for example in read_examples(path, labels, origin=path.stem)]
 
 
 @dataclass
@@ -360,6 +482,7 @@ class TrainResult:
     path: Path
     metrics: Metrics
     protocol: str
+    thresholds: ThresholdReport | None
     promoted: bool
     reason: str
     baseline_macro_f1: float | None
@@ -368,7 +491,8 @@ class TrainResult:
 
 def validation_protocol(kind: str, folds: int) -> str:
     if kind == "person":
-        return f"stratified {folds}-fold CV on the validation set, own data in every training fold, seed 13"
+        return (f"stratified {folds}-fold CV over the labelled real texts (by label and set), own data in every "
+                "training fold, seed 13")
     return "held-out validation set, never trained on"
 
 
@@ -376,7 +500,7 @@ def train_model(
     kind: str,
     *,
     data_dir: Path,
-    validation_path: Path,
+    validation_paths: Sequence[Path],
     feedback: Sequence[tuple[str, str]] = (),
     root: Path | None = None,
     folds: int = 5,
@@ -395,7 +519,7 @@ def train_model(
     hyper = hyper or Hyperparameters()
     files = own_data_files(kind, data_dir)
     own = [example for path in files for example in read_examples(path, labels)]
-    validated = read_examples(validation_path, labels, origin="validation")
+    validated = read_real_sets(validation_paths, labels)
     held_out = {normalized_text(example.text) for example in validated}
     extra = [
         Example(text, label, "feedback") for text, label in feedback if normalized_text(text) not in held_out
@@ -404,14 +528,16 @@ def train_model(
     if bad:
         raise DataError(f"feedback has labels the {kind} model does not know: {sorted(set(bad))}")
     protocol = validation_protocol(kind, folds)
-    validation_sha = data_sha256([validation_path])
+    validation_sha = data_sha256(validation_paths)
+    thresholds: ThresholdReport | None = None
 
     if kind == "person":
-        # The validation (dev) items are real texts: they count as real, like feedback.
-        validated = [Example(e.text, e.label, "dev") for e in validated]
+        # The validated items are real texts: they count as real, like feedback, and are trained on in the end.
         cv = cross_validate([*own, *extra], validated, labels, hyper, folds=folds, progress=progress)
         metrics = compute_metrics(labels, cv.y_true, cv.probabilities.argmax(axis=1), cv.probabilities)
+        thresholds = threshold_report(cv)
         model = fit_classifier([*own, *extra, *validated], labels, hyper, temperature=cv.temperature)
+        model.thresholds = dict(thresholds.thresholds)
         trained_on = len(own) + len(extra) + len(validated)
     else:
         model = fit_classifier([*own, *extra], labels, hyper)
@@ -424,6 +550,7 @@ def train_model(
         if progress is not None:
             progress(folds)
 
+    by_set = _macro_f1_by_set(cv, labels) if kind == "person" else None
     model.metadata.update(
         {
             "kind": kind,
@@ -439,11 +566,13 @@ def train_model(
             "hyperparameters": hyper.to_json(),
             "validation": {
                 "protocol": protocol,
-                "file": validation_path.name,
+                "file": " + ".join(path.name for path in validation_paths),
+                "by_set": by_set,
                 "data_sha256": validation_sha,
                 "folds": folds if kind == "person" else None,
                 **metrics.to_json(),
             },
+            **({"at_thresholds": thresholds.to_json()} if thresholds is not None else {}),
         }
     )
     baseline, reason = _baseline(kind, protocol, validation_sha, validated, labels, root)
@@ -462,8 +591,17 @@ def train_model(
             f"not promoted: validation macro-F1 {metrics.macro_f1:.4f} < current {baseline:.4f}; "
             f"the new version is kept as {name}"
         )
-    return TrainResult(kind, name, entry.path, metrics, protocol, promoted, reason, baseline,
+    return TrainResult(kind, name, entry.path, metrics, protocol, thresholds, promoted, reason, baseline,
                        {"own": len(own), "feedback": len(extra), "validation": len(validated)})  # fmt: skip
+
+
+def _macro_f1_by_set(cv: CrossValidation, labels: Sequence[str]) -> dict[str, float]:
+    """Out-of-fold macro-F1 of each labelled set on its own (the sets differ in style)."""
+    origins = np.array(cv.origins)
+    predicted = cv.probabilities.argmax(axis=1)
+    return {origin: round(compute_metrics(labels, cv.y_true[origins == origin],
+                                          predicted[origins == origin]).macro_f1, 4)
+            for origin in dict.fromkeys(cv.origins)}
 
 
 def _baseline(

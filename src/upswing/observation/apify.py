@@ -1,6 +1,6 @@
 """Per-Actor adapters: raw Apify LinkedIn profile items → :class:`ProfileSnapshot`.
 
-Three Actor output shapes are known (see ``shared/reference/external-apis.md`` §1a):
+Five output shapes are known (see ``shared/reference/external-apis.md`` §1a for the Apify Actors):
 
 * ``harvestapi``: top-level camelCase fields; ``experience[]`` with ``position``/``startDate{}``. An older
   build wrapped every field in ``element``; the wrapper is unwrapped here.
@@ -8,6 +8,13 @@ Three Actor output shapes are known (see ``shared/reference/external-apis.md`` �
   new form (``companyName``/``jobStartedOn``/``jobEndedOn``) or the LinkedIn-UI form (``title``,
   ``subtitle`` = "Company · Full-time", ``caption`` = date range).
 * ``apimaestro``: nested ``basic_info{}`` plus snake_case ``experience[]``.
+* ``rapidapi``: RapidAPI's "LinkedIn Data API" profile: ``username``, ``urn``, ``geo{}``, ``position[]`` with
+  ``start{year,month}``/``end{…}``, ``educations[]``, ``certifications[]``, ``honors[]``.
+* ``proxycurl``: Proxycurl's person profile: snake_case top level (``public_identifier``, ``first_name``…),
+  ``experiences[]`` with ``starts_at{day,month,year}``/``ends_at``, ``accomplishment_honors_awards[]``.
+
+Detection scores each shape by the keys that identify it; a shape named by the caller is checked against
+those keys too, so a wrong ``--actor`` is refused instead of read as empty snapshots.
 
 None of these shapes is contractual, so every adapter reads defensively: a missing or oddly typed field
 becomes ``None``, never an exception. Noise (counts, photos, skills, recommendations) is not copied.
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -29,9 +37,12 @@ from upswing.core.identifiers import CANONICAL_LINKEDIN_PREFIX, is_member_urn_id
 from upswing.observation.snapshot import ProfileSnapshot
 
 __all__ = [
+    "IDENTITY_FIELDS",
     "ActorShape",
+    "ShapeMismatchError",
     "UnknownShapeError",
     "detect_shape",
+    "missing_identity_message",
     "normalize_item",
     "normalize_linkedin_url",
     "parse_partial_date",
@@ -45,10 +56,16 @@ class ActorShape(StrEnum):
     HARVESTAPI = "harvestapi"
     DEV_FUSION = "dev_fusion"
     APIMAESTRO = "apimaestro"
+    RAPIDAPI = "rapidapi"
+    PROXYCURL = "proxycurl"
 
 
 class UnknownShapeError(ValueError):
     """The item does not look like the output of any known LinkedIn profile Actor."""
+
+
+class ShapeMismatchError(UnknownShapeError):
+    """The caller named a shape, and the item does not carry the keys that identify it."""
 
 
 _ACTOR_PREFIXES: tuple[tuple[str, ActorShape], ...] = (
@@ -112,6 +129,48 @@ def _flag(value: Any) -> bool | None:
 
 
 _EMPTY: Item = {}
+
+# --------------------------------------------------------------------------------------------------
+# Places
+# --------------------------------------------------------------------------------------------------
+
+# Names LinkedIn writes that ISO 3166 (pycountry) does not know.
+_COUNTRY_ALIASES = {"russia": "RU", "uk": "GB", "usa": "US", "kosovo": "XK"}
+
+
+@lru_cache(maxsize=1024)
+def _country_code(name: str | None) -> str | None:
+    """``"United States"``/``"us"``/``"USA"`` → ``"US"``; an unknown name → None."""
+    if not name:
+        return None
+    alias = _COUNTRY_ALIASES.get(name.casefold())
+    if alias is not None:
+        return alias
+    if len(name) == 2 and name.isalpha():
+        return name.upper()
+    import pycountry  # here, not at the top: only items that name their country in words need it
+
+    try:
+        return str(pycountry.countries.lookup(name).alpha_2)
+    except LookupError:
+        return None
+
+
+def _split_comma(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _city_and_region(text: str | None, *, country: str | None = None) -> tuple[str | None, str | None]:
+    """``"Austin, Texas"`` → ("Austin", "Texas"); a trailing ``country`` is dropped first. LinkedIn writes
+    city, region, country, so a third part is the country. A single part is left alone (None, None): "Texas"
+    and "London" read the same, and the full location text keeps it."""
+    parts = _split_comma(text)
+    if len(parts) > 1 and country is not None and parts[-1].casefold() == country.casefold():
+        parts.pop()
+    if len(parts) < 2:
+        return None, None
+    return parts[0], parts[1]
+
 
 # --------------------------------------------------------------------------------------------------
 # LinkedIn URLs
@@ -185,10 +244,10 @@ _MONTHS: dict[str, int] = {
     "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
 
-# One date token: optional month name ("Sep", "September", "Sept.") or numeric month ("01/"), a year,
-# and an optional ISO month ("2021-01", "2021-01-15").
+# One date token: optional month name ("Sep", "September", "Sept.") or numeric month before the year
+# ("01/2021", "12-2025", "12.2025"), a year, and an optional month after it ("2021-01", "2025/12", "2021-01-15").
 _DATE_TOKEN = re.compile(
-    r"(?:\b([A-Za-z]{3,9})\.?\s+|\b(\d{1,2})/)?\b((?:19|20)\d\d)(?:[-/.](\d{1,2})\b)?(?!\d)"
+    r"(?:\b([A-Za-z]{3,9})\.?\s+|\b(\d{1,2})[-/.])?\b((?:19|20)\d\d)(?:[-/.](\d{1,2})\b)?(?!\d)"
 )
 _PRESENT_WORD = re.compile(r"\b(?:present|current|now|today)\b", re.IGNORECASE)
 
@@ -325,6 +384,9 @@ def _experience(
 ) -> Record | None:
     """Decide ``current``: an explicit end date wins; "Present" or a missing end means current unless the
     Actor explicitly says the job is over (``jobStillWorking``/``is_current`` false)."""
+    if company is not None and _is_duration(company):
+        # A grouped entry's header read as a position ("GE Digital" at "1 yr 5 mos"): the title is the employer.
+        title, company = None, title
     if title is None and company is None:
         return None
     if end_point == _PRESENT:
@@ -377,9 +439,20 @@ def _is_employment_type(text: str) -> bool:
     return text.casefold() in _EMPLOYMENT_TYPES
 
 
+# How long someone was somewhere ("1 yr 5 mos", "3 mos", "2 yrs", "less than a year"): never a company.
+_DURATION = re.compile(
+    r"^(?:less\s+than\s+(?:a|one)\s+(?:year|month)|(?:\d+\s*(?:yrs?|years?|mos?|months?)\b\s*)+)$",
+    re.IGNORECASE,
+)
+
+
+def _is_duration(text: str) -> bool:
+    return _DURATION.match(text) is not None
+
+
 def _company_and_type(subtitle: str | None) -> tuple[str | None, str | None]:
-    """UI subtitle ``"Acme Corp · Full-time"`` → ("Acme Corp", "Full-time")."""
-    parts = _split_dot(subtitle)
+    """UI subtitle ``"Acme Corp · Full-time"`` → ("Acme Corp", "Full-time"); durations are dropped."""
+    parts = [part for part in _split_dot(subtitle) if not _is_duration(part)]
     if not parts:
         return None, None
     if _is_employment_type(parts[0]):
@@ -452,6 +525,48 @@ _DEV_FUSION_KEYS = frozenset(
         "mobileNumber", "currentJobDuration", "volunteerAndAwards",
     }
 )  # fmt: skip
+_RAPIDAPI_KEYS = frozenset(
+    {
+        "username", "geo", "position", "fullPositions", "educations", "honors", "isOpenToWork", "isHiring",
+        "isCreator", "summary", "profilePicture", "backgroundImage", "multiLocaleFirstName",
+        "multiLocaleLastName", "multiLocaleHeadline", "supportedLocales",
+    }
+)  # fmt: skip
+_PROXYCURL_KEYS = frozenset(
+    {
+        "public_identifier", "first_name", "last_name", "full_name", "profile_pic_url",
+        "background_cover_image_url", "occupation", "country_full_name", "city", "state", "country",
+        "experiences", "education", "accomplishment_honors_awards", "accomplishment_organisations",
+        "accomplishment_publications", "accomplishment_projects", "accomplishment_courses",
+        "accomplishment_test_scores", "accomplishment_patents", "volunteer_work", "people_also_viewed",
+        "similarly_named_profiles", "follower_count", "personal_emails", "personal_numbers", "inferred_salary",
+    }
+)  # fmt: skip
+_SHAPE_KEYS: dict[ActorShape, frozenset[str]] = {
+    ActorShape.HARVESTAPI: _HARVEST_KEYS,
+    ActorShape.DEV_FUSION: _DEV_FUSION_KEYS,
+    ActorShape.APIMAESTRO: frozenset({"basic_info"}),
+    ActorShape.RAPIDAPI: _RAPIDAPI_KEYS,
+    ActorShape.PROXYCURL: _PROXYCURL_KEYS,
+}
+# What each shape is told by, for error messages.
+_SHAPE_HINTS: dict[ActorShape, str] = {
+    ActorShape.HARVESTAPI: "experience[]/currentPosition/openToWork/location{}…",
+    ActorShape.DEV_FUSION: "experiences[]/jobTitle/fullName/addressWithCountry…",
+    ActorShape.APIMAESTRO: "basic_info{…}",
+    ActorShape.RAPIDAPI: "username/geo{}/position[]/honors[]…",
+    ActorShape.PROXYCURL: "public_identifier/first_name/experiences[]/accomplishment_honors_awards[]…",
+}
+# Where each adapter reads who the profile is (public id, URL, URN, e-mail), for error messages.
+IDENTITY_FIELDS: dict[ActorShape, str] = {
+    ActorShape.HARVESTAPI: "publicIdentifier, linkedinUrl, query, id, emails",
+    ActorShape.DEV_FUSION: "publicIdentifier, linkedinPublicUrl, linkedinUrl, urn, email",
+    ActorShape.APIMAESTRO: "basic_info.public_identifier, basic_info.profile_url, basic_info.urn, basic_info.email",
+    ActorShape.RAPIDAPI: "username, url, urn, email",
+    ActorShape.PROXYCURL: "public_identifier, linkedin_profile_url, personal_emails",
+}
+# A wrapper that settles the shape on its own.
+_DECISIVE = float("inf")
 
 
 def _unwrap(item: Item) -> Item:
@@ -466,26 +581,87 @@ def _unwrap(item: Item) -> Item:
     return merged
 
 
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """How well an item fits one shape: a score and the identifying keys it carries."""
+
+    score: float
+    keys: tuple[str, ...]
+
+    def describe(self) -> str:
+        shown = ", ".join(self.keys[:6]) + (", …" if len(self.keys) > 6 else "")
+        return shown or "none of its keys"
+
+
+def _evidence(item: Item) -> dict[ActorShape, _Evidence]:
+    keys = item.keys()
+    found: dict[ActorShape, _Evidence] = {}
+    for shape, identifying in _SHAPE_KEYS.items():
+        matched = tuple(sorted(str(key) for key in identifying.intersection(keys)))
+        found[shape] = _Evidence(float(len(matched)), matched)
+    if _is_mapping(item.get("basic_info")):
+        found[ActorShape.APIMAESTRO] = _Evidence(_DECISIVE, ("basic_info{}",))
+    else:
+        found[ActorShape.APIMAESTRO] = _Evidence(0.0, ())
+    if _is_mapping(item.get("element")):
+        found[ActorShape.HARVESTAPI] = _Evidence(_DECISIVE, ("element{}",))
+    elif _is_mapping(item.get("location")):
+        harvest = found[ActorShape.HARVESTAPI]
+        found[ActorShape.HARVESTAPI] = _Evidence(harvest.score + 2, (*harvest.keys, "location{}"))
+    return found
+
+
+def _ranked(evidence: dict[ActorShape, _Evidence]) -> list[tuple[ActorShape, _Evidence]]:
+    return sorted(evidence.items(), key=lambda pair: -pair[1].score)
+
+
+def _item_keys(item: Item) -> str:
+    return ", ".join(sorted(str(key) for key in item)[:12]) or "no keys"
+
+
 def detect_shape(item: Mapping[str, Any]) -> ActorShape:
     """Guess which Actor produced ``item``; raise :class:`UnknownShapeError` when it is not clear."""
     if not _is_mapping(item):
         raise UnknownShapeError(f"expected a JSON object for a profile item, got {type(item).__name__}")
-    if _is_mapping(item.get("basic_info")):
-        return ActorShape.APIMAESTRO
-    if _is_mapping(item.get("element")):
-        return ActorShape.HARVESTAPI
-    keys = item.keys()
-    harvest = len(_HARVEST_KEYS.intersection(keys)) + (2 if _is_mapping(item.get("location")) else 0)
-    dev_fusion = len(_DEV_FUSION_KEYS.intersection(keys))
-    if harvest > dev_fusion:
-        return ActorShape.HARVESTAPI
-    if dev_fusion > harvest:
-        return ActorShape.DEV_FUSION
-    sample = ", ".join(sorted(str(key) for key in keys)[:12]) or "no keys"
-    raise UnknownShapeError(
-        "unrecognized LinkedIn profile item: expected harvestapi (experience/currentPosition/openToWork…), "
-        "dev_fusion (experiences/jobTitle/fullName…) or apimaestro (basic_info{…}) fields; "
-        f"got {sample}"
+    ranked = _ranked(_evidence(item))
+    (best, best_evidence), (_, runner_up) = ranked[0], ranked[1]
+    if best_evidence.score > runner_up.score:
+        return best
+    if best_evidence.score > 0:
+        tied = [f"{shape.value} ({ev.describe()})" for shape, ev in ranked if ev.score == best_evidence.score]
+        listed = f"{', '.join(tied[:-1])} and {tied[-1]}"
+        reason = f"it fits {listed} equally well; name its shape (--actor) to read it"
+    else:
+        expected = "; ".join(f"{shape.value} ({hint})" for shape, hint in _SHAPE_HINTS.items())
+        reason = f"it has none of the fields that identify a known shape: {expected}"
+    raise UnknownShapeError(f"unrecognized LinkedIn profile item: {reason}; got {_item_keys(item)}")
+
+
+def _check_fits(item: Item, shape: ActorShape) -> None:
+    """A shape the caller named must be the item's best fit by identifying keys (ties allowed)."""
+    if not _is_mapping(item):
+        raise ShapeMismatchError(f"expected a JSON object for a {shape.value} item, got {type(item).__name__}")
+    evidence = _evidence(item)
+    own = evidence[shape]
+    best, best_evidence = _ranked(evidence)[0]
+    if own.score > 0 and own.score >= best_evidence.score:
+        return
+    found = f"found only {own.describe()}" if own.keys else "found none of them"
+    closest = ""
+    if best is not shape and best_evidence.score > 0:
+        closest = f"; it looks like {best.value} output ({best_evidence.describe()})"
+    raise ShapeMismatchError(
+        f"item is not {shape.value} output: expected {shape.value} fields ({_SHAPE_HINTS[shape]}), {found}{closest}; "
+        f"item keys: {_item_keys(item)}"
+    )
+
+
+def missing_identity_message(item: Mapping[str, Any], shape: ActorShape, *, named: bool) -> str:
+    """Why a normalized item has no identity: which shape read it, on what grounds, and where it looked."""
+    how = "as named by the caller" if named else f"recognised by {_evidence(_unwrap(item))[shape].describe()}"
+    return (
+        f"item has no public identifier, URN or e-mail: read as {shape.value} ({how}), whose identity fields "
+        f"({IDENTITY_FIELDS[shape]}) are missing or empty"
     )
 
 
@@ -616,11 +792,17 @@ def _dev_fusion_ui_experiences(entry: Item) -> list[Record | None]:
                 )
             )
         return grouped
-    company, employment_type = _company_and_type(_clean(entry.get("subtitle")))
+    subtitle = _clean(entry.get("subtitle"))
+    company, employment_type = _company_and_type(subtitle)
+    title = _clean(entry.get("title"))
+    if company is None and (entry.get("breakdown") is True or any(map(_is_duration, _split_dot(subtitle)))):
+        # A grouped entry ("GE Digital" over "1 yr 5 mos") whose roles were not exported: its title is the
+        # employer, and the role is unknown.
+        title, company = None, title
     start, end, present, count = _period(entry.get("caption"))
     return [
         _experience(
-            _clean(entry.get("title")),
+            title,
             company,
             company_url,
             _clean(entry.get("metadata")),
@@ -729,6 +911,11 @@ def _dev_fusion(item: Item) -> ProfileSnapshot:
     first_name = _clean(get("firstName"))
     last_name = _clean(get("lastName"))
     open_to_work = get("isJobSeeker")
+    # "Austin, Texas" + "United States"; else "Austin, Texas, United States", whose last part is the country.
+    with_country = _split_comma(_clean(get("addressWithCountry")))
+    country = _clean(get("addressCountryOnly")) or (with_country[-1] if with_country else None)
+    without_country = _clean(get("addressWithoutCountry"))
+    city, state = _city_and_region(without_country or ", ".join(with_country[:-1]), country=country)
     identity: Record = {
         "public_identifier": public_id,
         "linkedin_url": url,
@@ -738,6 +925,9 @@ def _dev_fusion(item: Item) -> ProfileSnapshot:
         "full_name": _clean(get("fullName")) or " ".join(p for p in (first_name, last_name) if p) or None,
         "headline": _clean(get("headline")),
         "location": _first(item, "addressWithCountry", "addressWithoutCountry", "addressCountryOnly"),
+        "city": city,
+        "state": state,
+        "country_code": _country_code(country),
         "emails": _emails(get("email"), get("emails")),
         "open_to_work": _flag(open_to_work if open_to_work is not None else get("openToWork")),
     }
@@ -751,6 +941,20 @@ def _dev_fusion(item: Item) -> ProfileSnapshot:
 # --------------------------------------------------------------------------------------------------
 
 _APIMAESTRO_HONOR_KEYS = ("honors_and_awards", "honors", "awards", "honorsAndAwards")
+
+
+def _prefer_current_company(experiences: list[Record], current_company: str | None) -> None:
+    """apimaestro's experience entries may carry a mangled employer name ("Zebra" for "Zebra Robotics"); the
+    top card's ``current_company`` is the one LinkedIn shows. It names the only current position, or the
+    current position whose employer shares a word with it."""
+    if current_company is None:
+        return
+    current = [exp for exp in experiences if exp["current"]]
+    if len(current) > 1:
+        wanted = set(current_company.casefold().split())
+        current = [exp for exp in current if wanted & set((exp["company"] or "").casefold().split())][:1]
+    for exp in current:
+        exp["company"] = current_company
 
 
 def _apimaestro(item: Item) -> ProfileSnapshot:
@@ -778,6 +982,7 @@ def _apimaestro(item: Item) -> ProfileSnapshot:
         )
         if exp is not None:
             experiences.append(exp)
+    _prefer_current_company(experiences, _clean(info.get("current_company")))
 
     education = []
     for entry in _entries(item.get("education")):
@@ -823,7 +1028,17 @@ def _apimaestro(item: Item) -> ProfileSnapshot:
 
     first_name = _clean(info.get("first_name"))
     last_name = _clean(info.get("last_name"))
-    country = _clean(location.get("country_code"))
+    country = _clean(location.get("country"))
+    full = _clean(location.get("full"))
+    city_field = _clean(location.get("city"))
+    # The city field may carry the region too ("Mississauga, Ontario"); else the full text may name it.
+    city, state = _city_and_region(city_field, country=country)
+    if city is None:
+        full_city, full_state = _city_and_region(full, country=country)
+        if city_field is None or (full_city or "").casefold() == city_field.casefold():
+            city, state = city_field or full_city, full_state
+        else:
+            city = city_field  # the full text names another place: its region is not this city's
     identity: Record = {
         "public_identifier": public_id,
         "linkedin_url": url,
@@ -834,25 +1049,187 @@ def _apimaestro(item: Item) -> ProfileSnapshot:
         or " ".join(p for p in (first_name, last_name) if p)
         or None,
         "headline": _clean(info.get("headline")),
-        "location": _clean(location.get("full")),
-        "city": _clean(location.get("city")),
-        "country_code": country.upper() if country else None,
+        "location": full,
+        "city": city,
+        "state": state,
+        "country_code": _country_code(_clean(location.get("country_code")) or country),
         "emails": _emails(info.get("email")),
         "open_to_work": _flag(info.get("open_to_work")),
     }
     return _snapshot(ActorShape.APIMAESTRO, identity, experiences, education, certifications, awards)
 
 
+# --------------------------------------------------------------------------------------------------
+# RapidAPI "LinkedIn Data API" profile
+# --------------------------------------------------------------------------------------------------
+
+
+def _rapidapi(item: Item) -> ProfileSnapshot:
+    get = item.get
+    geo = _mapping(get("geo"))
+    public_id, url = _identity((get("username"),), (get("url"), get("linkedinUrl"), get("profileURL")))
+
+    experiences = []
+    # Dates are {year, month, day}; a missing one is all zeros, which reads as no date (a current role).
+    for entry in _entries(get("position") if get("position") is not None else get("fullPositions")):
+        exp = _experience(
+            _clean(entry.get("title")),
+            _clean(entry.get("companyName")),
+            _first(entry, "companyURL", "companyUrl", "companyLinkedinUrl"),
+            _clean(entry.get("location")),
+            _clean(entry.get("employmentType")),
+            _date(entry.get("start")),
+            _point(entry.get("end")),
+            None,
+        )
+        if exp is not None:
+            experiences.append(exp)
+
+    education = []
+    for entry in _entries(get("educations")):
+        edu = _education(
+            _clean(entry.get("schoolName")) or _clean(entry.get("school")),
+            _clean(entry.get("degree")),
+            _clean(entry.get("fieldOfStudy")),
+            _date(entry.get("start")),
+            _date(entry.get("end")),
+        )
+        if edu is not None:
+            education.append(edu)
+
+    credentials: list[list[Record]] = [[], []]
+    for index, key in enumerate(("certifications", "honors")):
+        for entry in _entries(get(key)):
+            company = _mapping(entry.get("company"))
+            cred = _credential(
+                _clean(entry.get("name")) or _clean(entry.get("title")),
+                _strip_issued_by(_first(entry, "authority", "issuer") or _clean(company.get("name"))),
+                _date(entry.get("start")) or _date(entry.get("issuedOn")) or _date(entry.get("issueDate")),
+            )
+            if cred is not None:
+                credentials[index].append(cred)
+
+    country = _clean(geo.get("country"))
+    city, state = _city_and_region(_clean(geo.get("city")), country=country)
+    first_name = _clean(get("firstName"))
+    last_name = _clean(get("lastName"))
+    identity: Record = {
+        "public_identifier": public_id,
+        "linkedin_url": url,
+        "urn": _urn(get("urn")),
+        "first_name": first_name,
+        "last_name": last_name,
+        "full_name": " ".join(part for part in (first_name, last_name) if part) or None,
+        "headline": _clean(get("headline")),
+        "location": _clean(geo.get("full")),
+        "city": city or _clean(geo.get("city")),
+        "state": state,
+        "country_code": _country_code(_clean(geo.get("countryCode")) or country),
+        "emails": _emails(get("email"), get("emails")),
+        "open_to_work": _flag(get("isOpenToWork")),
+    }
+    return _snapshot(ActorShape.RAPIDAPI, identity, experiences, education, *credentials)
+
+
+# --------------------------------------------------------------------------------------------------
+# Proxycurl person profile
+# --------------------------------------------------------------------------------------------------
+
+
+def _proxycurl(item: Item) -> ProfileSnapshot:
+    get = item.get
+    public_id, url = _identity(
+        (get("public_identifier"),), (get("linkedin_profile_url"), get("profile_url"), get("url"))
+    )
+
+    experiences = []
+    for entry in _entries(get("experiences")):
+        exp = _experience(
+            _clean(entry.get("title")),
+            _clean(entry.get("company")),
+            _clean(entry.get("company_linkedin_profile_url")),
+            _clean(entry.get("location")),
+            None,
+            _date(entry.get("starts_at")),
+            _point(entry.get("ends_at")),
+            None,
+        )
+        if exp is not None:
+            experiences.append(exp)
+
+    education = []
+    for entry in _entries(get("education")):
+        edu = _education(
+            _clean(entry.get("school")),
+            _clean(entry.get("degree_name")),
+            _clean(entry.get("field_of_study")),
+            _date(entry.get("starts_at")),
+            _date(entry.get("ends_at")),
+        )
+        if edu is not None:
+            education.append(edu)
+
+    certifications = []
+    for entry in _entries(get("certifications")):
+        cred = _credential(
+            _clean(entry.get("name")),
+            _strip_issued_by(_clean(entry.get("authority"))),
+            _date(entry.get("starts_at")),
+        )
+        if cred is not None:
+            certifications.append(cred)
+
+    awards = []
+    for entry in _entries(get("accomplishment_honors_awards")):
+        cred = _credential(
+            _clean(entry.get("title")),
+            _strip_issued_by(_clean(entry.get("issuer"))),
+            _date(entry.get("issued_on")),
+        )
+        if cred is not None:
+            awards.append(cred)
+
+    first_name = _clean(get("first_name"))
+    last_name = _clean(get("last_name"))
+    city = _clean(get("city"))
+    state = _clean(get("state"))
+    country_name = _clean(get("country_full_name"))
+    country = _clean(get("country"))  # ISO alpha-2
+    identity: Record = {
+        "public_identifier": public_id,
+        "linkedin_url": url,
+        "first_name": first_name,
+        "last_name": last_name,
+        "full_name": _clean(get("full_name")) or " ".join(p for p in (first_name, last_name) if p) or None,
+        "headline": _clean(get("headline")) or _clean(get("occupation")),
+        "location": ", ".join(part for part in (city, state, country_name or country) if part) or None,
+        "city": city,
+        "state": state,
+        "country_code": _country_code(country or country_name),
+        "emails": _emails(get("personal_emails")),
+    }
+    return _snapshot(ActorShape.PROXYCURL, identity, experiences, education, certifications, awards)
+
+
 _ADAPTERS: dict[ActorShape, Callable[[Item], ProfileSnapshot]] = {
     ActorShape.HARVESTAPI: _harvest,
     ActorShape.DEV_FUSION: _dev_fusion,
     ActorShape.APIMAESTRO: _apimaestro,
+    ActorShape.RAPIDAPI: _rapidapi,
+    ActorShape.PROXYCURL: _proxycurl,
 }
 
 
 def normalize_item(item: Mapping[str, Any], shape: ActorShape | None = None) -> ProfileSnapshot:
-    """Turn one raw Actor item into a :class:`ProfileSnapshot` (auto-detecting the shape when None)."""
-    shape = detect_shape(item) if shape is None else ActorShape(shape)
+    """Turn one raw Actor item into a :class:`ProfileSnapshot` (auto-detecting the shape when None).
+
+    A named shape is checked against the item's keys first: :class:`ShapeMismatchError` when it does not fit.
+    """
+    if shape is None:
+        shape = detect_shape(item)
+    else:
+        shape = ActorShape(shape)
+        _check_fits(item, shape)
     if shape is ActorShape.HARVESTAPI:
         item = _unwrap(item)
     return _ADAPTERS[shape](item)

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
@@ -26,6 +26,8 @@ class Observation(Base):
     __table_args__ = (
         Index("ix_observations_lead_kind_observed", "lead_id", "kind", "observed_at"),
         Index("ix_observations_subject_key", "subject_key"),
+        Index("ix_observations_guess", "guess_label", "observed_at", postgresql_where=text("guess_label IS NOT NULL"),
+              sqlite_where=text("guess_label IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
@@ -45,6 +47,10 @@ class Observation(Base):
     #: (``privacy.sealing``): how a data-subject request finds the observation. Null: stored before sealing.
     identifier_index: Mapped[list[str] | None] = mapped_column(JSONType)
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: A text's top guess when it looked like an event but did not clear the type's confidence threshold (the
+    #: low-confidence list, ``signal.low_confidence``); cleared when a person labels it. Null otherwise.
+    guess_label: Mapped[str | None] = mapped_column(String(40))
+    guess_confidence: Mapped[float | None] = mapped_column(Float)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

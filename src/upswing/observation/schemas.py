@@ -112,6 +112,8 @@ class TextIngestResult(BaseModel):
     unlinked: int
     classified: int
     detected: int = Field(description="Texts whose label is an event above the confidence threshold")
+    below_threshold: int = Field(0, description="Texts whose top guess is an event below its type's confidence "
+                                                "threshold: no signal, listed at /api/v1/signals/low-confidence")
     signals_created: int
     signals_updated: int
     observation_ids: list[uuid.UUID]

@@ -15,8 +15,10 @@ import orjson
 from pydantic import ValidationError as PydanticValidationError
 
 from upswing.core.errors import ValidationFailedError
+from upswing.core.identifiers import normalize_linkedin_url
 from upswing.core.logging import get_logger
 from upswing.core.names import company_key
+from upswing.core.timeparse import parse_timestamp
 from upswing.observation.schemas import TextItemIn
 
 log = get_logger(__name__)
@@ -50,14 +52,16 @@ class TextIngestReport:
     #: Texts classified, and how many of them said something (a label other than none, above the threshold).
     classified: int = 0
     detected: int = 0
+    #: Texts whose top guess was an event below its type's confidence threshold (the low-confidence list).
+    below_threshold: int = 0
     #: Texts by a person erased on request: never stored (privacy tombstones).
     suppressed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"stored": self.stored, "duplicates": self.duplicates, "linked": self.linked,
                 "unlinked": self.unlinked, "classified": self.classified, "detected": self.detected,
-                "signals_created": self.signals_created, "signals_updated": self.signals_updated,
-                "suppressed": self.suppressed}
+                "below_threshold": self.below_threshold, "signals_created": self.signals_created,
+                "signals_updated": self.signals_updated, "suppressed": self.suppressed}
 
 
 def normalized_payload(item: TextItem) -> dict[str, Any]:
@@ -113,14 +117,61 @@ def text_item(data: TextItemIn, raw: dict[str, Any] | None = None) -> TextItem:
                     company_name=data.company_name, company_domain=data.company_domain)
 
 
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _post_author_public_id(raw: dict[str, Any], author: dict[str, Any]) -> str | None:
+    for value in (raw.get("authorPublicIdentifier"), author.get("publicIdentifier")):
+        if (text := _text(value)) is not None:
+            return text.casefold()
+    for value in (raw.get("authorProfileUrl"), raw.get("authorUrl"), author.get("linkedinUrl")):
+        parsed = normalize_linkedin_url(value) if isinstance(value, str) else None
+        if parsed is not None:
+            return parsed[1]
+    return None
+
+
+def _post_published_at(raw: dict[str, Any]) -> datetime | None:
+    posted = raw.get("postedAt")
+    if isinstance(posted, dict):
+        return parse_timestamp(posted.get("timestamp")) or parse_timestamp(posted.get("date"))
+    return parse_timestamp(posted)
+
+
+def from_posts_actor(raw: dict[str, Any]) -> dict[str, Any]:
+    """A LinkedIn posts Actor item (``harvestapi/linkedin-profile-posts``: the post under ``content``, its URL
+    under ``linkedinUrl`` or ``socialContent.shareUrl``, ``postedAt{timestamp, date}``, the author under
+    ``authorName``/``authorPublicIdentifier`` or ``author{}``) with the text item's fields filled in from
+    those; fields the item already has win. Any other item is returned as it is."""
+    if "text" in raw or _text(raw.get("content")) is None:
+        return raw
+    author: dict[str, Any] = raw["author"] if isinstance(raw.get("author"), dict) else {}
+    social: dict[str, Any] = raw["socialContent"] if isinstance(raw.get("socialContent"), dict) else {}
+    author_name = _text(raw.get("authorName")) or _text(author.get("name"))
+    mapped: dict[str, Any] = {
+        "text": raw["content"],
+        "url": _text(raw.get("linkedinUrl")) or _text(social.get("shareUrl")),
+        "published_at": _post_published_at(raw),
+        "author_public_id": _post_author_public_id(raw, author),
+        "author_name": author_name,
+    }
+    if str(raw.get("authorType", "")).casefold() == "company":
+        # A company page's post speaks about the company: its intents land on the leads who work there.
+        mapped.update(about="company", company_name=author_name, author_public_id=None)
+    given = {key: value for key, value in raw.items() if value is not None}
+    return {**{key: value for key, value in mapped.items() if value is not None}, **given}
+
+
 def parse_text_items(numbered: Iterable[tuple[int, dict[str, Any]]]) -> list[TextItem]:
     """Validate raw items (number, object); raises ``ValidationFailedError`` naming every bad item's number
-    and field, so a bad file stores nothing."""
+    and field, so a bad file stores nothing. Items of a LinkedIn posts Actor export are read too
+    (:func:`from_posts_actor`); the raw item is kept as it came."""
     items: list[TextItem] = []
     errors: list[dict[str, Any]] = []
     for number, raw in numbered:
         try:
-            items.append(text_item(TextItemIn.model_validate(raw), raw))
+            items.append(text_item(TextItemIn.model_validate(from_posts_actor(raw)), raw))
         except PydanticValidationError as exc:
             for error in exc.errors():
                 field = ".".join(str(part) for part in error["loc"]) or None

@@ -25,7 +25,7 @@ from upswing.core.errors import ValidationFailedError
 from upswing.core.logging import get_logger
 from upswing.core.runtime import gc_paused
 from upswing.detection.profile_diff import diff_profiles
-from upswing.observation.apify import ActorShape, normalize_item
+from upswing.observation.apify import ActorShape, missing_identity_message, normalize_item
 from upswing.observation.models import Observation, ObservationKind
 from upswing.observation.reader import item_timestamp
 from upswing.observation.schemas import IngestReport
@@ -185,9 +185,10 @@ class ProfileIngest:
                 self.report.errors.append({"row": number, "field": None, "message": str(exc)})
                 continue
             if subject_key(snapshot) is None:
+                # Say which shape read it and where it looked: a misread shape is the usual cause.
+                message = missing_identity_message(raw, ActorShape(snapshot.actor), named=self.shape is not None)
                 self.report.rejected += 1
-                self.report.errors.append({"row": number, "field": "publicIdentifier",
-                                           "message": "item has no public identifier, URN or e-mail"})
+                self.report.errors.append({"row": number, "field": "publicIdentifier", "message": message})
                 continue
             observed_at = self.observed_at or item_timestamp(raw) or self._run_started
             pending.append(_Pending(number, raw, snapshot, snapshot.content_hash(), observed_at))

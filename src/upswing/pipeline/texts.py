@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -256,30 +256,47 @@ def _detect(session: Session, pending: list[_Work], kind: TextKind, source_slug:
                              reference_dates=references, classifier=classifier)
     report.classified += len(pending)
     sightings: list[SightedEvent] = []
+    guesses: list[dict[str, Any]] = []
     for work, analysis in zip(pending, analyses, strict=True):
+        # Below its type's threshold a text is no signal, but its guess waits for a person on the low-confidence
+        # list (and their label trains the model).
+        guessed = analysis.below_threshold
+        guesses.append({"id": work.observation_id, "guess_label": analysis.best_label if guessed else None,
+                        "guess_confidence": analysis.confidence if guessed else None})
         events = to_candidate_events(analysis, min_confidence=settings.text_min_confidence,
                                      observed_on=work.observed_at.date(),
                                      organization=work.normalized.get("company_name")
                                      or work.normalized.get("company_domain"))
         if events:
             report.detected += 1
+        published = _published_on(work)
         for event in events:
+            if event.effective_date is None and published is not None:
+                # The post announcing an event the text does not date dates it: the event is no later than
+                # the post. Undated, it would be scored as old (signal.scoring).
+                event = replace(event, effective_date=published)
             sightings.extend(SightedEvent(lead_id, work.observation_id, work.url, event, kind=EvidenceKind.TEXT,
                                           source=source_slug, observed_at=work.observed_at)
                              for lead_id in work.lead_ids)
+    session.execute(update(Observation), guesses)
+    report.below_threshold += sum(1 for guess in guesses if guess["guess_label"] is not None)
     outcome = upsert_events(session, sightings)
     report.signals_created += outcome.created
     report.signals_updated += outcome.merged
 
 
-def _reference_date(work: _Work) -> date:
+def _published_on(work: _Work) -> date | None:
     published = work.normalized.get("published_at")
     if published:
         try:
             return datetime.fromisoformat(published).date()
         except ValueError:
             pass
-    return work.observed_at.date()
+    return None
+
+
+def _reference_date(work: _Work) -> date:
+    return _published_on(work) or work.observed_at.date()
 
 
 def record_audit(session: Session, report: TextIngestReport, *, actor: str, source_slug: str,

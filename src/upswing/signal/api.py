@@ -9,16 +9,21 @@ from fastapi import APIRouter, Query
 from upswing.account.deps import AnyUser, Worker
 from upswing.casework import service as casework
 from upswing.core.deps import DbSession
-from upswing.signal import feedback, service
+from upswing.detection.events import SignalType
+from upswing.signal import feedback, low_confidence, service
 from upswing.signal.schemas import (
     ActionRequest,
     DismissRequest,
     FeedbackRequest,
     FeedbackResult,
+    LowConfidencePage,
+    LowConfidenceRead,
     OutcomeRequest,
     SignalFilters,
     SignalPage,
     SignalRead,
+    TextLabelRequest,
+    TextLabelResult,
 )
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
@@ -30,6 +35,32 @@ def list_signals(user: AnyUser, session: DbSession,
     result = service.page_signals(session, filters, user=user)
     return SignalPage(items=result.items, total=result.total, total_is_exact=result.total_is_exact,
                       limit=filters.limit, offset=filters.offset, next_cursor=result.next_cursor)
+
+
+# Declared before /{signal_id}: "low-confidence" is not a signal id.
+@router.get("/low-confidence", response_model=LowConfidencePage, operation_id="signals_low_confidence")
+def list_low_confidence(
+    user: AnyUser, session: DbSession,
+    label: Annotated[SignalType | None, Query(description="Only guesses of this event type")] = None,
+    lead_id: Annotated[uuid.UUID | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")] = None,
+) -> LowConfidencePage:
+    """Texts that look like an event but not surely enough to be a signal, newest first; label them to train."""
+    page = low_confidence.list_low_confidence(session, user, label=label.value if label else None, lead_id=lead_id,
+                                              limit=limit, cursor=cursor)
+    return LowConfidencePage(items=[LowConfidenceRead.model_validate(item) for item in page.items], limit=limit,
+                             next_cursor=page.next_cursor)
+
+
+@router.post("/low-confidence/{observation_id}/label", response_model=TextLabelResult,
+             operation_id="signals_label_text")
+def label_text(observation_id: uuid.UUID, body: TextLabelRequest, user: Worker, session: DbSession) -> TextLabelResult:
+    """Say what a low-confidence text reports: it leaves the list, trains the model, and an event makes its signal."""
+    outcome = low_confidence.label_text(session, observation_id, body.label, user=user)
+    session.commit()
+    return TextLabelResult(observation_id=outcome.observation_id, label=outcome.label,
+                           previous_label=outcome.previous_label, signals_created=outcome.signals_created)
 
 
 @router.get("/{signal_id}", response_model=SignalRead, operation_id="signals_get")

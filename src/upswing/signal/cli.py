@@ -272,3 +272,56 @@ def dismiss(signal_id: str = _ID, reason: DismissChoice = typer.Argument(..., he
         signal = service.dismiss(session, resolve_signal_id(session, signal_id, user), DismissReason(reason),
                                  user=user, note=note)
     console.print(f"signal {signal.id}: {signal.status.value} ({reason})")
+
+
+@app.command("low-confidence")
+def low_confidence_list(
+    label: SignalType | None = typer.Option(None, "--label", help="Only guesses of this event type"),
+    limit: int = typer.Option(50, min=1, max=1000, help="At most this many texts"),
+    username: str | None = typer.Option(None, "--as",
+                                        help="Only what this user may see (default: all, the operator's rights)"),
+) -> None:
+    """Texts that look like an event but not surely enough to be a signal (below the type's confidence
+    threshold), newest first. Label them with `upswing signals label-text`."""
+    from rich.table import Table
+
+    from upswing.account.cli import active_user
+    from upswing.account.models import Role, User
+    from upswing.core.db import transaction
+    from upswing.signal import low_confidence
+
+    with transaction() as session, user_errors():
+        user = active_user(session, username) if username else User(username="operator", role=Role.ADMIN.value)
+        page = low_confidence.list_low_confidence(session, user, label=label.value if label else None, limit=limit)
+    table = Table("id", "lead", "guess", "confidence", "observed", "text")
+    for item in page.items:
+        table.add_row(str(item.observation_id)[:8], item.lead_name, item.best_label, f"{item.confidence:.2f}",
+                      item.observed_at.strftime("%Y-%m-%d"), item.snippet[:80])
+    console.print(table)
+    if not page.items:
+        console.print("no low-confidence texts")
+
+
+@app.command("label-text")
+def label_text(observation_id: str = typer.Argument(..., help="The text's id (or a unique prefix)"),
+               label: str = typer.Argument(..., help="What it reports: an event type or none"),
+               username: str = _AS) -> None:
+    """Label a low-confidence text: it leaves the list, trains the model (`upswing model train
+    --include-feedback`), and an event label makes its signal."""
+    from sqlalchemy import select
+
+    from upswing.account.cli import active_user
+    from upswing.core.db import transaction
+    from upswing.lead.access import visible_leads_clause
+    from upswing.lead.models import Lead
+    from upswing.observation.models import Observation
+    from upswing.signal import low_confidence
+
+    with transaction() as session, user_errors():
+        user = active_user(session, username)
+        query = (select(Observation.id).join(Lead, Lead.id == Observation.lead_id)
+                 .where(Observation.guess_label.is_not(None), visible_leads_clause(user)))
+        outcome = low_confidence.label_text(session, resolve_id(session, query, Observation.id, observation_id,
+                                                                "low-confidence text"), label, user=user)
+    made = f", {outcome.signals_created} signal made" if outcome.signals_created else ""
+    console.print(f"text {outcome.observation_id}: {outcome.label} (guess was {outcome.previous_label}){made}")

@@ -173,3 +173,35 @@ class FeedbackResult(BaseModel):
     examples_stored: int = Field(description="Texts behind the signal stored as labelled examples")
     type_changed: bool
     dismissed: bool
+
+
+class LowConfidenceRead(BaseModel):
+    """A text whose top guess is an event below its type's confidence threshold: no signal until someone labels it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    observation_id: uuid.UUID
+    lead_id: uuid.UUID
+    lead_name: str
+    best_label: str = Field(description="The classifier's top guess (an event type)")
+    confidence: float = Field(description="Its calibrated confidence, below the type's threshold")
+    snippet: str = Field(description="The text's first words (at most 300 characters)")
+    url: str | None
+    observed_at: datetime
+
+
+class LowConfidencePage(BaseModel):
+    items: list[LowConfidenceRead]
+    limit: int
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last one")
+
+
+class TextLabelRequest(BaseModel):
+    label: str = Field(max_length=40, description="What the text reports: a person event type, or none")
+
+
+class TextLabelResult(BaseModel):
+    observation_id: uuid.UUID
+    label: str
+    previous_label: str = Field(description="The classifier's guess")
+    signals_created: int = Field(description="1 when the label is an event and it made a new signal")

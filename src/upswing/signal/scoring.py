@@ -10,7 +10,9 @@ The score measures *priority of contact*, not how good the news is. It adds up p
   - ``strength``: ``event_points × weight(type)``, the most the event could be worth;
   - ``confidence``: the points lost because the event is not certain (≤ 0);
   - ``recency``: the points lost because the event is not fresh (≤ 0); recency halves every
-    ``half_life_days`` after the event's effective date (its detection date when the date is unknown).
+    ``half_life_days`` after the event's effective date. An event without a date is scored as
+    ``undated_age_days`` old (the look-back, by default), or older when detected longer ago than that: it
+    may be that old (a credential listed years after the fact), so it never outranks a dated event.
 
 * **corroboration**: ``corroboration_points`` per independent source beyond the first, up to
   ``corroboration_max``, scaled by recency like the event.
@@ -75,6 +77,8 @@ FACTORS = ("strength", "confidence", "recency", "corroboration", "balance", "del
 class ScoringConfig:
     weights: Mapping[str, float] = field(default_factory=lambda: DEFAULT_WEIGHTS)
     half_life_days: float = 30.0
+    #: The age an event without a date is scored at (the oldest a dated event can be and still be reported).
+    undated_age_days: float = 90.0
     event_points: float = 60.0
     corroboration_points: float = 5.0
     corroboration_max: float = 10.0
@@ -90,6 +94,8 @@ class ScoringConfig:
     def __post_init__(self) -> None:
         if self.half_life_days <= 0:
             raise ValueError("half_life_days must be positive")
+        if self.undated_age_days < 0:
+            raise ValueError("undated_age_days must not be negative")
         if self.balance_full <= 0 or self.delinquency_full_days <= 0:
             raise ValueError("balance_full and delinquency_full_days must be positive")
         for kind, weight in self.weights.items():
@@ -135,12 +141,14 @@ class ScoreResult:
     breakdown: dict[str, float]
 
 
-def event_age_days(effective_date: date | None, detected_at: datetime, now: datetime) -> float:
-    """Days since the event (its effective date, else its detection); a future date counts as today."""
+def event_age_days(effective_date: date | None, detected_at: datetime, now: datetime, *,
+                   undated_age_days: float = 0.0) -> float:
+    """Days since the event (its effective date); a future date counts as today. Without a date: days since
+    its detection, but at least ``undated_age_days`` (an undated event is not known to be new)."""
     if effective_date is not None:
         days = float((now.date() - effective_date).days)
     else:
-        days = (now - detected_at).total_seconds() / 86_400
+        days = max(undated_age_days, (now - detected_at).total_seconds() / 86_400)
     return max(0.0, days)
 
 
@@ -179,7 +187,8 @@ def score_signal(data: ScoreInput, config: ScoringConfig | None = None) -> Score
     config = config or ScoringConfig()
     strength = config.weight(data.signal_type)
     confidence = min(1.0, max(0.0, data.confidence))
-    fresh = recency(event_age_days(data.effective_date, data.detected_at, data.now), config.half_life_days)
+    age = event_age_days(data.effective_date, data.detected_at, data.now, undated_age_days=config.undated_age_days)
+    fresh = recency(age, config.half_life_days)
 
     best = config.event_points * strength
     certain = best * confidence

@@ -65,7 +65,8 @@ def scoring_config(settings: Settings | None = None) -> ScoringConfig:
     settings = settings or get_settings()
     return ScoringConfig().with_overrides(weights=settings.scoring_weights,
                                           thresholds={str(k): v for k, v in settings.scoring_thresholds.items()},
-                                          half_life_days=settings.scoring_half_life_days)
+                                          half_life_days=settings.scoring_half_life_days,
+                                          undated_age_days=float(settings.lookback_days))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -18,9 +18,11 @@ export const reviewKeys = {
   matches: ["review", "matches"] as const,
   duplicates: ["review", "duplicates"] as const,
   merges: ["review", "merges"] as const,
+  lowConfidence: ["review", "low-confidence"] as const,
 };
 
-function safeUrl(value: string | null | undefined): string | null {
+/** The link, if it is a web address: a URL scraped from elsewhere must not run script (javascript:) when clicked. */
+export function safeUrl(value: string | null | undefined): string | null {
   if (!value) return null;
   try {
     const url = new URL(value);

@@ -1,16 +1,18 @@
 // Review (/review, managers and admins): the match review queue (a profile next to the lead it may be, agreed and
 // disagreed fields marked; Approve or Reject) and duplicate leads (Merge, or not the same person; recent merges with
-// Undo). The tab is kept in the URL (?tab=matches|duplicates).
+// Undo), and low-confidence texts (the classifier's unsure guesses, labelled by a person). The tab is kept in the
+// URL (?tab=matches|duplicates|low-confidence).
 import * as Tabs from "@radix-ui/react-tabs";
 import { useQuery } from "@tanstack/react-query";
 import { useSearchParams } from "react-router-dom";
 import { api, unwrap } from "@/api/client";
 import { PageHeader } from "@/components/states";
 import { DuplicatesTab } from "./DuplicatesTab";
+import { LowConfidenceTab } from "./LowConfidenceTab";
 import { MatchesTab, reviewKeys } from "./MatchesTab";
 import "./review.css";
 
-const TABS = ["matches", "duplicates"] as const;
+const TABS = ["matches", "duplicates", "low-confidence"] as const;
 type Tab = (typeof TABS)[number];
 
 export default function ReviewPage() {
@@ -48,12 +50,18 @@ export default function ReviewPage() {
           <Tabs.Trigger value="duplicates" className="review-tab">
             Duplicates
           </Tabs.Trigger>
+          <Tabs.Trigger value="low-confidence" className="review-tab">
+            Low confidence
+          </Tabs.Trigger>
         </Tabs.List>
         <Tabs.Content value="matches" className="review-panel">
           <MatchesTab />
         </Tabs.Content>
         <Tabs.Content value="duplicates" className="review-panel">
           <DuplicatesTab />
+        </Tabs.Content>
+        <Tabs.Content value="low-confidence" className="review-panel">
+          <LowConfidenceTab />
         </Tabs.Content>
       </Tabs.Root>
     </div>
