@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     login_lockout_max_seconds: int = Field(default=3600, ge=1, description="Longest lockout")
     login_failure_reset_hours: float = Field(default=24, gt=0, description="Failures are forgotten this long "
                                              "after the last one (and an account's at a successful sign-in)")
+    # Machine clients (docs/security.md, "Machine clients"): token lifetime, and the per-client token bucket that
+    # limits their calls (a refill rate, and the burst a full bucket allows).
+    api_client_token_minutes: int = Field(default=15, ge=1, le=60, description="Lifetime of a client's access "
+                                          "token")
+    api_client_rate_per_minute: float = Field(default=600, gt=0, description="Calls a client may make per "
+                                              "minute, on average")
+    api_client_burst: int = Field(default=60, ge=1, description="Calls a client may make at once (the bucket)")
     encryption_keys: SecretStr | None = Field(
         default=None, description="PII/secret encryption keys 'id:base64(32 bytes),…', first active; "
                                   "derived from the secret key when unset")

@@ -5,16 +5,23 @@ import secrets
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Header, HTTPException, Request, Response, status
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
-from upswing.account import service, tokens
-from upswing.account.deps import Admin, AnyUser, Authenticated
-from upswing.account.models import User
+from upswing.account import clients, service, tokens
+from upswing.account.deps import Admin, AnyUser, Authenticated, client_address
+from upswing.account.models import ApiClient, User
 from upswing.account.schemas import (
     AddressUnlock,
     AlertPreferences,
+    ApiClientCreate,
+    ApiClientRead,
+    ApiClientSecret,
+    ApiClientUpdate,
     BrowserToken,
+    ClientToken,
+    OAuthError,
     PasswordChange,
     RefreshRequest,
     TeamCreate,
@@ -32,11 +39,6 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
 
-def _client_address(request: Request) -> str:
-    """The client's address as the server sees it (behind a proxy: run uvicorn with ``--proxy-headers``)."""
-    return request.client.host if request.client else "unknown"
-
-
 def _locked_out(seconds: int) -> HTTPException:
     # The same status, body and header whether or not the account exists.
     return HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "Too many failed sign-in attempts; try again later",
@@ -46,7 +48,7 @@ def _locked_out(seconds: int) -> HTTPException:
 @router.post("/auth/token", response_model=Token, operation_id="auth_token")
 def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: DbSession,
           settings: AppSettings) -> Token:
-    result = service.sign_in(session, settings, form.username, form.password, address=_client_address(request))
+    result = service.sign_in(session, settings, form.username, form.password, address=client_address(request))
     session.commit()  # failures and lockouts count even though the request is refused
     if result.retry_after:
         raise _locked_out(result.retry_after)
@@ -156,7 +158,7 @@ def change_password(body: PasswordChange, principal: Authenticated, request: Req
                     settings: AppSettings) -> Token:
     """Change one's own password: every session and token ends; the response holds this client's new ones."""
     result = service.change_password(session, settings, principal.user, body.current_password, body.new_password,
-                                     address=_client_address(request))
+                                     address=client_address(request))
     session.commit()
     if result.retry_after:
         raise _locked_out(result.retry_after)
@@ -216,3 +218,100 @@ def create_team(body: TeamCreate, admin: Admin, session: DbSession) -> object:
     team = service.get_or_create_team(session, body.name, actor=f"user:{admin.username}")
     session.commit()
     return team
+
+
+# --------------------------------------------------------------------------------------------------
+# Machine clients: OAuth 2.0 client credentials (account/clients.py; docs/security.md, "Machine clients")
+
+TOKEN_PATH = "/api/v1/oauth/token"  # noqa: S105 - a path, not a secret
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _oauth_error(exc: clients.OAuthError, basic: bool) -> JSONResponse:
+    headers = dict(_NO_STORE)
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="upswing"' if basic else "Bearer"
+    body = OAuthError(error=exc.error, error_description=exc.description, detail=exc.description)
+    return JSONResponse(body.model_dump(), status_code=exc.status_code, headers=headers)
+
+
+@router.post("/oauth/token", response_model=ClientToken, operation_id="oauth_token", tags=["oauth"],
+             responses={400: {"model": OAuthError}, 401: {"model": OAuthError}})
+def oauth_token(request: Request, session: DbSession, settings: AppSettings,
+                grant_type: Annotated[str | None, Form()] = None,
+                scope: Annotated[str | None, Form(description="Space-separated; default: every scope of the client")]
+                = None,
+                client_id: Annotated[str | None, Form()] = None,
+                client_secret: Annotated[str | None, Form()] = None,
+                client_assertion_type: Annotated[str | None, Form()] = None,
+                client_assertion: Annotated[str | None, Form()] = None) -> Response:
+    """An access token for a machine client (``grant_type=client_credentials``), authenticated by its secret
+    (HTTP Basic or in the form) or a signed JWT (``private_key_jwt``, RFC 7523). Errors follow RFC 6749 §5.2."""
+    token_request = clients.TokenRequest(
+        grant_type=grant_type, scope=scope, client_id=client_id, client_secret=client_secret,
+        client_assertion_type=client_assertion_type, client_assertion=client_assertion,
+        authorization=request.headers.get("authorization"))
+    audiences = [settings.public_base_url.rstrip("/") + TOKEN_PATH, str(request.url.replace(query=""))]
+    try:
+        issued = clients.issue_token(session, settings, token_request, address=client_address(request),
+                                     audiences=audiences)
+    except clients.OAuthError as exc:
+        return _oauth_error(exc, basic=(token_request.authorization or "").lower().startswith("basic "))
+    session.commit()
+    return JSONResponse(issued.model_dump(), headers=_NO_STORE)
+
+
+def _with_secret(client: ApiClient, secret: str | None) -> ApiClientSecret:
+    return ApiClientSecret.model_validate({**ApiClientRead.model_validate(client).model_dump(),
+                                           "client_secret": secret})
+
+
+@router.get("/api-clients", response_model=list[ApiClientRead], operation_id="api_clients_list",
+            tags=["api-clients"])
+def list_api_clients(_: Admin, session: DbSession) -> list[ApiClient]:
+    return clients.list_clients(session)
+
+
+@router.post("/api-clients", response_model=ApiClientSecret, status_code=201, operation_id="api_clients_create",
+             tags=["api-clients"])
+def create_api_client(body: ApiClientCreate, admin: Admin, session: DbSession, response: Response,
+                      settings: AppSettings) -> ApiClientSecret:
+    """Register a machine client; its secret (when it has no public key) is in this answer and never again."""
+    client, secret = clients.create_client(session, settings, body, actor=f"user:{admin.username}")
+    session.commit()
+    response.headers.update(_NO_STORE)
+    return _with_secret(client, secret)
+
+
+@router.get("/api-clients/{client_id}", response_model=ApiClientRead, operation_id="api_clients_get",
+            tags=["api-clients"])
+def get_api_client(client_id: uuid.UUID, _: Admin, session: DbSession) -> ApiClient:
+    return clients.get_client(session, client_id)
+
+
+@router.patch("/api-clients/{client_id}", response_model=ApiClientRead, operation_id="api_clients_update",
+              tags=["api-clients"])
+def update_api_client(client_id: uuid.UUID, body: ApiClientUpdate, admin: Admin, session: DbSession) -> ApiClient:
+    """Change a client's name, scopes, addresses or key, or disable it (its tokens stop working)."""
+    client = clients.update_client(session, client_id, body, actor=f"user:{admin.username}")
+    session.commit()
+    return client
+
+
+@router.post("/api-clients/{client_id}/rotate-secret", response_model=ApiClientSecret,
+             operation_id="api_clients_rotate_secret", tags=["api-clients"])
+def rotate_api_client_secret(client_id: uuid.UUID, admin: Admin, session: DbSession, response: Response,
+                             settings: AppSettings) -> ApiClientSecret:
+    """A new secret, shown once: the old one and the tokens issued with it stop working."""
+    client, secret = clients.rotate_secret(session, settings, client_id, actor=f"user:{admin.username}")
+    session.commit()
+    response.headers.update(_NO_STORE)
+    return _with_secret(client, secret)
+
+
+@router.delete("/api-clients/{client_id}", status_code=204, operation_id="api_clients_delete",
+               tags=["api-clients"])
+def delete_api_client(client_id: uuid.UUID, admin: Admin, session: DbSession) -> Response:
+    clients.delete_client(session, client_id, actor=f"user:{admin.username}")
+    session.commit()
+    return Response(status_code=204)

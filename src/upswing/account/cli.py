@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from upswing.account import service
+from upswing.account import clients, service
 from upswing.account.models import Role, User
-from upswing.account.schemas import UserCreate, UserUpdate
+from upswing.account.schemas import CLIENT_SCOPES, ApiClientCreate, ApiClientUpdate, UserCreate, UserUpdate
 from upswing.core.cli_support import cli_actor, console, fail, user_errors
 from upswing.core.db import transaction
 from upswing.settings import get_settings
@@ -101,3 +103,67 @@ def unlock(username: str | None = typer.Argument(None, help="Login name whose lo
     for name, result in results:
         state = "was locked out" if result.was_locked else "was not locked out"
         console.print(f"{name}: {state}; {result.failures} failed sign-in(s) cleared")
+
+
+api_clients_app = typer.Typer(help="Machine clients of the API (OAuth 2.0 client credentials).", no_args_is_help=True)
+
+
+def _show_secret(client_id: object, secret: str | None) -> None:
+    console.print(f"client_id     [bold]{client_id}[/]")
+    if secret is not None:
+        console.print(f"client_secret [bold]{secret}[/]")
+        console.print("Store the secret now: it is not shown again (rotate it to get a new one).")
+
+
+@api_clients_app.command("create")
+def create_api_client(name: str = typer.Argument(..., help="A name for the client, e.g. the CRM"),
+                      scopes: list[str] = typer.Option(..., "--scope", help="A scope it may get (repeat): "
+                                                       + ", ".join(CLIENT_SCOPES)),
+                      allow_ip: list[str] = typer.Option([], "--allow-ip", help="Address or CIDR it may call "
+                                                         "from (repeat; default: any)"),
+                      public_key: Path | None = typer.Option(None, "--public-key", exists=True, dir_okay=False,
+                                                             help="PEM public key or JWKS file: the client signs "
+                                                                  "assertions (private_key_jwt), no secret")) -> None:
+    """Register a machine client; prints its id and (without --public-key) its secret, once."""
+    with user_errors():
+        try:
+            data = ApiClientCreate(name=name, scopes=scopes, allowed_ips=allow_ip,
+                                   public_key=public_key.read_text() if public_key else None)
+        except ValueError as exc:
+            fail(str(exc))
+        with transaction() as session:
+            client, secret = clients.create_client(session, get_settings(), data, actor=cli_actor())
+            client_id = client.id
+    _show_secret(client_id, secret)
+
+
+@api_clients_app.command("list")
+def list_api_clients() -> None:
+    """List machine clients."""
+    with transaction(read=True) as session:
+        rows = [(str(c.id), c.name, c.auth_method, " ".join(c.scopes), " ".join(c.allowed_ips) or "any",
+                 "yes" if c.is_active else "no") for c in clients.list_clients(session)]
+    table = Table("client_id", "name", "auth", "scopes", "allowed from", "active")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+@api_clients_app.command("rotate")
+def rotate_api_client(client: str = typer.Argument(..., help="Client id or name")) -> None:
+    """A new secret for a client: the old one and its tokens stop working. Prints the secret, once."""
+    with user_errors(), transaction() as session:
+        found = clients.find_client(session, client)
+        _, secret = clients.rotate_secret(session, get_settings(), found.id, actor=cli_actor())
+        client_id = found.id
+    _show_secret(client_id, secret)
+
+
+@api_clients_app.command("disable")
+def disable_api_client(client: str = typer.Argument(..., help="Client id or name")) -> None:
+    """Disable a client: its tokens stop working and it gets no new ones."""
+    with user_errors(), transaction() as session:
+        found = clients.find_client(session, client)
+        clients.update_client(session, found.id, ApiClientUpdate(is_active=False), actor=cli_actor())
+        name = found.name
+    console.print(f"Disabled API client [bold]{name}[/]")

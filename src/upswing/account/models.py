@@ -4,10 +4,10 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from upswing.core.db import Base, UTCDateTime, new_uuid, utcnow
+from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, utcnow
 
 
 class Role(StrEnum):
@@ -94,3 +94,39 @@ class LoginThrottle(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_login_throttle_last_failure_at", "last_failure_at"),)
+
+
+class ApiClient(Base):
+    """A machine client of the API (a CRM integration): it obtains short-lived access tokens for its scopes with
+    the OAuth 2.0 client-credentials grant, authenticated by its secret or a JWT signed with its key
+    (docs/security.md, "Machine clients"). Its ``id`` is the OAuth ``client_id``."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    #: ``client_secret`` (HTTP Basic or in the form) or ``private_key_jwt`` (RFC 7523 assertion).
+    auth_method: Mapped[str] = mapped_column(String(20))
+    #: HMAC-SHA256 of the secret under a key derived from the secret key (``clients.hash_secret``); never the secret.
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    #: The public key (PEM) or a JWK / JWK set (JSON) that verifies its assertions (``private_key_jwt``).
+    public_key: Mapped[str | None] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: Addresses or CIDR networks it may call from; empty: anywhere.
+    allowed_ips: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    #: Access tokens issued before this moment (whole seconds) are refused: set by a secret rotation or disabling.
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiClientAssertion(Base):
+    """The ``jti`` of a client assertion already used, kept until the assertion expires (a replay is refused)."""
+
+    __tablename__ = "api_client_assertions"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_clients.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -129,3 +130,93 @@ class UserRead(BaseModel):
     away_from: date | None = None
     away_until: date | None = None
     alert_hourly_cap: int | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Machine clients (OAuth 2.0 client credentials; account/clients.py)
+
+#: What a machine client may be allowed to do (docs/security.md, "Machine clients").
+ClientScope = Literal["leads:read", "leads:write", "signals:read", "signals:write", "outcomes:write",
+                      "webhooks:manage"]
+CLIENT_SCOPES: tuple[str, ...] = ("leads:read", "leads:write", "signals:read", "signals:write", "outcomes:write",
+                                  "webhooks:manage")
+
+
+def _networks(values: list[str]) -> list[str]:
+    """Addresses and CIDR networks, normalized (``10.0.0.7`` becomes ``10.0.0.7/32``); host bits are refused."""
+    normalized = []
+    for value in values:
+        try:
+            normalized.append(str(ipaddress.ip_network(value.strip(), strict=True)))
+        except ValueError:
+            raise ValueError(f"not an IP address or CIDR network: {value!r}") from None
+    return sorted(set(normalized))
+
+
+def _scopes(values: list[ClientScope]) -> list[ClientScope]:
+    return sorted(set(values))
+
+
+Networks = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100), AfterValidator(_networks)]
+Scopes = Annotated[list[ClientScope], Field(min_length=1), AfterValidator(_scopes)]
+PublicKey = Annotated[str, Field(min_length=1, max_length=20_000,
+                                 description="PEM public key, or a JWK / JWK set as JSON (RSA or P-256)")]
+
+
+class ApiClientCreate(BaseModel):
+    """A machine client: with ``public_key`` it authenticates with signed assertions (``private_key_jwt``),
+    without one with a secret (shown once, in the answer)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=120)
+    scopes: Scopes
+    allowed_ips: Networks = Field(default_factory=list, description="Addresses or CIDR networks; empty: any")
+    public_key: PublicKey | None = None
+
+
+class ApiClientUpdate(BaseModel):
+    """A field left out is unchanged. Disabling ends the client's access tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    scopes: Scopes | None = None
+    allowed_ips: Networks | None = None
+    public_key: PublicKey | None = Field(default=None, description="A new key (private_key_jwt clients only)")
+    is_active: bool | None = None
+
+
+class ApiClientRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID = Field(description="The OAuth client_id")
+    name: str
+    auth_method: Literal["client_secret", "private_key_jwt"]
+    scopes: list[str]
+    allowed_ips: list[str]
+    public_key: str | None
+    is_active: bool
+    created_at: datetime
+    created_by: str
+
+
+class ApiClientSecret(ApiClientRead):
+    """A client with its secret: shown this once (at creation or rotation), stored only as a keyed hash."""
+
+    client_secret: str | None = Field(description="null for a private_key_jwt client")
+
+
+class ClientToken(BaseModel):
+    """An access token of the client-credentials grant (RFC 6749 §5.1)."""
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - OAuth2 token type, not a secret
+    expires_in: int
+    scope: str = Field(description="The scopes granted, space-separated")
+
+
+class OAuthError(BaseModel):
+    """An error of the token endpoint (RFC 6749 §5.2); ``detail`` repeats the description."""
+
+    error: Literal["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+                   "unsupported_grant_type", "invalid_scope"]
+    error_description: str
+    detail: str

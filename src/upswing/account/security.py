@@ -16,6 +16,8 @@ from upswing.settings import Settings
 _password_hash = PasswordHash((Argon2Hasher(),))
 ALGORITHM = "HS256"
 TokenKind = Literal["access", "refresh"]
+#: The ``typ`` of a machine client's access token (account/clients.py).
+CLIENT_TOKEN = "client"  # noqa: S105 - a token kind, not a secret
 
 
 def hash_password(password: str) -> str:
@@ -47,4 +49,23 @@ def decode_token(settings: Settings, token: str, kind: TokenKind) -> dict[str, A
                                         options={"require": ["exp", "iat", "sub", "typ"]})
     if claims.get("typ") != kind:
         raise jwt.InvalidTokenError(f"expected a {kind} token")
+    return claims
+
+
+def create_client_token(settings: Settings, client_id: uuid.UUID, scopes: list[str], *,
+                        now: datetime | None = None) -> str:
+    """A machine client's access token: ``sub`` the client id, ``typ`` ``client``, its granted ``scope``."""
+    now = now or utcnow()
+    claims = {"sub": str(client_id), "typ": CLIENT_TOKEN, "scope": " ".join(scopes), "iat": now,
+              "exp": now + timedelta(minutes=settings.api_client_token_minutes), "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
+
+
+def decode_bearer(settings: Settings, token: str) -> dict[str, Any]:
+    """A bearer token of a request: a person's access token or a machine client's (``typ``: ``access`` or
+    ``client``); signature and expiry checked, raises ``jwt.InvalidTokenError``."""
+    claims: dict[str, Any] = jwt.decode(token, settings.secret_key.get_secret_value(), algorithms=[ALGORITHM],
+                                        options={"require": ["exp", "iat", "sub", "typ"]})
+    if claims.get("typ") not in ("access", CLIENT_TOKEN):
+        raise jwt.InvalidTokenError("expected an access token")
     return claims

@@ -86,6 +86,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.detail, dict):  # {"detail": …, and fields of its own, such as an OAuth "error"}
+            extra = {k: v for k, v in exc.detail.items() if k != "detail"}
+            return JSONResponse(status_code=exc.status_code, content=error_body(str(exc.detail.get("detail", "error")),
+                                                                                extra=extra), headers=exc.headers)
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         return JSONResponse(status_code=exc.status_code, content=error_body(detail), headers=exc.headers)
 
