@@ -39,8 +39,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"digest"}),
     # Orchestration above the domains it calls: the pipeline (ingest → link → detect → signals), casework
     # (working a signal through the guard), duplicate leads, data-subject requests, keys, the demo; analytics
-    # reads signals, their outcomes and feedback across the domains.
-    frozenset({"pipeline", "casework", "dedupe", "dsar", "keys", "demo", "fakes", "analytics"}),
+    # reads signals, their outcomes and feedback across the domains; crm pushes signals to CRMs and syncs back.
+    frozenset({"pipeline", "casework", "dedupe", "dsar", "keys", "demo", "fakes", "analytics", "crm"}),
 )
 #: Modules whose layer is not their package's: privacy's workflows act on every table.
 MODULE_LAYERS = {f"privacy.{name}": "dsar" for name in ("service", "schemas", "suppression", "tasks")}

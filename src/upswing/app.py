@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from upswing import __version__
 from upswing.account.api import router as account_router
+from upswing.account.ratelimit import TokenBuckets
 from upswing.alert.api import router as alert_router
 from upswing.analytics.api import router as analytics_router
 from upswing.audit.api import router as audit_router
@@ -21,6 +22,7 @@ from upswing.core.db import make_api_engine, session_factory
 from upswing.core.health import router as health_router
 from upswing.core.logging import configure_logging
 from upswing.core.spa import mount_dashboard
+from upswing.crm.api import router as crm_router
 from upswing.dedupe.api import router as dedupe_router
 from upswing.digest.api import router as digest_router
 from upswing.digest.mail_api import router as digest_mail_router
@@ -47,11 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_api_engine(settings)
     app.state.session_factory = session_factory(app.state.engine)
+    # Machine clients' rate limits (account/ratelimit.py): in this process.
+    app.state.client_rate_limiter = TokenBuckets(settings.api_client_rate_per_minute / 60, settings.api_client_burst)
 
     # The dedupe router goes before the lead router: /leads/duplicates and /leads/merges are not lead ids.
     for router in (health_router, account_router, dedupe_router, lead_router, signal_router, observation_router,
                    resolution_router, compliance_router, privacy_router, audit_router, source_router, alert_router,
-                   escalation_router, digest_router, digest_mail_router, analytics_router):
+                   escalation_router, digest_router, digest_mail_router, analytics_router, crm_router):
         app.include_router(router)
 
     api_errors.install(app)

@@ -58,6 +58,8 @@ COMMANDS: dict[str, LazyCommand] = {
                              "left queued."),
     "db": LazyCommand("upswing.core.cli:db_app", "Database schema.", migrated=False),
     "users": LazyCommand("upswing.account.cli:app", "Users and teams."),
+    "api-clients": LazyCommand("upswing.account.cli:api_clients_app",
+                               "Machine clients of the API (OAuth 2.0 client credentials)."),
     "leads": LazyCommand("upswing.lead.cli:app", "Leads (borrowers) and their import."),
     "ingest": LazyCommand("upswing.observation.cli:ingest_app", "Ingest saved source exports."),
     "observations": LazyCommand("upswing.observation.cli:observations_app", "Stored observations."),
@@ -81,6 +83,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "escalations": LazyCommand("upswing.escalation.cli:app",
                                "Escalations: signals nobody acknowledged in time, policies, business hours, "
                                "holidays."),
+    "crm": LazyCommand("upswing.crm.cli:app", "CRM connections: connect, status, sync, reconcile, disconnect."),
 }
 
 

@@ -21,6 +21,7 @@ from upswing.compliance.models import (
 )
 from upswing.core.outbox import OutboxEvent, OutboxReceipt
 from upswing.core.tasks import TaskRun
+from upswing.crm.models import CrmConflict, CrmConnection, CrmInboundEvent, CrmLink, CrmPush
 from upswing.digest.models import Digest, DigestPreference
 from upswing.escalation.models import BusinessCalendar, Escalation, EscalationPolicy, Holiday
 from upswing.lead.models import Lead, LeadMerge, Portfolio
@@ -46,6 +47,11 @@ __all__ = [
     "ComplianceSetting",
     "ContactAttempt",
     "ContactConsent",
+    "CrmConflict",
+    "CrmConnection",
+    "CrmInboundEvent",
+    "CrmLink",
+    "CrmPush",
     "DataSubjectRequest",
     "Digest",
     "DigestPreference",

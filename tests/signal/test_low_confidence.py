@@ -95,3 +95,12 @@ def test_labelling_none_makes_no_signal(db_session: Session) -> None:
     assert (outcome.label, outcome.previous_label, outcome.signals_created) == ("none", "promotion", 0)
     assert db_session.scalars(select(Signal).where(Signal.lead_id == lead.id)).all() == []
     assert db_session.get(Observation, observation_id).guess_label is None
+
+
+def test_the_api_label_choices_are_the_person_event_types() -> None:
+    from typing import get_args
+
+    from upswing.detection.text import PERSON_EVENT_LABELS
+    from upswing.signal.schemas import PersonEventLabel
+
+    assert set(get_args(PersonEventLabel)) == set(PERSON_EVENT_LABELS)

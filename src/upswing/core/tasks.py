@@ -55,7 +55,7 @@ R = TypeVar("R")
 BUILTIN_TASK_MODULES = ("upswing.core.outbox", "upswing.account.tasks", "upswing.audit.tasks",
                         "upswing.resolution.tasks", "upswing.signal.tasks", "upswing.pipeline.tasks",
                         "upswing.privacy.tasks", "upswing.alert.tasks",
-                        "upswing.escalation.tasks", "upswing.digest.tasks")
+                        "upswing.escalation.tasks", "upswing.digest.tasks", "upswing.crm.tasks")
 
 
 class TaskStatus(StrEnum):

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from upswing.account.deps import AnyUser, Worker
 from upswing.casework import service as casework
 from upswing.core.deps import DbSession
-from upswing.detection.events import SignalType
 from upswing.signal import feedback, low_confidence, service
 from upswing.signal.schemas import (
     ActionRequest,
@@ -19,6 +18,7 @@ from upswing.signal.schemas import (
     LowConfidencePage,
     LowConfidenceRead,
     OutcomeRequest,
+    PersonEventLabel,
     SignalFilters,
     SignalPage,
     SignalRead,
@@ -41,13 +41,13 @@ def list_signals(user: AnyUser, session: DbSession,
 @router.get("/low-confidence", response_model=LowConfidencePage, operation_id="signals_low_confidence")
 def list_low_confidence(
     user: AnyUser, session: DbSession,
-    label: Annotated[SignalType | None, Query(description="Only guesses of this event type")] = None,
+    label: Annotated[PersonEventLabel | None, Query(description="Only guesses of this event type")] = None,
     lead_id: Annotated[uuid.UUID | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")] = None,
 ) -> LowConfidencePage:
     """Texts that look like an event but not surely enough to be a signal, newest first; label them to train."""
-    page = low_confidence.list_low_confidence(session, user, label=label.value if label else None, lead_id=lead_id,
+    page = low_confidence.list_low_confidence(session, user, label=label, lead_id=lead_id,
                                               limit=limit, cursor=cursor)
     return LowConfidencePage(items=[LowConfidenceRead.model_validate(item) for item in page.items], limit=limit,
                              next_cursor=page.next_cursor)

@@ -175,6 +175,11 @@ class FeedbackResult(BaseModel):
     dismissed: bool
 
 
+#: The person event types (``detection.text.PERSON_EVENT_LABELS``): what a text's guess can be.
+PersonEventLabel = Literal["new_employment", "promotion", "certification", "license_renewal", "award",
+                           "business_launch", "education", "job_loss"]
+
+
 class LowConfidenceRead(BaseModel):
     """A text whose top guess is an event below its type's confidence threshold: no signal until someone labels it."""
 
