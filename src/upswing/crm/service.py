@@ -216,13 +216,15 @@ def push_due(factory: sessionmaker[Session] | None = None, *, http: Callable[[Cr
     worker = worker or tasks.worker_name("crm")
     report = PushReport()
     batches = 0
+    # One connector per connection for the whole run: its access token and rate-limit state carry over batches.
+    connectors: dict[uuid.UUID, CrmConnector] = {}
     while max_batches is None or batches < max_batches:
         claimed = claim(factory, worker, batch, lease)
         if not claimed:
             break
         batches += 1
         for connection_id, pushes in _prepare(factory, claimed).items():
-            _push_batch(factory, connection_id, pushes, http, worker, report)
+            _push_batch(factory, connection_id, pushes, http, worker, report, connectors)
     return report
 
 
@@ -276,12 +278,16 @@ def _signal_record(signal: SignalRow, lead: Lead, due: datetime | None, owner: s
 
 
 def _push_batch(factory: sessionmaker[Session], connection_id: uuid.UUID, pushes: list[_Prepared],
-                http: Callable[[CrmConnection], httpx.Client] | None, worker: str, report: PushReport) -> None:
-    with factory() as session:
-        connection = session.get(CrmConnection, connection_id)
-        assert connection is not None
-        session.expunge(connection)
-    connector = make_connector(connection, http(connection) if http else None)
+                http: Callable[[CrmConnection], httpx.Client] | None, worker: str, report: PushReport,
+                connectors: dict[uuid.UUID, CrmConnector]) -> None:
+    connector = connectors.get(connection_id)
+    if connector is None:
+        with factory() as session:
+            connection = session.get(CrmConnection, connection_id)
+            assert connection is not None
+            session.expunge(connection)
+        connector = connectors[connection_id] = make_connector(connection, http(connection) if http else None)
+    calls_before = connector.usage.calls
     now = utcnow()
     results: list[SignalPush | CrmError]
     paused: RateLimited | None = None
@@ -294,8 +300,9 @@ def _push_batch(factory: sessionmaker[Session], connection_id: uuid.UUID, pushes
     with factory() as session, session.begin():
         row = session.get(CrmConnection, connection_id)
         assert row is not None
-        _count_calls(row, connector.usage.calls, now)
-        report.api_calls += connector.usage.calls
+        calls = connector.usage.calls - calls_before
+        _count_calls(row, calls, now)
+        report.api_calls += calls
         if paused is not None:
             row.status = ConnectionStatus.PAUSED.value
             row.paused_until = now + timedelta(seconds=max(1.0, paused.retry_after))
