@@ -84,14 +84,11 @@ def status(name: str | None = typer.Argument(None, help="One connection (default
 @app.command("sync")
 def sync(name: str = _NAME) -> None:
     """Push every due signal now, then apply the CRM's changes (Salesforce is polled; HubSpot sends webhooks)."""
-    from upswing.core.db import transaction
+    from upswing.core.db import session_factory
     from upswing.crm import service
-    from upswing.crm.models import CrmSystem
 
-    pushed = service.push_due()
-    with transaction() as session, user_errors():
-        connection = service.get_connection(session, name)
-        pulled = service.pull(session, connection) if connection.system == CrmSystem.SALESFORCE else None
+    with user_errors():
+        pushed, pulled = service.sync(session_factory(), name)
     console.print(f"{name}: {pushed.sent} pushed, {pushed.retried} to retry, {pushed.failed} failed, "
                   f"{pushed.api_calls} API calls" + (f"; {pulled.applied} changes applied, {pulled.echoes} echoes, "
                                                      f"{pulled.conflicts} conflicts" if pulled else ""))

@@ -58,6 +58,7 @@ from upswing.crm.models import (
     PushStatus,
 )
 from upswing.lead.models import Lead
+from upswing.signal import service as signals
 from upswing.signal.models import Signal as SignalRow
 from upswing.signal.models import SignalAction, SignalStatus
 
@@ -386,6 +387,14 @@ def pull(session: Session, connection: CrmConnection, *, http: httpx.Client | No
     return report
 
 
+def sync(factory: sessionmaker[Session], connection_id: uuid.UUID | str) -> tuple[PushReport, ApplyReport | None]:
+    """Push what is due, then (a CRM without webhooks: Salesforce) pull its changes, in a transaction of its own."""
+    pushed = push_due(factory)
+    with factory() as session, session.begin():
+        connection = get_connection(session, connection_id)
+        return pushed, pull(session, connection) if connection.system == CrmSystem.SALESFORCE else None
+
+
 def receive_webhook(session: Session, connection_id: uuid.UUID, headers: dict[str, str], body: bytes,
                     url: str) -> ApplyReport:
     """Verify an inbound webhook (``WebhookRejected`` otherwise) and apply its changes."""
@@ -441,8 +450,6 @@ def _apply(session: Session, connection: CrmConnection, change: RemoteChange) ->
         if signal is None or signal.status not in (SignalStatus.NEW.value, SignalStatus.ACKNOWLEDGED.value):
             return "ignored", {**detail, "signal_id": str(change.signal_id)}
         lead = session.get(Lead, signal.lead_id)
-        from upswing.signal import service as signals
-
         signals.record_action(session, signal.id, SignalAction.CRM_TASK, user=_acting_user(session, lead),
                               note=f"task completed in {connection.name}")
         return "applied", {**detail, "signal_id": str(signal.id)}
@@ -468,9 +475,8 @@ def _apply(session: Session, connection: CrmConnection, change: RemoteChange) ->
                                     upswing_value=str(lead.assignee_id) if lead.assignee_id else None,
                                     crm_value=str(change.value), upswing_changed_at=lead.updated_at,
                                     crm_changed_at=change.changed_at, winner="crm" if crm_wins else "upswing"))
-            if not crm_wins:
-                return "conflict", detail
-            lead.assignee_id = new
+            if crm_wins:
+                lead.assignee_id = new
             return "conflict", detail
         lead.assignee_id = new
         return "applied", detail
@@ -536,9 +542,9 @@ def reconcile(session: Session, connection: CrmConnection, *, http: httpx.Client
 
 def status(session: Session, connection: CrmConnection) -> dict[str, Any]:
     counts: dict[str, int] = dict(session.execute(
-        select(CrmPush.status, _count()).where(CrmPush.connection_id == connection.id).group_by(CrmPush.status)
+        select(CrmPush.status, func.count()).where(CrmPush.connection_id == connection.id).group_by(CrmPush.status)
     ).all())
-    conflicts = session.scalar(select(_count()).where(CrmConflict.connection_id == connection.id,
+    conflicts = session.scalar(select(func.count()).where(CrmConflict.connection_id == connection.id,
                                                       CrmConflict.resolved_at.is_(None)))
     return {"id": str(connection.id), "name": connection.name, "system": connection.system,
             "status": connection.status, "last_error": connection.last_error,
@@ -548,6 +554,3 @@ def status(session: Session, connection: CrmConnection) -> dict[str, Any]:
             "daily_budget": connection.daily_budget,
             "pushes": {s.value: int(counts.get(s.value, 0)) for s in PushStatus}, "open_conflicts": int(conflicts or 0)}
 
-
-def _count() -> Any:
-    return func.count()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from upswing.core import tasks
-from upswing.core.db import transaction
+from upswing.core.db import session_factory, transaction
 from upswing.core.logging import get_logger
 from upswing.core.outbox import Event, batch_consumer
 from upswing.crm import service
@@ -66,12 +66,7 @@ def connect(connection_id: str) -> str:
 @tasks.task(service.SYNC_TASK, max_attempts=1)
 def sync(connection_id: str) -> int:
     """Push what is due, then pull the CRM's changes (queued by the API)."""
-    sent = service.push_due().sent
-    with transaction() as session:
-        connection = service.get_connection(session, connection_id)
-        if connection.system == CrmSystem.SALESFORCE:
-            service.pull(session, connection)
-    return sent
+    return service.sync(session_factory(), connection_id)[0].sent
 
 
 @tasks.task(service.RECONCILE_TASK, max_attempts=1)
