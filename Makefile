@@ -84,6 +84,9 @@ bench: $(STAMP) $(DIST)
 	$(BIN)/python benchmarks/alerts.py
 	$(BIN)/python benchmarks/digest.py
 	$(BIN)/python benchmarks/dashboard.py
+	$(BIN)/python benchmarks/crm_sync.py
+	$(BIN)/python benchmarks/holdout_simulation.py
+	$(BIN)/python benchmarks/analytics.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(DASHBOARD)/node_modules $(DASHBOARD)/dist \

@@ -37,10 +37,14 @@ LAYERS: tuple[frozenset[str], ...] = (
     # gathers signals, alerts and escalations into one e-mail per user and day.
     frozenset({"escalation"}),
     frozenset({"digest"}),
+    # Outcomes of the leads (payments, promises…), recorded from files, the API and signals.
+    frozenset({"outcome"}),
     # Orchestration above the domains it calls: the pipeline (ingest → link → detect → signals), casework
     # (working a signal through the guard), duplicate leads, data-subject requests, keys, the demo; analytics
-    # reads signals, their outcomes and feedback across the domains; crm pushes signals to CRMs and syncs back.
-    frozenset({"pipeline", "casework", "dedupe", "dsar", "keys", "demo", "fakes", "analytics", "crm"}),
+    # reads signals, their outcomes and feedback across the domains; crm pushes signals to CRMs and syncs back;
+    # experiment assigns holdout arms and measures the lift from alerts and outcomes.
+    frozenset({"pipeline", "casework", "dedupe", "dsar", "keys", "demo", "fakes", "analytics", "crm",
+               "experiment"}),
 )
 #: Modules whose layer is not their package's: privacy's workflows act on every table.
 MODULE_LAYERS = {f"privacy.{name}": "dsar" for name in ("service", "schemas", "suppression", "tasks")}

@@ -4,8 +4,8 @@ import { expect, leadOf, test, USERS } from "./fixtures";
 const NAV_BY_ROLE: Record<string, string[]> = {
   [USERS.agent]: ["Feed", "Leads", "Alerts", "Analytics"],
   [USERS.viewer]: ["Feed", "Leads", "Alerts", "Analytics"],
-  [USERS.manager]: ["Feed", "Leads", "Review", "Alerts", "Analytics"],
-  [USERS.admin]: ["Feed", "Leads", "Review", "Alerts", "Analytics", "Admin"],
+  [USERS.manager]: ["Feed", "Leads", "Review", "Alerts", "Analytics", "Experiments"],
+  [USERS.admin]: ["Feed", "Leads", "Review", "Alerts", "Analytics", "Experiments", "Admin"],
 };
 
 test.describe("signing in", () => {

@@ -15,6 +15,8 @@ const ReviewPage = lazy(() => import("@/features/review/ReviewPage"));
 const AlertsPage = lazy(() => import("@/features/alerts/AlertsPage"));
 const AnalyticsPage = lazy(() => import("@/features/analytics/AnalyticsPage"));
 const AdminPage = lazy(() => import("@/features/admin/AdminPage"));
+const ExperimentsPage = lazy(() => import("@/features/experiments/ExperimentsPage"));
+const ExperimentPage = lazy(() => import("@/features/experiments/ExperimentPage"));
 
 function RequireSignIn({ children }: { children: ReactNode }) {
   const { user, ready } = useAuth();
@@ -64,6 +66,22 @@ const router = createBrowserRouter([
       { path: "alerts", element: <Page><AlertsPage /></Page> },
       { path: "settings/digest", element: <Navigate to="/alerts?tab=digest" replace /> },
       { path: "analytics", element: <Page><AnalyticsPage /></Page> },
+      {
+        path: "experiments",
+        element: (
+          <RequireRole roles={["admin", "manager"]}>
+            <Page><ExperimentsPage /></Page>
+          </RequireRole>
+        ),
+      },
+      {
+        path: "experiments/:experimentId",
+        element: (
+          <RequireRole roles={["admin", "manager"]}>
+            <Page><ExperimentPage /></Page>
+          </RequireRole>
+        ),
+      },
       {
         path: "admin/*",
         element: (

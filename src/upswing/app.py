@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from upswing import __version__
 from upswing.account.api import router as account_router
 from upswing.account.ratelimit import TokenBuckets
+from upswing.account.security import request_owner
 from upswing.alert.api import router as alert_router
 from upswing.analytics.api import router as analytics_router
 from upswing.audit.api import router as audit_router
@@ -20,6 +22,7 @@ from upswing.compliance.api import router as compliance_router
 from upswing.core import api_errors
 from upswing.core.db import make_api_engine, session_factory
 from upswing.core.health import router as health_router
+from upswing.core.idempotency import IdempotencyMiddleware
 from upswing.core.logging import configure_logging
 from upswing.core.spa import mount_dashboard
 from upswing.crm.api import router as crm_router
@@ -27,8 +30,10 @@ from upswing.dedupe.api import router as dedupe_router
 from upswing.digest.api import router as digest_router
 from upswing.digest.mail_api import router as digest_mail_router
 from upswing.escalation.api import router as escalation_router
+from upswing.experiment.api import router as experiment_router
 from upswing.lead.api import router as lead_router
 from upswing.observation.api import router as observation_router
+from upswing.outcome.api import router as outcome_router
 from upswing.privacy.api import router as privacy_router
 from upswing.resolution.api import router as resolution_router
 from upswing.settings import Settings, get_settings
@@ -55,11 +60,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The dedupe router goes before the lead router: /leads/duplicates and /leads/merges are not lead ids.
     for router in (health_router, account_router, dedupe_router, lead_router, signal_router, observation_router,
                    resolution_router, compliance_router, privacy_router, audit_router, source_router, alert_router,
-                   escalation_router, digest_router, digest_mail_router, analytics_router, crm_router):
+                   escalation_router, digest_router, digest_mail_router, analytics_router, crm_router, outcome_router,
+                   experiment_router):
         app.include_router(router)
 
     api_errors.install(app)
     mount_dashboard(app, settings.dashboard_dir)  # last: its catch-all answers only what no route above took
+    # Every POST may carry an Idempotency-Key (core/idempotency.py); inside the compression, so answers are kept
+    # as the endpoint gave them.
+    app.add_middleware(IdempotencyMiddleware, session_factory=lambda: app.state.session_factory,
+                       scope_of=partial(request_owner, settings), max_body_bytes=settings.import_max_bytes + 64 * 1024)
     # Lists of signals compress tenfold; small answers are not worth it.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app

@@ -84,6 +84,12 @@ COMMANDS: dict[str, LazyCommand] = {
                                "Escalations: signals nobody acknowledged in time, policies, business hours, "
                                "holidays."),
     "crm": LazyCommand("upswing.crm.cli:app", "CRM connections: connect, status, sync, reconcile, disconnect."),
+    "outcomes": LazyCommand("upswing.outcome.cli:app",
+                            "Outcomes: payments, promises, arrangements, disputes, complaints, closures."),
+    "analytics": LazyCommand("upswing.analytics.cli:app",
+                             "Analytics: rebuild the daily rollups the reports read, and their state."),
+    "experiment": LazyCommand("upswing.experiment.cli:app",
+                              "Holdout experiments: a random control group, and the lift with its confidence."),
 }
 
 

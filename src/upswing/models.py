@@ -10,6 +10,16 @@ from upswing.alert.models import (
     TeamRotation,
     WebhookSubscription,
 )
+from upswing.analytics.models import (
+    AgentSignalDaily,
+    CoverageDaily,
+    RecoveryDaily,
+    ResponseDaily,
+    RollupCursor,
+    RollupDay,
+    SignalDaily,
+    SourceDaily,
+)
 from upswing.audit.models import AuditEntry
 from upswing.compliance.models import (
     BlockedWindowRow,
@@ -19,26 +29,31 @@ from upswing.compliance.models import (
     LeadComplianceFlag,
     Suppression,
 )
+from upswing.core.idempotency import IdempotencyRecord
 from upswing.core.outbox import OutboxEvent, OutboxReceipt
 from upswing.core.tasks import TaskRun
 from upswing.crm.models import CrmConflict, CrmConnection, CrmInboundEvent, CrmLink, CrmPush
 from upswing.digest.models import Digest, DigestPreference
 from upswing.escalation.models import BusinessCalendar, Escalation, EscalationPolicy, Holiday
+from upswing.experiment.models import Assignment, Experiment
 from upswing.lead.models import Lead, LeadMerge, Portfolio
 from upswing.notify.models import EmailSuppression
 from upswing.notify.stream import StreamEvent
 from upswing.observation.models import Observation
+from upswing.outcome.models import Outcome
 from upswing.privacy.models import DataSubjectRequest, ErasureTombstone
 from upswing.resolution.models import Match, NonMatch
 from upswing.signal.models import Evidence, LabelledExample, Signal
 from upswing.source.models import BudgetUsage, LeadSchedule, Source
 
 __all__ = [
+    "AgentSignalDaily",
     "Alert",
     "AlertDelivery",
     "AlertRule",
     "AlertSignal",
     "AlertSuppression",
+    "Assignment",
     "AuditEntry",
     "AuthSession",
     "BlockedWindowRow",
@@ -47,6 +62,7 @@ __all__ = [
     "ComplianceSetting",
     "ContactAttempt",
     "ContactConsent",
+    "CoverageDaily",
     "CrmConflict",
     "CrmConnection",
     "CrmInboundEvent",
@@ -60,7 +76,9 @@ __all__ = [
     "Escalation",
     "EscalationPolicy",
     "Evidence",
+    "Experiment",
     "Holiday",
+    "IdempotencyRecord",
     "LabelledExample",
     "Lead",
     "LeadComplianceFlag",
@@ -72,10 +90,17 @@ __all__ = [
     "Observation",
     "OutboxEvent",
     "OutboxReceipt",
+    "Outcome",
     "Portfolio",
+    "RecoveryDaily",
     "RefreshToken",
+    "ResponseDaily",
+    "RollupCursor",
+    "RollupDay",
     "Signal",
+    "SignalDaily",
     "Source",
+    "SourceDaily",
     "StreamEvent",
     "Suppression",
     "TaskRun",

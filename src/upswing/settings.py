@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     task_poll_seconds: float = Field(default=2.0, gt=0, description="Embedded runner: how often it looks")
     task_modules: list[str] = Field(default_factory=list, description="Extra modules that declare tasks")
     event_retention_days: int = Field(default=30, ge=1, description="Keep delivered outbox events this long")
+    idempotency_retention_hours: int = Field(default=24, ge=1, description=(
+        "Keep the answers of POSTs sent with an Idempotency-Key this long (a retry with the same key within it "
+        "gets the first answer)"))
     # Source monitoring: how often each lead is fetched, and the defaults a source starts with.
     monitor_high_value_balance: float = Field(default=10_000, ge=0, description="Balance that makes a lead "
                                               "high-value (fetched at the high-value interval)")

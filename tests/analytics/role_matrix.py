@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from upswing.account.models import Role
 
 EVERYONE = {Role.ADMIN, Role.MANAGER, Role.AGENT, Role.VIEWER}
-REPORTS = ("signals", "funnel", "response-times", "outcomes", "model-quality")
+REPORTS = ("signals", "funnel", "response-times", "outcomes", "recovery", "coverage", "source-health",
+           "model-quality")
 
 ROUTES: list[tuple[str, str, set[Role]]] = [
     ("GET", f"/api/v1/analytics/{name}{suffix}", EVERYONE) for name in REPORTS for suffix in ("", ".csv")

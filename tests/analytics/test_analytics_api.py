@@ -1,117 +1,38 @@
-"""The analytics API (both databases): each report's figures on a small known book, scoped by role (agents their
-own signals, managers their team by default or the one they name, admins and viewers all), the range and team
-checks naming the field, CSV downloads neutralised against formulas, and the queries answered from indexes."""
+"""The analytics API (both databases): each signal report's figures on a small known book — counted live, and read
+from the daily rollups (the ``book`` fixture gives both) — scoped by role (agents their own signals, managers their
+team by default or the one they name, admins and viewers all), the range and team checks naming the field, CSV
+downloads neutralised against formulas, and the queries answered from indexes."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session, sessionmaker
 
-from factories import auth, make_lead, make_portfolio, make_signal, make_team, make_user
+from analytics.books import roll_up, signal_book
+from factories import auth, make_user
 from upswing.account.models import Role
 from upswing.analytics.service import percentile
-from upswing.detection.events import SignalType
-from upswing.signal import service as signals
-from upswing.signal.models import DismissReason, Evidence, LabelledExample, Signal, SignalAction, SignalOutcome
 
 RANGE = {"from": "2026-11-01", "to": "2026-11-30"}
-REPORTS = ("signals", "funnel", "response-times", "outcomes", "model-quality")
+REPORTS = ("signals", "funnel", "response-times", "outcomes", "recovery", "coverage", "source-health",
+           "model-quality")
 
 
-def _at(day: int, hour: int = 10) -> datetime:
-    return datetime(2026, 11, day, hour, tzinfo=UTC)
-
-
-def _book(session: Session) -> dict[str, Any]:
-    """Two teams; five signals detected in November (one more in October), worked to known stages at known
-    times, and feedback on three of them.
-
-    ========  =====  ==============  =======  ========  =====================================  ==============
-    signal    lead   type            day      priority  worked                                 first action
-    ========  =====  ==============  =======  ========  =====================================  ==============
-    s1        a1     new_employment  Nov 2    urgent    acknowledged                           +30 min
-    s2        a1     promotion       Nov 3    high      call → payment                         +90 min
-    s3        a2     new_employment  Nov 3    urgent    dismissed                              +10 min
-    s4        b1     new_employment  Nov 10   high      crm task → promise to pay              +60 min
-    s6        a1     new_employment  Nov 4    low       —                                      —
-    s5        b1     job_loss        Oct 20   medium    acknowledged (outside the range)       +5 min
-    ========  =====  ==============  =======  ========  =====================================  ==============
-    """
-    suffix = uuid.uuid4().hex[:6]
-    north, south = make_team(session, f"North {suffix}"), make_team(session, f"South {suffix}")
-    a1, a2 = make_user(session, Role.AGENT, team=north), make_user(session, Role.AGENT, team=north)
-    b1 = make_user(session, Role.AGENT, team=south)
-    a1.full_name = "Ana Alvarez"
-    admin = make_user(session, Role.ADMIN)
-    portfolio = make_portfolio(session)
-    leads = {user: make_lead(session, portfolio, assignee_id=user.id, team_id=user.team_id) for user in (a1, a2, b1)}
-    plan = {  # name: (owner, type, detected, priority, minutes to first action)
-        "s1": (a1, SignalType.NEW_EMPLOYMENT, _at(2), "urgent", 30),
-        "s2": (a1, SignalType.PROMOTION, _at(3), "high", 90),
-        "s3": (a2, SignalType.NEW_EMPLOYMENT, _at(3, 23), "urgent", 10),
-        "s4": (b1, SignalType.NEW_EMPLOYMENT, _at(10), "high", 60),
-        "s5": (b1, SignalType.JOB_LOSS, datetime(2026, 10, 20, 12, tzinfo=UTC), "medium", 5),
-        "s6": (a1, SignalType.NEW_EMPLOYMENT, _at(4), "low", None),
-    }
-    ids = {name: make_signal(session, leads[owner], type_, organization=f"Org {name}")  # one event each
-           for name, (owner, type_, *_rest) in plan.items()}
-    assert len(set(ids.values())) == len(plan)
-    signals.acknowledge(session, ids["s1"], user=admin)
-    signals.record_action(session, ids["s2"], SignalAction.CALL, user=admin)
-    signals.record_outcome(session, ids["s2"], SignalOutcome.PAYMENT, user=admin)
-    signals.dismiss(session, ids["s3"], DismissReason.NOT_RELEVANT, user=admin)
-    signals.record_action(session, ids["s4"], SignalAction.CRM_TASK, user=admin)
-    signals.record_outcome(session, ids["s4"], SignalOutcome.PROMISE_TO_PAY, user=admin)
-    signals.acknowledge(session, ids["s5"], user=admin)
-    for name, (_owner, _type, detected, priority, minutes) in plan.items():
-        first = detected + timedelta(minutes=minutes) if minutes is not None else None
-        session.execute(update(Signal).where(Signal.id == ids[name])
-                        .values(detected_at=detected, priority=priority, first_action_at=first))
-    # s2's evidence names a source a spreadsheet would run; s1 gains an earlier sighting from another source.
-    session.execute(update(Evidence).where(Evidence.signal_id == ids["s2"]).values(source="=HYPERLINK(\"x\")"))
-    session.execute(update(Evidence).where(Evidence.signal_id.in_([ids["s1"], ids["s3"], ids["s4"], ids["s6"]]))
-                    .values(source="apify-linkedin"))
-    _add_earlier_sighting(session, ids["s1"], leads[a1].id)
-
-    def example(signal: str | None, *, correct: bool, label: str, previous: str, kind: str = "person",
-                at: datetime = _at(12)) -> None:
-        session.add(LabelledExample(text=f"text {uuid.uuid4()}", label=label, kind=kind, correct=correct,
-                                    previous_label=previous, signal_id=ids[signal] if signal else None,
-                                    created_at=at))
-
-    example("s1", correct=True, label="new_employment", previous="new_employment")
-    example("s1", correct=True, label="new_employment", previous="new_employment")  # two texts, one answer
-    example("s3", correct=False, label="none", previous="new_employment")
-    example("s4", correct=False, label="promotion", previous="new_employment")
-    example(None, correct=True, label="growth", previous="growth", kind="company")  # its signal was deleted
-    example("s2", correct=True, label="promotion", previous="promotion", at=datetime(2026, 12, 2, tzinfo=UTC))
-    manager = make_user(session, Role.MANAGER, team=north)
-    session.commit()
-    return {"north": north, "south": south, "a1": a1, "a2": a2, "b1": b1, "admin": admin, "manager": manager,
-            "viewer": make_user(session, Role.VIEWER), "ids": ids}
-
-
-def _add_earlier_sighting(session: Session, signal_id: uuid.UUID, lead_id: uuid.UUID) -> None:
-    """A second evidence item on the signal, observed before the first, from the source "news"."""
-    from upswing.observation.models import Observation
-    from upswing.source.service import file_source
-
-    observed = datetime(2026, 10, 30, tzinfo=UTC)  # the factory's sightings are of November 1st
-    observation = Observation(source_id=file_source(session).id, lead_id=lead_id, kind="text", raw={},
-                              normalized={}, content_hash=uuid.uuid4().hex * 2, observed_at=observed,
-                              last_observed_at=observed)
-    session.add(observation)
-    session.flush()
-    session.add(Evidence(signal_id=signal_id, observation_id=observation.id, kind="text", url=None, snippet=None,
-                         source="news", confidence=0.8, observed_at=observed))
+@pytest.fixture(params=["live", "rollups"])
+def book(request: pytest.FixtureRequest, db_session: Session, session_factory: sessionmaker[Session]) -> Any:
+    """The book, its November counted live or read from the rollups built for it."""
+    made = signal_book(db_session)
+    if request.param == "rollups":
+        roll_up(session_factory)
+    made["rolled"] = request.param == "rollups"
+    return made
 
 
 def _get(client: Any, app: Any, user: Any, report: str, **params: Any) -> Any:
@@ -120,8 +41,7 @@ def _get(client: Any, app: Any, user: Any, report: str, **params: Any) -> Any:
     return response.json()
 
 
-def test_signals_per_day_and_week_by_type_and_source(app: Any, client: Any, db_session: Session) -> None:
-    book = _book(db_session)
+def test_signals_per_day_and_week_by_type_and_source(app: Any, client: Any, db_session: Session, book: Any) -> None:
     body = _get(client, app, book["admin"], "signals")
     assert body["from"] == "2026-11-01" and body["to"] == "2026-11-30" and body["bucket"] == "day"
     assert [c["name"] for c in body["columns"]] == ["bucket", "type", "source", "signals"]
@@ -145,8 +65,7 @@ def test_signals_per_day_and_week_by_type_and_source(app: Any, client: Any, db_s
     assert [(r["type"], r["signals"]) for r in october["rows"]] == [("job_loss", 1)]
 
 
-def test_funnel_per_type_with_rates(app: Any, client: Any, db_session: Session) -> None:
-    book = _book(db_session)
+def test_funnel_per_type_with_rates(app: Any, client: Any, db_session: Session, book: Any) -> None:
     body = _get(client, app, book["admin"], "funnel")
     rows = {r["type"]: r for r in body["rows"]}
     assert [r["type"] for r in body["rows"]] == ["new_employment", "promotion"]  # most signals first
@@ -163,8 +82,7 @@ def _times(body: dict[str, Any]) -> dict[tuple[str, str, str], tuple[int, int, f
                                                      r["p90_minutes"]) for r in body["rows"]}
 
 
-def test_response_times_per_team_and_agent_by_priority(app: Any, client: Any, db_session: Session) -> None:
-    book = _book(db_session)
+def test_response_times_per_team_and_agent_by_priority(app: Any, client: Any, db_session: Session, book: Any) -> None:
     north, south = book["north"].name, book["south"].name
     times = _times(_get(client, app, book["admin"], "response-times"))
     assert times[("all", "All teams", "all")] == (5, 4, 45.0, 81.0)  # 10, 30, 60, 90 minutes
@@ -181,18 +99,19 @@ def test_response_times_per_team_and_agent_by_priority(app: Any, client: Any, db
     assert rows[0]["priority"] == "all"  # each group's overall row before its priorities
 
 
-def test_outcomes_of_the_signals_detected_in_the_range(app: Any, client: Any, db_session: Session) -> None:
-    book = _book(db_session)
+def test_outcomes_of_the_signals_detected_in_the_range(app: Any, client: Any, db_session: Session, book: Any) -> None:
     body = _get(client, app, book["admin"], "outcomes")
     assert body["signals"] == 5 and body["with_outcome"] == 2
     assert {r["outcome"]: (r["signals"], r["share"]) for r in body["rows"]} == {
         "promise_to_pay": (1, 0.5), "payment": (1, 0.5), "no_response": (0, 0.0), "dispute": (0, 0.0),
         "wrong_person": (0, 0.0), "conversation": (0, 0.0)}
-    assert any("issue 18" in note and "Dollars recovered" in note for note in body["notes"])
+    assert any("Dollars recovered are in the recovery report" in note for note in body["notes"])
+    assert any("held out" in note for note in body["notes"])
+    assert any("read from the daily rollups" in note for note in body["notes"]) is book["rolled"]
 
 
 def test_model_quality_from_feedback(app: Any, client: Any, db_session: Session) -> None:
-    book = _book(db_session)
+    book = signal_book(db_session)
     body = _get(client, app, book["admin"], "model-quality")
     assert [(r["type"], r["kind"], r["confirmed"], r["corrected"], r["not_an_event"], r["confirmed_share"],
              r["examples"]) for r in body["rows"]] == [
@@ -203,8 +122,7 @@ def test_model_quality_from_feedback(app: Any, client: Any, db_session: Session)
     assert [(r["type"], r["confirmed"], r["corrected"]) for r in south["rows"]] == [("new_employment", 0, 1)]
 
 
-def test_every_report_is_scoped_by_role(app: Any, client: Any, db_session: Session) -> None:
-    book = _book(db_session)
+def test_every_report_is_scoped_by_role(app: Any, client: Any, db_session: Session, book: Any) -> None:
     north, south = book["north"], book["south"]
 
     # An agent: their own signals (s1, s2, s6), whatever their team holds; one group, theirs.
@@ -253,8 +171,7 @@ def test_range_and_team_are_checked_naming_the_field(app: Any, client: Any, db_s
     assert date.fromisoformat(default["to"]) - date.fromisoformat(default["from"]) == timedelta(days=29)
 
 
-def test_csv_downloads_are_the_tables_neutralised(app: Any, client: Any, db_session: Session) -> None:
-    book = _book(db_session)
+def test_csv_downloads_are_the_tables_neutralised(app: Any, client: Any, db_session: Session, book: Any) -> None:
     response = client.get("/api/v1/analytics/signals.csv", headers=auth(app, book["admin"]), params=RANGE)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -284,15 +201,19 @@ def test_percentile_is_postgresqls_percentile_cont() -> None:
     assert percentile([10.0, 30.0, 60.0, 90.0], 0.9) == pytest.approx(81.0)
 
 
+_READ = r"(signals|labelled_examples|outcomes|analytics_\w+)"
+
+
 def _plans(session: Session, statements: list[tuple[str, Any]]) -> list[str]:
-    """The query plans of the statements that read the signals or the labelled examples."""
+    """The query plans of the statements that read the signals, the labelled examples, the outcomes or the
+    rollups."""
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
     plans = []
     if postgres:  # a tiny table is cheaper to scan: ask what the planner does when it must not
         connection.execute(text("SET LOCAL enable_seqscan = off"))
     for statement, parameters in statements:
-        if not re.search(r"\bFROM (signals|labelled_examples)\b", statement):
+        if not re.search(rf"\bFROM {_READ}\b", statement):
             continue
         if postgres:
             raw = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars().all()
@@ -302,8 +223,9 @@ def _plans(session: Session, statements: list[tuple[str, Any]]) -> list[str]:
     return plans
 
 
-def test_the_reports_read_the_range_through_indexes(app: Any, client: Any, db_session: Session) -> None:
-    book = _book(db_session)
+def test_the_reports_read_the_range_through_indexes(app: Any, client: Any, db_session: Session, book: Any) -> None:
+    """Every report but coverage (which reads its snapshots here: coverage counted live reads every lead, once an
+    hour, by design) reads the range of signals, outcomes or rollups through an index, whatever the scope."""
     statements: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -319,7 +241,10 @@ def test_the_reports_read_the_range_through_indexes(app: Any, client: Any, db_se
         event.remove(bind, "before_cursor_execute", capture)
     plans = _plans(db_session, statements)
     assert len(plans) >= 15
+    if book["rolled"]:
+        assert any("analytics_daily" in plan for plan in plans) and any("analytics_recovery_daily" in plan
+                                                                         for plan in plans)
     for plan in plans:
-        assert not re.search(r"Seq Scan on (signals|labelled_examples)\b", plan), plan
-        assert not re.search(r"^SCAN (signals|labelled_examples)\b(?! USING)", plan, re.MULTILINE), plan
-        assert not re.search(r"^SCAN (signals|labelled_examples) USING (COVERING )?INDEX", plan, re.MULTILINE), plan
+        assert not re.search(rf"Seq Scan on {_READ}\b", plan), plan
+        assert not re.search(rf"^SCAN {_READ}\b(?! USING)", plan, re.MULTILINE), plan
+        assert not re.search(rf"^SCAN {_READ} USING (COVERING )?INDEX", plan, re.MULTILINE), plan

@@ -185,7 +185,7 @@ def test_push_signal_twice_makes_one_note_and_one_task(fake: FakeHubSpot, hub: H
     assert (task["hs_task_priority"], task["hs_task_status"], task["hubspot_owner_id"]) == ("HIGH", "NOT_STARTED",
                                                                                            owner)
     assert task["hs_timestamp"] == "2026-03-03T09:30:00.000Z"  # due_at
-    assert task["contact_ids"] == [contact] and hub.signal_ids_on(contact) == {signal(1).signal_id}
+    assert task["contact_ids"] == [contact] and hub.signal_ids_on([contact]) == {signal(1).signal_id}
     bodies = [r.json() for r in fake.requests_to("object-create") if not r.path.endswith("/contacts")]
     assert [b["associations"][0]["types"][0]["associationTypeId"] for b in bodies] == [202, 204]
 

@@ -245,7 +245,21 @@ def test_read_lead_and_signal_ids_on(make: Make, fake: FakeSalesforce) -> None:
     assert found is not None
     assert (found["Id"], found["Upswing_Account_Id__c"], found["Status"]) == (remote, "ACC-0", "Open - Not Contacted")
     assert connector.read_lead(str(uuid.uuid4())) is None
-    assert connector.signal_ids_on(remote) == {uuid.UUID(int=5001), uuid.UUID(int=5002)}
+    assert connector.signal_ids_on([remote]) == {uuid.UUID(int=5001), uuid.UUID(int=5002)}
+
+
+def test_signal_ids_on_many_records_is_one_query_per_hundred(make: Make, fake: FakeSalesforce) -> None:
+    connector = make()
+    remotes = [connector.upsert_lead(lead(n)) for n in range(3)]
+    for n, remote in enumerate(remotes):
+        connector.push_signal(remote, signal(n, lead_n=n))
+    other = connector.upsert_lead(lead(9))
+    connector.push_signal(other, signal(9, lead_n=9))  # a record not asked about
+    before = len(fake.requests_to(QUERY_ROUTE))
+    assert connector.signal_ids_on(remotes) == {uuid.UUID(int=5000 + n) for n in range(3)}
+    assert len(fake.requests_to(QUERY_ROUTE)) == before + 1
+    with pytest.raises(CrmError):
+        connector.signal_ids_on(["x' OR Id != '"])
 
 
 # ---- composite
@@ -320,7 +334,7 @@ def test_soql_paging_is_followed_to_the_end(make: Make, fake: FakeSalesforce) ->
     connector = make()
     remote = connector.upsert_lead(lead())
     connector.push_signals([(lead(), signal(n)) for n in range(8)])
-    assert connector.signal_ids_on(remote) == {uuid.UUID(int=5000 + n) for n in range(8)}
+    assert connector.signal_ids_on([remote]) == {uuid.UUID(int=5000 + n) for n in range(8)}
     assert len(fake.requests_to(QUERY_ROUTE)) == 1
     more = fake.requests_to(QUERY_MORE_ROUTE)
     assert [r.path.rsplit("-", 1)[1] for r in more] == ["3", "6"]

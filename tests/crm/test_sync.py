@@ -21,7 +21,7 @@ from upswing.crm.models import CrmConflict, CrmConnection, CrmInboundEvent, CrmP
 from upswing.detection.events import SignalType
 from upswing.fakes.hubspot import FakeHubSpot
 from upswing.fakes.salesforce import FakeSalesforce
-from upswing.lead.models import Lead
+from upswing.lead.models import Lead, LeadCrmId
 from upswing.signal.models import Signal
 
 HS_TOKEN, HS_SECRET = "pat-na1-test", "hub-app-secret"
@@ -75,6 +75,9 @@ def test_hubspot_both_ways(app: Any, client: Any, db_session: Session, session_f
     assert str(signal_id) in notes[0]["hs_note_body"]
     assert tasks[0]["hubspot_owner_id"] == owners[agent.id]
     assert contact["upswing_priority"] == "urgent"
+    db_session.expire_all()
+    lead_page = client.get(f"/api/v1/leads/{lead.id}", headers=auth(app, make_user(db_session, Role.MANAGER)))
+    assert lead_page.json()["crm_ids"] == {"hubspot": contact["id"]}  # a CRM finds the lead by its contact id
 
     # A worker that died after HubSpot answered: the push is due again, and the repeat makes nothing new.
     db_session.execute(update(CrmPush).values(status=PushStatus.PENDING.value, run_after=utcnow()))
@@ -140,6 +143,8 @@ def test_salesforce_both_ways_and_a_conflict(db_session: Session, session_factor
     (task,) = salesforce.tasks_for(sf_lead["Id"])
     assert task["Upswing_Signal_Id__c"] == str(signal_id) and task["Priority"] == "High"
     assert task["OwnerId"] == owners[agent.id]
+    assert db_session.scalar(select(LeadCrmId.crm_id).where(LeadCrmId.lead_id == lead.id,
+                                                            LeadCrmId.system == "salesforce")) == sf_lead["Id"]
 
     db_session.execute(update(CrmPush).values(status=PushStatus.PENDING.value, run_after=utcnow()))
     db_session.commit()
@@ -203,3 +208,110 @@ def test_reconcile_finds_and_requeues_what_the_crm_lost(db_session: Session, ses
     db_session.commit()
     assert service.push_due(session_factory).sent == 1
     assert service.reconcile(db_session, connection, repair=False).differences == 0
+
+
+def test_reconcile_repairs_fields_from_the_side_that_owns_them(db_session: Session,
+                                                               session_factory: sessionmaker[Session],
+                                                               deliver_events: Callable[[], Any],
+                                                               hubspot: FakeHubSpot) -> None:
+    agent, teammate = make_user(db_session, Role.AGENT), make_user(db_session, Role.AGENT)
+    owners = {user.id: hubspot.add_owner(f"{user.username}@example.com") for user in (agent, teammate)}
+    connection = service.create_connection(
+        db_session, system="hubspot", name="hs-drift", actor="test",
+        config={"base_url": hubspot.url, "access_token": HS_TOKEN, "client_secret": HS_SECRET},
+        owner_map={str(user_id): owner for user_id, owner in owners.items()})
+    service.connect(db_session, connection, actor="test")
+    lead = make_lead(db_session, assignee_id=agent.id)
+    _fresh_urgent_signal(db_session, lead)
+    assert _push(db_session, session_factory, deliver_events).sent == 1
+    connection = db_session.get(CrmConnection, connection.id)
+    assert service.reconcile(db_session, connection).differences == 0
+    (contact,) = [c for c in hubspot.contacts() if c.get("upswing_lead_id") == str(lead.id)]
+    score = contact["upswing_score"]
+    # Changes made in HubSpot whose webhooks never arrived: the owner and status (HubSpot's), our score (ours).
+    hubspot.webhook_target = "http://127.0.0.1:9/lost"  # signed, never sent
+    hubspot.change_owner(contact["id"], owners[teammate.id], send=False)
+    hubspot.change_property("contacts", contact["id"], "hs_lead_status", "CONNECTED", send=False)
+    hubspot.change_property("contacts", contact["id"], "upswing_score", "3", send=False)
+
+    seen = service.reconcile(db_session, connection, repair=False)
+    assert seen.fields == 3 and seen.differences == 3
+    assert {item["field"]: item["repaired"] for item in seen.field_details} == {
+        "owner": "upswing", "status": "upswing", "upswing_score": "crm"}
+    db_session.expire_all()
+    assert db_session.get(Lead, lead.id).assignee_id == agent.id  # a dry run changes nothing
+
+    repaired = service.reconcile(db_session, db_session.get(CrmConnection, connection.id))
+    assert repaired.fields == 3
+    db_session.commit()
+    db_session.expire_all()
+    stored = db_session.get(Lead, lead.id)
+    assert (stored.assignee_id, stored.status) == (teammate.id, "contacted")
+    assert hubspot.contact(contact["id"])["upswing_score"] == score
+    assert service.reconcile(db_session, db_session.get(CrmConnection, connection.id)).differences == 0
+
+
+def test_a_status_changed_in_salesforce_is_pulled_into_the_lead(db_session: Session,
+                                                                 session_factory: sessionmaker[Session],
+                                                                 deliver_events: Callable[[], Any],
+                                                                 salesforce: FakeSalesforce) -> None:
+    connection = service.create_connection(
+        db_session, system="salesforce", name="sf-status", actor="test",
+        config={"auth": "client_credentials", "login_url": salesforce.my_domain_url, "client_id": SF_KEY,
+                "client_secret": SF_SECRET, "status_map": {"Nurturing": "promise"}})
+    lead = make_lead(db_session)
+    _fresh_urgent_signal(db_session, lead)
+    assert _push(db_session, session_factory, deliver_events).sent == 1
+    connection = db_session.get(CrmConnection, connection.id)
+    service.pull(db_session, connection)
+    (sf_lead,) = salesforce.leads
+    salesforce.advance(2)
+    salesforce.edit("Lead", sf_lead["Id"], {"Status": "Closed - Converted"})
+    assert service.pull(db_session, connection).applied == 1
+    db_session.expire_all()
+    assert db_session.get(Lead, lead.id).status == "resolved"
+    salesforce.advance(2)
+    salesforce.edit("Lead", sf_lead["Id"], {"Status": "Nurturing"})  # the connection's own status word
+    service.pull(db_session, db_session.get(CrmConnection, connection.id))
+    db_session.expire_all()
+    assert db_session.get(Lead, lead.id).status == "promise"
+    salesforce.advance(2)
+    salesforce.edit("Lead", sf_lead["Id"], {"Status": "Something Else"})  # not mapped: not imported
+    service.pull(db_session, db_session.get(CrmConnection, connection.id))
+    db_session.expire_all()
+    assert db_session.get(Lead, lead.id).status == "promise"
+
+
+def test_hubspot_polling_is_the_fallback_when_webhooks_cannot_reach_us(db_session: Session,
+                                                                      session_factory: sessionmaker[Session],
+                                                                      deliver_events: Callable[[], Any],
+                                                                      hubspot: FakeHubSpot) -> None:
+    agent, teammate = make_user(db_session, Role.AGENT), make_user(db_session, Role.AGENT)
+    owners = {user.id: hubspot.add_owner(f"{user.username}@example.com") for user in (agent, teammate)}
+    connection = service.create_connection(
+        db_session, system="hubspot", name="hs-poll", actor="test",
+        config={"base_url": hubspot.url, "access_token": HS_TOKEN, "client_secret": HS_SECRET, "poll": True},
+        owner_map={str(user_id): owner for user_id, owner in owners.items()})
+    service.connect(db_session, connection, actor="test")
+    assert service.polled(connection)
+    lead = make_lead(db_session, assignee_id=agent.id)
+    signal_id = _fresh_urgent_signal(db_session, lead)
+    connection = db_session.get(CrmConnection, connection.id)
+    assert service.pull(db_session, connection).applied == 0  # the first poll starts the cursor: from now on
+    assert _push(db_session, session_factory, deliver_events).sent == 1
+    connection = db_session.get(CrmConnection, connection.id)
+    assert service.pull(db_session, connection).applied == 0  # our own writes: echoes
+    (contact,) = [c for c in hubspot.contacts() if c.get("upswing_lead_id") == str(lead.id)]
+    (task,) = hubspot.tasks(contact["id"])
+    hubspot.webhook_target = "http://127.0.0.1:9/unreachable"
+    hubspot.change_owner(contact["id"], owners[teammate.id], send=False)
+    hubspot.change_property("contacts", contact["id"], "hs_lead_status", "IN_PROGRESS", send=False)
+    hubspot.complete_task(task["id"], send=False)
+    polled = service.pull(db_session, connection)
+    assert polled.applied == 3, polled
+    db_session.expire_all()
+    stored = db_session.get(Lead, lead.id)
+    assert (stored.assignee_id, stored.status) == (teammate.id, "contacted")
+    assert db_session.get(Signal, signal_id).action == "crm_task"
+    again = service.pull(db_session, db_session.get(CrmConnection, connection.id))
+    assert again.applied == 0  # the same modifications, seen again: applied once

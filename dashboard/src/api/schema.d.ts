@@ -215,6 +215,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Coverage
+         * @description Share of the leads monitored, and how long since a source last looked at each, per day or week.
+         */
+        get: operations["analytics_coverage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/coverage.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Coverage (CSV) */
+        get: operations["analytics_coverage_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/funnel": {
         parameters: {
             query?: never;
@@ -242,7 +279,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Funnel Csv */
+        /** Funnel (CSV) */
         get: operations["analytics_funnel_csv"];
         put?: never;
         post?: never;
@@ -260,7 +297,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Model Quality
+         * Model quality
          * @description Feedback given in the range per detected type: confirmed against corrected.
          */
         get: operations["analytics_model_quality"];
@@ -279,7 +316,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Model Quality Csv */
+        /** Model quality (CSV) */
         get: operations["analytics_model_quality_csv"];
         put?: never;
         post?: never;
@@ -298,7 +335,7 @@ export interface paths {
         };
         /**
          * Outcomes
-         * @description Outcomes per type of the signals detected in the range (dollars recovered come with issue 18).
+         * @description Outcomes recorded on the signals detected in the range.
          */
         get: operations["analytics_outcomes"];
         put?: never;
@@ -316,8 +353,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Outcomes Csv */
+        /** Outcomes (CSV) */
         get: operations["analytics_outcomes_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/recovery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recovery
+         * @description Payments, dollars recovered, leads paying and promises kept or broken per day or week; days from placement to first payment.
+         */
+        get: operations["analytics_recovery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/recovery.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Recovery (CSV) */
+        get: operations["analytics_recovery_csv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -334,7 +408,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Response Times
+         * Response times
          * @description Median and p90 from detection to first action, per team and agent, by priority.
          */
         get: operations["analytics_response_times"];
@@ -353,7 +427,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Response Times Csv */
+        /** Response times (CSV) */
         get: operations["analytics_response_times_csv"];
         put?: never;
         post?: never;
@@ -390,8 +464,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Signals Csv */
+        /** Signals (CSV) */
         get: operations["analytics_signals_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/source-health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Source health
+         * @description Every source: state, runs, errors, today's budget against its limit, observations stored in the range.
+         */
+        get: operations["analytics_source_health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/source-health.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Source health (CSV) */
+        get: operations["analytics_source_health_csv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1339,6 +1450,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/experiments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Experiments */
+        get: operations["experiments_list"];
+        put?: never;
+        /**
+         * Create Experiment
+         * @description A draft: its population, control share (default 10%), conversion window and planned end (admins).
+         */
+        post: operations["experiments_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/power": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Power
+         * @description How many leads an experiment needs to detect a lift (two-sided test of two proportions).
+         */
+        get: operations["experiments_power"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Experiment */
+        get: operations["experiments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End
+         * @description Stop holding the control group out; the results stay.
+         */
+        post: operations["experiments_end"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Experiment Report
+         * @description Conversion (a payment within the experiment's window) per arm with the difference, relative lift and 95%
+         *     interval (Newcombe), dollars recovered per lead (bootstrap), days to first payment (Kaplan-Meier, log-rank);
+         *     intention-to-treat first, per-protocol beside it; overall and per signal type.
+         */
+        get: operations["experiments_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment_id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start
+         * @description Assign the population to arms (stratified, by a keyed hash) and start holding the control group out.
+         */
+        post: operations["experiments_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/holidays": {
         parameters: {
             query?: never;
@@ -1469,6 +1700,27 @@ export interface paths {
         get: operations["leads_assignees"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/bulk-upsert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk Upsert Leads
+         * @description Create or update up to 1,000 leads by external id in one transaction (a CRM's sync): only the fields sent
+         *     are written; each item's outcome gives the lead's id. Send an ``Idempotency-Key`` to retry safely.
+         */
+        post: operations["leads_bulk_upsert"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1623,7 +1875,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Lead */
+        /**
+         * Get Lead
+         * @description The lead, with its version in ``ETag`` (send it back as ``If-Match`` with a change).
+         */
         get: operations["leads_get"];
         put?: never;
         post?: never;
@@ -1647,6 +1902,26 @@ export interface paths {
          *     managers and admins (the whole log is for admins).
          */
         get: operations["leads_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/{lead_id}/outcomes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lead Outcomes
+         * @description The lead's outcomes, newest first, and what they add up to (dollars recovered, days to first payment).
+         */
+        get: operations["leads_outcomes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1785,6 +2060,69 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outcomes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Outcomes
+         * @description Outcomes of the leads the user may see; ``sort=updated_at`` with ``updated_since`` for sync clients.
+         */
+        get: operations["outcomes_list"];
+        put?: never;
+        /**
+         * Create Outcome
+         * @description Record a payment, promise, arrangement, dispute, complaint or closure; with ``external_id`` a repeat
+         *     changes the same outcome (200) instead of adding one.
+         */
+        post: operations["outcomes_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outcomes/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import Outcomes */
+        post: operations["outcomes_import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outcomes/{outcome_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Outcome */
+        get: operations["outcomes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Outcome
+         * @description Settle a promise (kept/broken), correct an amount or due date, add a note.
+         */
+        patch: operations["outcomes_update"];
         trace?: never;
     };
     "/api/v1/privacy/config": {
@@ -2088,7 +2426,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Signal */
+        /**
+         * Get Signal
+         * @description The signal, with its version in ``ETag`` (send it back as ``If-Match`` with a change).
+         */
         get: operations["signals_get"];
         put?: never;
         post?: never;
@@ -2746,10 +3087,10 @@ export interface components {
         AnalyticsColumn: {
             /**
              * Kind
-             * @description count: an integer; rate: a share from 0 to 1; minutes: a duration in minutes
+             * @description count: an integer; rate: a share from 0 to 1; minutes, hours, days: a duration; dollars: an amount of money; datetime: an instant (UTC)
              * @enum {string}
              */
-            kind: "date" | "text" | "count" | "rate" | "minutes";
+            kind: "date" | "datetime" | "text" | "boolean" | "count" | "rate" | "minutes" | "hours" | "days" | "dollars";
             /**
              * Label
              * @description Heading for people
@@ -2760,7 +3101,7 @@ export interface components {
         };
         /**
          * AnalyticsScope
-         * @description Whose signals the report counts.
+         * @description Whose signals (or leads) the report counts.
          */
         AnalyticsScope: {
             /**
@@ -3134,6 +3475,21 @@ export interface components {
              * @description Space-separated; default: every scope of the client
              */
             scope?: string | null;
+        };
+        /** Body_outcomes_import */
+        Body_outcomes_import: {
+            /**
+             * Dry Run
+             * @default false
+             */
+            dry_run: boolean;
+            /**
+             * File
+             * @description CSV, XLSX or JSON outcomes file
+             */
+            file: string;
+            /** Portfolio */
+            portfolio?: string | null;
         };
         /**
          * BrowserToken
@@ -3687,6 +4043,105 @@ export interface components {
                 [key: string]: string | null;
             };
         };
+        /**
+         * CoverageReport
+         * @description How much of the book is monitored, and how fresh the look at each lead is, per day or week.
+         */
+        CoverageReport: {
+            /**
+             * As Of
+             * @description When the newest row's snapshot was taken (null: no row)
+             */
+            as_of: string | null;
+            bucket: components["schemas"]["AnalyticsBucket"];
+            /** Columns */
+            columns: components["schemas"]["AnalyticsColumn"][];
+            /**
+             * From
+             * Format: date
+             * @description First day (UTC), inclusive
+             */
+            from: string;
+            /**
+             * Notes
+             * @description What the figures mean, and what they leave out
+             */
+            notes?: string[];
+            /** Rows */
+            rows: components["schemas"]["CoverageRow"][];
+            scope: components["schemas"]["AnalyticsScope"];
+            /**
+             * To
+             * Format: date
+             * @description Last day (UTC), inclusive
+             */
+            to: string;
+            /**
+             * Truncated
+             * @description More than 20,000 groups: the rows are cut there
+             * @default false
+             */
+            truncated: boolean;
+        };
+        /** CoverageRow */
+        CoverageRow: {
+            /**
+             * Bucket
+             * Format: date
+             * @description The day (or the Monday of the week) of the snapshot the row shows
+             */
+            bucket: string;
+            /**
+             * Days 1 To 7
+             * @description 1 to 7 days before
+             */
+            days_1_to_7: number;
+            /**
+             * Days 7 To 30
+             * @description 7 to 30 days before
+             */
+            days_7_to_30: number;
+            /**
+             * Leads
+             * @description Leads in scope (not merged into another)
+             */
+            leads: number;
+            /**
+             * Median Hours
+             * @description Median hours since the last look, of the leads looked at
+             */
+            median_hours: number | null;
+            /**
+             * Monitored
+             * @description Of them, on an enabled source's schedule (a next check is due)
+             */
+            monitored: number;
+            /**
+             * Monitored Share
+             * @description monitored / leads
+             */
+            monitored_share: number;
+            /**
+             * Never
+             * @description Never looked at (no check, no observation)
+             */
+            never: number;
+            /**
+             * Older
+             * @description 30 days or more before
+             */
+            older: number;
+            /**
+             * P90 Hours
+             * @description 90th percentile of the same
+             */
+            p90_hours: number | null;
+            /**
+             * Under 1 Day
+             * @description Last looked at less than a day before the snapshot
+             */
+            under_1_day: number;
+        };
         /** CrmRunQueued */
         CrmRunQueued: {
             /**
@@ -4114,6 +4569,100 @@ export interface components {
             /** Url */
             url: string | null;
         };
+        /** ExperimentCreate */
+        ExperimentCreate: {
+            /**
+             * Control Share
+             * @description Share of each stratum held out as control
+             * @default 0.1
+             */
+            control_share: number;
+            /**
+             * Conversion Days
+             * @description Conversion: any payment within these days of assignment
+             * @default 90
+             */
+            conversion_days: number;
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Planned End
+             * Format: date-time
+             * @description The fixed horizon: the analysis is final then (interim looks before it spend alpha, O'Brien-Fleming)
+             */
+            planned_end: string;
+            population?: components["schemas"]["Population"];
+        };
+        /** ExperimentRead */
+        ExperimentRead: {
+            /**
+             * Arms
+             * @description Leads assigned per arm
+             */
+            arms?: {
+                [key: string]: number;
+            };
+            /** Control Share */
+            control_share: number;
+            /** Conversion Days */
+            conversion_days: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Description */
+            description: string | null;
+            /** Ended At */
+            ended_at: string | null;
+            /**
+             * Exposed
+             * @description Treatment leads whose first alert since assignment was delivered
+             * @default 0
+             */
+            exposed: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Planned End
+             * Format: date-time
+             */
+            planned_end: string;
+            /** Population */
+            population: {
+                [key: string]: unknown;
+            };
+            /** Started At */
+            started_at: string | null;
+            status: components["schemas"]["ExperimentStatus"];
+        };
+        /** ExperimentStart */
+        ExperimentStart: {
+            /** Assigned */
+            assigned: number;
+            /** Control */
+            control: number;
+            /** Skipped In Other Experiments */
+            skipped_in_other_experiments: number;
+            /** Strata */
+            strata: number;
+            /** Treatment */
+            treatment: number;
+        };
+        /**
+         * ExperimentStatus
+         * @enum {string}
+         */
+        ExperimentStatus: "draft" | "running" | "ended";
         /** FeedbackRequest */
         FeedbackRequest: {
             /**
@@ -4651,6 +5200,50 @@ export interface components {
             /** Undone By */
             undone_by?: string | null;
         };
+        /** LeadOutcomeSummary */
+        LeadOutcomeSummary: {
+            /**
+             * Days From First Signal
+             * @description From the lead's first signal to its first payment (null without either)
+             */
+            days_from_first_signal: number | null;
+            /**
+             * Days To First Payment
+             * @description From the lead's placement (created_at) to its first payment
+             */
+            days_to_first_payment: number | null;
+            /** First Payment On */
+            first_payment_on: string | null;
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            /**
+             * Open Disputes
+             * @description Disputes recorded (the lead's dispute flag is the compliance one)
+             */
+            open_disputes: number;
+            /** Payments */
+            payments: number;
+            /** Promises Broken */
+            promises_broken: number;
+            /** Promises Kept */
+            promises_kept: number;
+            /** Promises Pending */
+            promises_pending: number;
+            /**
+             * Recovered
+             * @description Dollars paid (payments with an amount)
+             */
+            recovered: string;
+        };
+        /** LeadOutcomes */
+        LeadOutcomes: {
+            /** Items */
+            items: components["schemas"]["OutcomeRead"][];
+            summary: components["schemas"]["LeadOutcomeSummary"];
+        };
         /** LeadPage */
         LeadPage: {
             /** Items */
@@ -4703,6 +5296,13 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Crm Ids
+             * @description The lead's record id per outside system (hubspot, salesforce, …): set by the CRM connectors and by CRMs
+             */
+            crm_ids?: {
+                [key: string]: string;
+            };
             /** Days Delinquent */
             days_delinquent: number | null;
             /** Email */
@@ -4803,12 +5403,138 @@ export interface components {
              * @description Username; managers and admins only
              */
             assignee?: string | null;
+            /**
+             * Crm Ids
+             * @description Record ids in outside systems to set ({"hubspot": "5101"}); null for a system removes its id; systems not named are kept
+             */
+            crm_ids?: {
+                [key: string]: string | null;
+            } | null;
             status?: components["schemas"]["LeadStatus"] | null;
             /**
              * Team
              * @description Team name; managers and admins only
              */
             team?: string | null;
+        };
+        /**
+         * LeadUpsert
+         * @description Create or update many leads by external id, all or nothing.
+         */
+        LeadUpsert: {
+            /**
+             * Dry Run
+             * @description Check and count, write nothing
+             * @default false
+             */
+            dry_run: boolean;
+            /**
+             * Items
+             * @description At most 1000; an external id at most once
+             */
+            items: components["schemas"]["LeadUpsertItem"][];
+            /**
+             * Portfolio
+             * @default default
+             */
+            portfolio: string;
+        };
+        /**
+         * LeadUpsertItem
+         * @description One lead of a bulk upsert: the lead file's columns as JSON. Only the fields sent are written (a field sent
+         *     as null clears it); values are checked as an import checks them.
+         */
+        LeadUpsertItem: {
+            /** Address */
+            address?: string | null;
+            /**
+             * Assignee
+             * @description Username
+             */
+            assignee?: string | null;
+            /** Balance */
+            balance?: number | string | null;
+            /** Birth Date */
+            birth_date?: string | null;
+            /** City */
+            city?: string | null;
+            /** Country */
+            country?: string | null;
+            /**
+             * Crm Ids
+             * @description Record ids in outside systems to set (null: remove)
+             */
+            crm_ids?: {
+                [key: string]: string | null;
+            } | null;
+            /** Days Delinquent */
+            days_delinquent?: number | null;
+            /** Email */
+            email?: string | null;
+            /** Employer */
+            employer?: string | null;
+            /**
+             * External Id
+             * @description The lead's id in the portfolio (the key)
+             */
+            external_id: string;
+            /** First Name */
+            first_name?: string | null;
+            /** Last Name */
+            last_name?: string | null;
+            /** Linkedin Url */
+            linkedin_url?: string | null;
+            /** Middle Name */
+            middle_name?: string | null;
+            /** Phone */
+            phone?: string | null;
+            /**
+             * Phone Type
+             * @description mobile, landline or voip
+             */
+            phone_type?: string | null;
+            /** Postal Code */
+            postal_code?: string | null;
+            /** Region */
+            region?: string | null;
+            /** State */
+            state?: string | null;
+            /**
+             * Team
+             * @description Team name
+             */
+            team?: string | null;
+            /** Timezone */
+            timezone?: string | null;
+            /** Title */
+            title?: string | null;
+        };
+        /** LeadUpsertOutcome */
+        LeadUpsertOutcome: {
+            /** External Id */
+            external_id: string;
+            /**
+             * Id
+             * @description The lead's id (null: not written, see result)
+             */
+            id: string | null;
+            /**
+             * Result
+             * @description suppressed: the person was erased on request and is not stored again
+             * @enum {string}
+             */
+            result: "created" | "updated" | "unchanged" | "suppressed";
+            /**
+             * Row
+             * @description The item's position in the request, from 1
+             */
+            row: number;
+        };
+        /** LeadUpsertResult */
+        LeadUpsertResult: {
+            /** Items */
+            items: components["schemas"]["LeadUpsertOutcome"][];
+            report: components["schemas"]["ImportReport"];
         };
         /** LowConfidencePage */
         LowConfidencePage: {
@@ -5148,6 +5874,148 @@ export interface components {
             /** Signals */
             signals: number;
         };
+        /**
+         * OutcomeCreate
+         * @description An outcome from a CRM or script: the lead by id, or by external id (and portfolio).
+         */
+        OutcomeCreate: {
+            /**
+             * Amount
+             * @description Dollars: required for a payment (more than 0); a promise's amount
+             */
+            amount?: number | string | null;
+            /**
+             * Due On
+             * @description A promise's due date (required for a promise); an arrangement's first instalment
+             */
+            due_on?: string | null;
+            /**
+             * External Id
+             * @description The outcome's id in the sending system: sending it again updates the same outcome
+             */
+            external_id?: string | null;
+            kind: components["schemas"]["OutcomeKind"];
+            /** Lead External Id */
+            lead_external_id?: string | null;
+            /** Lead Id */
+            lead_id?: string | null;
+            /** Note */
+            note?: string | null;
+            /**
+             * Occurred On
+             * Format: date
+             * @description The payment's date, or the day the promise/arrangement/dispute/complaint was made, or the closure's date
+             */
+            occurred_on: string;
+            /**
+             * Portfolio
+             * @description With lead_external_id when several portfolios have that id
+             */
+            portfolio?: string | null;
+            /** @description Promises only (default pending; settled daily against payments) */
+            promise_status?: components["schemas"]["PromiseStatus"] | null;
+        };
+        /** OutcomeImportError */
+        OutcomeImportError: {
+            /** Field */
+            field: string | null;
+            /** Message */
+            message: string;
+            /** Row */
+            row: number | null;
+        };
+        /** OutcomeImportReport */
+        OutcomeImportReport: {
+            /**
+             * Created
+             * @default 0
+             */
+            created: number;
+            /** Dry Run */
+            dry_run: boolean;
+            /** Errors */
+            errors?: components["schemas"]["OutcomeImportError"][];
+            /** File */
+            file: string | null;
+            /**
+             * Total
+             * @default 0
+             */
+            total: number;
+            /**
+             * Unchanged
+             * @default 0
+             */
+            unchanged: number;
+            /**
+             * Updated
+             * @default 0
+             */
+            updated: number;
+        };
+        /**
+         * OutcomeKind
+         * @enum {string}
+         */
+        OutcomeKind: "payment" | "promise" | "arrangement" | "dispute" | "complaint" | "closure";
+        /** OutcomePage */
+        OutcomePage: {
+            /** Items */
+            items: components["schemas"]["OutcomeRead"][];
+            /** Limit */
+            limit: number;
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** OutcomeRead */
+        OutcomeRead: {
+            /** Amount */
+            amount: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Due On */
+            due_on: string | null;
+            /** External Id */
+            external_id: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["OutcomeKind"];
+            /** Lead External Id */
+            lead_external_id: string;
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            /** Note */
+            note: string | null;
+            /**
+             * Occurred On
+             * Format: date
+             */
+            occurred_on: string;
+            promise_status: components["schemas"]["PromiseStatus"] | null;
+            /** Signal Id */
+            signal_id: string | null;
+            /**
+             * Source
+             * @description import, api or signal (recorded on a signal by a specialist)
+             */
+            source: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** OutcomeRequest */
         OutcomeRequest: {
             /**
@@ -5156,6 +6024,16 @@ export interface components {
              */
             note?: string | null;
             outcome: components["schemas"]["SignalOutcome"];
+        };
+        /** OutcomeUpdate */
+        OutcomeUpdate: {
+            /** Amount */
+            amount?: number | string | null;
+            /** Due On */
+            due_on?: string | null;
+            /** Note */
+            note?: string | null;
+            promise_status?: components["schemas"]["PromiseStatus"] | null;
         };
         /**
          * OutcomesReport
@@ -5269,6 +6147,28 @@ export interface components {
             enabled?: boolean | null;
             target?: components["schemas"]["EscalationTarget"] | null;
         };
+        /**
+         * Population
+         * @description Which leads an experiment takes (every condition given must hold; none: every lead).
+         */
+        Population: {
+            /** Max Balance */
+            max_balance?: number | string | null;
+            /** Min Balance */
+            min_balance?: number | string | null;
+            /** Min Days Delinquent */
+            min_days_delinquent?: number | null;
+            /**
+             * Portfolios
+             * @description Portfolio names
+             */
+            portfolios?: string[];
+            /**
+             * States
+             * @description USPS state codes
+             */
+            states?: string[];
+        };
         /** PortfolioRead */
         PortfolioRead: {
             /**
@@ -5278,6 +6178,17 @@ export interface components {
             id: string;
             /** Name */
             name: string;
+        };
+        /** PowerAnswer */
+        PowerAnswer: {
+            /** Control */
+            control: number;
+            /** Sentence */
+            sentence: string;
+            /** Total */
+            total: number;
+            /** Treatment */
+            treatment: number;
         };
         /**
          * Preferences
@@ -5377,6 +6288,11 @@ export interface components {
          * @enum {string}
          */
         Priority: "urgent" | "high" | "medium" | "low";
+        /**
+         * PromiseStatus
+         * @enum {string}
+         */
+        PromiseStatus: "pending" | "kept" | "broken";
         /** PurgeBody */
         PurgeBody: {
             /**
@@ -5424,6 +6340,100 @@ export interface components {
          * @enum {string}
          */
         Reason: "cease" | "attorney" | "bankruptcy" | "deceased" | "dispute" | "opted_out" | "no_tcpa_consent" | "workplace" | "public_social" | "social_dm_disabled" | "time_window" | "call_frequency_7in7" | "after_conversation_7d" | "state_ma_2in7";
+        /**
+         * RecoveryReport
+         * @description What the leads in scope paid and promised, per day or week; days to their first payment.
+         */
+        RecoveryReport: {
+            bucket: components["schemas"]["AnalyticsBucket"];
+            /** Columns */
+            columns: components["schemas"]["AnalyticsColumn"][];
+            /**
+             * Days To First Payment Median
+             * @description Median days from the lead's placement (created) to its first payment, of those leads
+             */
+            days_to_first_payment_median: number | null;
+            /**
+             * Days To First Payment P90
+             * @description 90th percentile of the same
+             */
+            days_to_first_payment_p90: number | null;
+            /**
+             * First Payments
+             * @description Leads whose first payment ever was in the range
+             */
+            first_payments: number;
+            /**
+             * From
+             * Format: date
+             * @description First day (UTC), inclusive
+             */
+            from: string;
+            /**
+             * Notes
+             * @description What the figures mean, and what they leave out
+             */
+            notes?: string[];
+            /** Rows */
+            rows: components["schemas"]["RecoveryRow"][];
+            scope: components["schemas"]["AnalyticsScope"];
+            /**
+             * To
+             * Format: date
+             * @description Last day (UTC), inclusive
+             */
+            to: string;
+            /**
+             * Truncated
+             * @description More than 20,000 groups: the rows are cut there
+             * @default false
+             */
+            truncated: boolean;
+        };
+        /** RecoveryRow */
+        RecoveryRow: {
+            /**
+             * Bucket
+             * Format: date
+             * @description The day, or the Monday starting the week (UTC)
+             */
+            bucket: string;
+            /**
+             * Kept Rate
+             * @description kept / (kept + broken); 0 when none settled
+             */
+            kept_rate: number;
+            /**
+             * Leads Paying
+             * @description Leads with at least one payment in the bucket
+             */
+            leads_paying: number;
+            /**
+             * Payments
+             * @description Payments received in the bucket
+             */
+            payments: number;
+            /**
+             * Promises
+             * @description Promises to pay made in the bucket
+             */
+            promises: number;
+            /**
+             * Promises Broken
+             * @description Of those, broken
+             */
+            promises_broken: number;
+            /**
+             * Promises Kept
+             * @description Of those, kept (settled since)
+             */
+            promises_kept: number;
+            /**
+             * Recovered
+             * @description Dollars: the sum of the payments' amounts
+             */
+            recovered: number;
+        };
         /** RefreshRequest */
         RefreshRequest: {
             /** Refresh Token */
@@ -6009,6 +7019,12 @@ export interface components {
              */
             first_action_at: string | null;
             /**
+             * Holdout
+             * @description On a lead in an experiment's control group: not alerted, pushed or shown as work (only admins see it)
+             * @default false
+             */
+            holdout: boolean;
+            /**
              * Id
              * Format: uuid
              */
@@ -6059,6 +7075,12 @@ export interface components {
             /** Title */
             title: string | null;
             type: components["schemas"]["SignalType"];
+            /**
+             * Updated At
+             * Format: date-time
+             * @description When anything about it last changed (status, score…): what updated_since and sort=updated_at go by, and its ETag derives from
+             */
+            updated_at: string;
         };
         /**
          * SignalStatus
@@ -6123,6 +7145,95 @@ export interface components {
             source: string;
             /** Type */
             type: string;
+        };
+        /**
+         * SourceHealthReport
+         * @description Every source: its state, runs, errors, today's budget, and what it collected in the range.
+         */
+        SourceHealthReport: {
+            /** Columns */
+            columns: components["schemas"]["AnalyticsColumn"][];
+            /**
+             * From
+             * Format: date
+             * @description First day (UTC), inclusive
+             */
+            from: string;
+            /**
+             * Notes
+             * @description What the figures mean, and what they leave out
+             */
+            notes?: string[];
+            /** Rows */
+            rows: components["schemas"]["SourceHealthRow"][];
+            scope: components["schemas"]["AnalyticsScope"];
+            /**
+             * To
+             * Format: date
+             * @description Last day (UTC), inclusive
+             */
+            to: string;
+            /**
+             * Truncated
+             * @description More than 20,000 groups: the rows are cut there
+             * @default false
+             */
+            truncated: boolean;
+        };
+        /** SourceHealthRow */
+        SourceHealthRow: {
+            /**
+             * Budget Limit
+             * @description Today's limit of those budgets; null: unlimited
+             */
+            budget_limit: number | null;
+            /**
+             * Budget Used
+             * @description Units spent today (UTC), all of the source's budgets
+             */
+            budget_used: number;
+            /**
+             * Budget Used Share
+             * @description budget_used / budget_limit
+             */
+            budget_used_share: number | null;
+            /** Connector */
+            connector: string;
+            /**
+             * Consecutive Failures
+             * @description Failed runs in a row (0 after a success)
+             */
+            consecutive_failures: number;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Last Error
+             * @description The last error's message (admins only; null for other roles)
+             */
+            last_error: string | null;
+            /** Last Error At */
+            last_error_at: string | null;
+            /** Last Run At */
+            last_run_at: string | null;
+            /** Last Success At */
+            last_success_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Observations
+             * @description Observations the source stored in the range (for the leads in scope)
+             */
+            observations: number;
+            /**
+             * Source
+             * @description The source's slug
+             */
+            source: string;
+            /**
+             * State
+             * @description ok | degraded | blocked | disabled
+             */
+            state: string;
         };
         /** SourceRead */
         SourceRead: {
@@ -6298,6 +7409,11 @@ export interface components {
         };
         /** SubscriptionRead */
         SubscriptionRead: {
+            /**
+             * Client Id
+             * @description The machine client that subscribed, if one did
+             */
+            client_id?: string | null;
             /** Consecutive Failures */
             consecutive_failures: number;
             /**
@@ -6322,9 +7438,9 @@ export interface components {
             id: string;
             /**
              * Owner Id
-             * Format: uuid
+             * @description The manager or admin who subscribed (null: a machine client)
              */
-            owner_id: string;
+            owner_id: string | null;
             /** Url */
             url: string;
         };
@@ -6344,6 +7460,11 @@ export interface components {
          * @description Answered once, on creation and on rotation: the secret is not shown again.
          */
         SubscriptionWithSecret: {
+            /**
+             * Client Id
+             * @description The machine client that subscribed, if one did
+             */
+            client_id?: string | null;
             /** Consecutive Failures */
             consecutive_failures: number;
             /**
@@ -6368,9 +7489,9 @@ export interface components {
             id: string;
             /**
              * Owner Id
-             * Format: uuid
+             * @description The manager or admin who subscribed (null: a machine client)
              */
-            owner_id: string;
+            owner_id: string | null;
             /** Secret */
             secret: string;
             /** Url */
@@ -7298,6 +8419,100 @@ export interface operations {
             };
         };
     };
+    analytics_coverage: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+                /** @description day, or week (weeks start on Monday) */
+                bucket?: components["schemas"]["AnalyticsBucket"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CoverageReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_coverage_csv: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+                /** @description day, or week (weeks start on Monday) */
+                bucket?: components["schemas"]["AnalyticsBucket"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report's table as CSV (a download), every cell neutralised against spreadsheet formulas */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     analytics_funnel: {
         parameters: {
             query?: {
@@ -7568,6 +8783,100 @@ export interface operations {
             };
         };
     };
+    analytics_recovery: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+                /** @description day, or week (weeks start on Monday) */
+                bucket?: components["schemas"]["AnalyticsBucket"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_recovery_csv: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+                /** @description day, or week (weeks start on Monday) */
+                bucket?: components["schemas"]["AnalyticsBucket"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report's table as CSV (a download), every cell neutralised against spreadsheet formulas */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     analytics_response_times: {
         parameters: {
             query?: {
@@ -7716,6 +9025,96 @@ export interface operations {
                 team?: string | null;
                 /** @description day, or week (weeks start on Monday) */
                 bucket?: components["schemas"]["AnalyticsBucket"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report's table as CSV (a download), every cell neutralised against spreadsheet formulas */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_source_health: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceHealthReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    analytics_source_health_csv: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), inclusive. Default: 29 days before to */
+                from?: string | null;
+                /** @description Last day (UTC), inclusive; default today. At most 366 days in all */
+                to?: string | null;
+                /** @description A team's name or id, or all. Default: a manager's own team (all teams when they have none); every team for admins and viewers. Agents see their own signals only and may not choose a team. */
+                team?: string | null;
             };
             header?: never;
             path?: never;
@@ -10230,6 +11629,288 @@ export interface operations {
             };
         };
     };
+    experiments_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentRead"][];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    experiments_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExperimentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    experiments_power: {
+        parameters: {
+            query: {
+                /** @description Conversion rate without alerts (0–1) */
+                base_rate: number;
+                /** @description The lift to detect, relative (0.2 = 20%) */
+                relative_lift: number;
+                power?: number;
+                alpha?: number;
+                control_share?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PowerAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    experiments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    experiments_end: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    experiments_report: {
+        parameters: {
+            query?: {
+                /** @description json, csv or pdf */
+                format?: "json" | "csv" | "pdf";
+            };
+            header?: never;
+            path: {
+                experiment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The analysis: JSON (default), CSV rows or a PDF to forward */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/pdf": string;
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    experiments_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentStart"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     holidays_list: {
         parameters: {
             query?: {
@@ -10450,8 +12131,12 @@ export interface operations {
                 team_id?: string | null;
                 state?: string | null;
                 min_days_delinquent?: number | null;
-                /** @description -days_delinquent: most delinquent first (no figure last); days_delinquent: least delinquent first; then external id */
-                sort?: "-days_delinquent" | "days_delinquent";
+                /** @description The lead with this id in an outside system, as system:id (hubspot:5101, salesforce:00Q…) */
+                crm_id?: string | null;
+                /** @description Only leads changed at or after this time (without a zone: UTC); for sync, with sort=updated_at */
+                updated_since?: string | null;
+                /** @description -days_delinquent: most delinquent first (no figure last); days_delinquent: least delinquent first; then external id; updated_at: least recently changed first (sync: follow next_cursor to the end, then ask again with updated_since) */
+                sort?: "-days_delinquent" | "days_delinquent" | "updated_at";
                 limit?: number;
                 /** @description Items to skip (at most 10000; narrow the filters to go further) */
                 offset?: number;
@@ -10566,6 +12251,57 @@ export interface operations {
             };
         };
     };
+    leads_bulk_upsert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadUpsert"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadUpsertResult"];
+                };
+            };
+            /** @description A crm_ids value is already another lead's */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid items (nothing was written): each error names the item (row, from 1) and the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     leads_duplicates: {
         parameters: {
             query?: {
@@ -10623,6 +12359,10 @@ export interface operations {
                 team_id?: string | null;
                 state?: string | null;
                 min_days_delinquent?: number | null;
+                /** @description The lead with this id in an outside system, as system:id (hubspot:5101, salesforce:00Q…) */
+                crm_id?: string | null;
+                /** @description Only leads changed at or after this time (without a zone: UTC); for sync, with sort=updated_at */
+                updated_since?: string | null;
             };
             header?: never;
             path?: never;
@@ -10948,7 +12688,10 @@ export interface operations {
     leads_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The lead's ETag as read (GET): the change is refused with 412 if the lead changed since */
+                "if-match"?: string | null;
+            };
             path: {
                 lead_id: string;
             };
@@ -10967,6 +12710,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LeadRead"];
+                };
+            };
+            /** @description If-Match names an older version of the lead: read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation Error */
@@ -11013,6 +12765,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    leads_outcomes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadOutcomes"];
                 };
             };
             /** @description Validation Error */
@@ -11321,6 +13113,255 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ObservationPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    outcomes_list: {
+        parameters: {
+            query?: {
+                lead_id?: string | null;
+                kind?: components["schemas"]["OutcomeKind"] | null;
+                /** @description occurred_on on or after */
+                occurred_from?: string | null;
+                /** @description occurred_on on or before */
+                occurred_to?: string | null;
+                /** @description Only outcomes changed at or after this time (sync: with sort=updated_at) */
+                updated_since?: string | null;
+                /** @description -occurred_on: newest first; updated_at: least recently changed first (sync: follow next_cursor to the end, then ask with updated_since) */
+                sort?: "-occurred_on" | "updated_at";
+                limit?: number;
+                /** @description The next_cursor of the previous page (then offset is not used) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutcomePage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    outcomes_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OutcomeCreate"];
+            };
+        };
+        responses: {
+            /** @description An outcome with this external_id existed: changed to what was sent (or already so) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutcomeRead"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutcomeRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    outcomes_import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_outcomes_import"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutcomeImportReport"];
+                };
+            };
+            /** @description The file is larger than UPSWING_IMPORT_MAX_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid rows (nothing was imported): each error names its row and field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    outcomes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                outcome_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutcomeRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    outcomes_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-match"?: string | null;
+            };
+            path: {
+                outcome_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OutcomeUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OutcomeRead"];
+                };
+            };
+            /** @description If-Match names an older version of the outcome: read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation Error */
@@ -11942,8 +13983,10 @@ export interface operations {
                 effective_from?: string | null;
                 /** @description event date (effective_date) on or before */
                 effective_to?: string | null;
-                /** @description detected_at: newest first; score: highest first, then newest */
-                sort?: "detected_at" | "score";
+                /** @description Only signals changed at or after this time (sync: with sort=updated_at) */
+                updated_since?: string | null;
+                /** @description detected_at: newest first; score: highest first, then newest; updated_at: least recently changed first (sync: follow next_cursor to the end, then ask again with updated_since) */
+                sort?: "detected_at" | "score" | "updated_at";
                 limit?: number;
                 /** @description Items to skip (at most 10000; narrow the filters to go further) */
                 offset?: number;
@@ -12119,7 +14162,10 @@ export interface operations {
     signals_acknowledge: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The signal's ETag as read (GET): the change is refused with 412 if the signal changed since */
+                "if-match"?: string | null;
+            };
             path: {
                 signal_id: string;
             };
@@ -12134,6 +14180,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignalRead"];
+                };
+            };
+            /** @description If-Match names an older version of the signal: read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation Error */
@@ -12159,7 +14214,10 @@ export interface operations {
     signals_action: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The signal's ETag as read (GET): the change is refused with 412 if the signal changed since */
+                "if-match"?: string | null;
+            };
             path: {
                 signal_id: string;
             };
@@ -12182,6 +14240,15 @@ export interface operations {
             };
             /** @description The contact guard refuses this contact now (reasons and next_allowed_at in the body), or the signal's state forbids it */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description If-Match names an older version of the signal: read it again */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12212,7 +14279,10 @@ export interface operations {
     signals_dismiss: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The signal's ETag as read (GET): the change is refused with 412 if the signal changed since */
+                "if-match"?: string | null;
+            };
             path: {
                 signal_id: string;
             };
@@ -12231,6 +14301,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignalRead"];
+                };
+            };
+            /** @description If-Match names an older version of the signal: read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation Error */
@@ -12300,7 +14379,10 @@ export interface operations {
     signals_outcome: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The signal's ETag as read (GET): the change is refused with 412 if the signal changed since */
+                "if-match"?: string | null;
+            };
             path: {
                 signal_id: string;
             };
@@ -12319,6 +14401,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignalRead"];
+                };
+            };
+            /** @description If-Match names an older version of the signal: read it again */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Validation Error */

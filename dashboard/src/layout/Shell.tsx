@@ -15,6 +15,7 @@ export const NAV: NavItem[] = [
   { to: "/review", label: "Review", roles: ["admin", "manager"] },
   { to: "/alerts", label: "Alerts", roles: ["admin", "manager", "agent", "viewer"] },
   { to: "/analytics", label: "Analytics", roles: ["admin", "manager", "agent", "viewer"] },
+  { to: "/experiments", label: "Experiments", roles: ["admin", "manager"] },
   { to: "/admin", label: "Admin", roles: ["admin"] },
 ];
 

@@ -87,6 +87,16 @@ def principal_user(client: ApiClient) -> User:
                 team_id=None, is_active=True, password_hash="!")  # noqa: S106 - not a password
 
 
+def client_id_of(user: User) -> uuid.UUID | None:
+    """The machine client a principal user stands for (``principal_user``), None for a person."""
+    if user.id is not None or not user.username.startswith("client:"):
+        return None
+    try:
+        return uuid.UUID(user.username.removeprefix("client:"))
+    except ValueError:
+        return None
+
+
 # --------------------------------------------------------------------------------------------------
 # Pure helpers
 

@@ -50,12 +50,25 @@ CLIENT_ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/leads/{lead_id}/timeline"): "leads:read",
     ("PATCH", "/api/v1/leads/{lead_id}"): "leads:write",
     ("POST", "/api/v1/leads/import"): "leads:write",
+    ("POST", "/api/v1/leads/bulk-upsert"): "leads:write",
     ("GET", "/api/v1/signals"): "signals:read",
     ("GET", "/api/v1/signals/{signal_id}"): "signals:read",
     ("POST", "/api/v1/signals/{signal_id}/acknowledge"): "signals:write",
     ("POST", "/api/v1/signals/{signal_id}/action"): "signals:write",
     ("POST", "/api/v1/signals/{signal_id}/dismiss"): "signals:write",
     ("POST", "/api/v1/signals/{signal_id}/outcome"): "outcomes:write",
+    # Outcomes are lead data: read with leads:read, written with outcomes:write.
+    ("GET", "/api/v1/outcomes"): "leads:read",
+    ("GET", "/api/v1/outcomes/{outcome_id}"): "leads:read",
+    ("GET", "/api/v1/leads/{lead_id}/outcomes"): "leads:read",
+    ("POST", "/api/v1/outcomes"): "outcomes:write",
+    ("PATCH", "/api/v1/outcomes/{outcome_id}"): "outcomes:write",
+    ("POST", "/api/v1/outcomes/import"): "outcomes:write",
+    **{(method, f"/api/v1/webhooks{path}"): "webhooks:manage" for method, path in (
+        ("GET", ""), ("POST", ""), ("GET", "/{subscription_id}"), ("PATCH", "/{subscription_id}"),
+        ("DELETE", "/{subscription_id}"), ("POST", "/{subscription_id}/rotate-secret"),
+        ("POST", "/{subscription_id}/test"), ("GET", "/{subscription_id}/deliveries"),
+        ("POST", "/{subscription_id}/deliveries/{delivery_id}/replay"))},
 }
 
 

@@ -69,3 +69,17 @@ def decode_bearer(settings: Settings, token: str) -> dict[str, Any]:
     if claims.get("typ") not in ("access", CLIENT_TOKEN):
         raise jwt.InvalidTokenError("expected an access token")
     return claims
+
+
+def request_owner(settings: Settings, authorization: str | None) -> str | None:
+    """Who sent a request, from its bearer token (``user:<id>`` or ``client:<id>``), for scoping what belongs to
+    the sender (idempotency keys); None without a valid token. Signature and expiry only: nothing is granted by
+    it, the route still authenticates the request."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        claims = decode_bearer(settings, token.strip())
+    except jwt.InvalidTokenError:
+        return None
+    return f"{'client' if claims['typ'] == CLIENT_TOKEN else 'user'}:{claims['sub']}"

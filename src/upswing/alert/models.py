@@ -120,7 +120,9 @@ class WebhookSubscription(Base):
     __tablename__ = "webhook_subscriptions"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
-    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: Who subscribed: a manager or admin, or a machine client (a CRM with the ``webhooks:manage`` scope).
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_clients.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(String(1000))
     description: Mapped[str | None] = mapped_column(String(300))
     event_types: Mapped[list[str]] = mapped_column(JSONType, default=list)

@@ -224,7 +224,8 @@ class SubscriptionUpdate(BaseModel):
 class SubscriptionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
-    owner_id: uuid.UUID
+    owner_id: uuid.UUID | None = Field(description="The manager or admin who subscribed (null: a machine client)")
+    client_id: uuid.UUID | None = Field(default=None, description="The machine client that subscribed, if one did")
     url: str
     description: str | None
     event_types: list[str]

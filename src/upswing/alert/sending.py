@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from upswing.account.clients import client_id_of
 from upswing.account.models import Role, User
 from upswing.alert import service
 from upswing.alert.models import (
@@ -300,8 +301,9 @@ def _subscription_health(session: Session, subscription_id: uuid.UUID, succeeded
                                         f"{failing_for.days} day(s)")
         audit.record(session, actor="system", action="webhook.disabled", entity_type="webhook_subscription",
                      entity_id=subscription.id, details={"reason": subscription.disabled_reason})
-        service.system_alert(session, subscription.owner_id,
-                             f"Webhook disabled after repeated failures: {subscription.url}")
+        if subscription.owner_id is not None:  # a client's is seen in its subscription's state and the audit
+            service.system_alert(session, subscription.owner_id,
+                                 f"Webhook disabled after repeated failures: {subscription.url}")
 
 
 #: Attempts recorded per transaction: a sender killed before recording repeats at most these (same ids).
@@ -398,10 +400,17 @@ def _record_results(factory: sessionmaker[Session],
 # --------------------------------------------------------------------------------------------------
 
 
+def _owns(user: User, subscription: WebhookSubscription) -> bool:
+    """An admin manages every subscription; a manager their own; a machine client its own."""
+    if user.role == Role.ADMIN.value:
+        return True
+    client_id = client_id_of(user)
+    return subscription.client_id == client_id if client_id is not None else subscription.owner_id == user.id
+
+
 def _own_subscription(session: Session, user: User | None, subscription_id: uuid.UUID) -> WebhookSubscription:
     subscription = session.get(WebhookSubscription, subscription_id)
-    if subscription is None or (user is not None and user.role != Role.ADMIN.value
-                                and subscription.owner_id != user.id):
+    if subscription is None or (user is not None and not _owns(user, subscription)):
         raise NotFoundError(f"webhook subscription {subscription_id} not found")
     return subscription
 
@@ -409,7 +418,9 @@ def _own_subscription(session: Session, user: User | None, subscription_id: uuid
 def list_subscriptions(session: Session, user: User | None) -> list[WebhookSubscription]:
     query = select(WebhookSubscription).order_by(WebhookSubscription.created_at)
     if user is not None and user.role != Role.ADMIN.value:
-        query = query.where(WebhookSubscription.owner_id == user.id)
+        client_id = client_id_of(user)
+        query = query.where(WebhookSubscription.client_id == client_id if client_id is not None
+                            else WebhookSubscription.owner_id == user.id)
     return list(session.scalars(query))
 
 
@@ -422,7 +433,8 @@ def create_subscription(session: Session, data: SubscriptionCreate, *, owner: Us
     if owner.role not in (Role.ADMIN.value, Role.MANAGER.value):
         raise PermissionDeniedError("only admins and managers subscribe webhooks")
     check_webhook_url(settings or get_settings(), data.url)
-    subscription = WebhookSubscription(owner_id=owner.id, url=data.url, description=data.description,
+    subscription = WebhookSubscription(owner_id=owner.id, client_id=client_id_of(owner), url=data.url,
+                                       description=data.description,
                                        event_types=list(dict.fromkeys(data.event_types)), secret=new_secret(),
                                        enabled=True, consecutive_failures=0)
     session.add(subscription)

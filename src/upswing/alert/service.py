@@ -21,7 +21,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from upswing.account.models import Role, Team, User
+from upswing.account.clients import principal_user
+from upswing.account.models import ApiClient, Role, Team, User
 from upswing.alert.conditions import (
     PRIORITY_RANK,
     Recipients,
@@ -472,6 +473,10 @@ def on_signals(session: Session, signal_ids: Sequence[uuid.UUID], *, now: dateti
     result = EvaluationResult()
     signals = {row.id: row for row in session.scalars(select(Signal).where(
         Signal.id.in_(signal_ids), Signal.status != SignalStatus.DISMISSED.value))}
+    for held in [signal for signal in signals.values() if signal.holdout]:
+        # An experiment's control group: business as usual, so no alert; recorded, for the experiment's audit.
+        _suppress(session, "holdout", user_id=None, lead_id=held.lead_id, signal_id=held.id, result=result)
+        del signals[held.id]
     facts = signal_facts(session, list(signals))
     leads = {row.id: row for row in session.scalars(select(Lead).where(
         Lead.id.in_({s.lead_id for s in signals.values()})))}
@@ -661,8 +666,16 @@ def _may_go_now(delivery: AlertDelivery, user: User, now: datetime) -> bool:
 
 
 def _subscriptions(session: Session) -> list[tuple[WebhookSubscription, User]]:
-    return list(session.execute(select(WebhookSubscription, User).join(User, User.id == WebhookSubscription.owner_id)
-                                .where(WebhookSubscription.enabled.is_(True), User.is_active.is_(True))).all())
+    """Enabled subscriptions of active owners, each with the user whose view of the book it gets (a machine
+    client's: a manager's, every lead)."""
+    rows = session.execute(
+        select(WebhookSubscription, User, ApiClient)
+        .outerjoin(User, User.id == WebhookSubscription.owner_id)
+        .outerjoin(ApiClient, ApiClient.id == WebhookSubscription.client_id)
+        .where(WebhookSubscription.enabled.is_(True),
+               or_(User.is_active.is_(True), ApiClient.is_active.is_(True))))
+    return [(subscription, user if user is not None else principal_user(client))
+            for subscription, user, client in rows]
 
 
 def _webhook_deliveries(session: Session, alert: Alert, lead: Lead, signal: Signal,

@@ -1,27 +1,37 @@
 """analytics domain: one JSON report and its CSV per figure, every one for every role, scoped by role
-(docs/analytics.md)."""
+(docs/analytics.md). ``_report`` registers both routes of a report from the one function that builds it."""
+
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from upswing.account.deps import AnyUser
-from upswing.analytics import service
+from upswing.account.models import User
+from upswing.analytics import coverage, recovery, service, sources
 from upswing.analytics.schemas import (
     AnalyticsQuery,
     AnalyticsReport,
+    BucketQuery,
+    CoverageReport,
     FunnelReport,
     ModelQualityReport,
     OutcomesReport,
+    RecoveryReport,
     ResponseTimesReport,
-    SignalsQuery,
     SignalsReport,
+    SourceHealthReport,
 )
 from upswing.core.deps import DbSession
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+
+Q = TypeVar("Q", bound=AnalyticsQuery)
+R = TypeVar("R", bound=AnalyticsReport)
 
 
 class CSVResponse(Response):
@@ -39,60 +49,43 @@ def _csv(name: str, report: AnalyticsReport) -> Response:
         "Cache-Control": "no-store"})
 
 
-@router.get("/signals", response_model=SignalsReport, operation_id="analytics_signals")
-def signals(user: AnyUser, session: DbSession, query: Annotated[SignalsQuery, Query()]) -> SignalsReport:
-    """Signals detected per day or week, by type and by the source of their earliest evidence."""
-    return service.signals_report(session, user, query)
+def _report(name: str, query_model: type[Q], report_model: type[R], build: Callable[[Session, User, Q], R],
+            description: str) -> None:
+    """``GET /<name>`` (the report, JSON) and ``GET /<name>.csv`` (its table), operation ids ``analytics_<name>``
+    and ``analytics_<name>_csv``."""
+    operation = "analytics_" + name.replace("-", "_")
+    title = name.replace("-", " ").capitalize()
+
+    def report(user: AnyUser, session: DbSession, query: Q) -> Response:
+        # The report is a validated model already: serialized once here (a year of signals is ~10,000 rows, which
+        # FastAPI would dump, validate again and encode), with the same JSON it would give.
+        return Response(build(session, user, query).model_dump_json(by_alias=True), media_type="application/json")
+
+    def download(user: AnyUser, session: DbSession, query: Q) -> Response:
+        return _csv(name, build(session, user, query))
+
+    for endpoint in (report, download):  # the query's model is known only now: FastAPI reads it from here
+        endpoint.__annotations__["query"] = Annotated[query_model, Query()]
+    router.add_api_route(f"/{name}", report, methods=["GET"], response_model=report_model, operation_id=operation,
+                         summary=title, description=description, name=operation)
+    router.add_api_route(f"/{name}.csv", download, methods=["GET"], response_class=CSVResponse, responses=_CSV,
+                         operation_id=f"{operation}_csv", summary=f"{title} (CSV)", name=f"{operation}_csv")
 
 
-@router.get("/signals.csv", response_class=CSVResponse, responses=_CSV, operation_id="analytics_signals_csv")
-def signals_csv(user: AnyUser, session: DbSession, query: Annotated[SignalsQuery, Query()]) -> Response:
-    return _csv("signals", service.signals_report(session, user, query))
-
-
-@router.get("/funnel", response_model=FunnelReport, operation_id="analytics_funnel")
-def funnel(user: AnyUser, session: DbSession, query: Annotated[AnalyticsQuery, Query()]) -> FunnelReport:
-    """Per signal type: signals → acknowledged → actioned → promise to pay → payment, with rates."""
-    return service.funnel_report(session, user, query)
-
-
-@router.get("/funnel.csv", response_class=CSVResponse, responses=_CSV, operation_id="analytics_funnel_csv")
-def funnel_csv(user: AnyUser, session: DbSession, query: Annotated[AnalyticsQuery, Query()]) -> Response:
-    return _csv("funnel", service.funnel_report(session, user, query))
-
-
-@router.get("/response-times", response_model=ResponseTimesReport, operation_id="analytics_response_times")
-def response_times(user: AnyUser, session: DbSession,
-                   query: Annotated[AnalyticsQuery, Query()]) -> ResponseTimesReport:
-    """Median and p90 from detection to first action, per team and agent, by priority."""
-    return service.response_times_report(session, user, query)
-
-
-@router.get("/response-times.csv", response_class=CSVResponse, responses=_CSV,
-            operation_id="analytics_response_times_csv")
-def response_times_csv(user: AnyUser, session: DbSession, query: Annotated[AnalyticsQuery, Query()]) -> Response:
-    return _csv("response-times", service.response_times_report(session, user, query))
-
-
-@router.get("/outcomes", response_model=OutcomesReport, operation_id="analytics_outcomes")
-def outcomes(user: AnyUser, session: DbSession, query: Annotated[AnalyticsQuery, Query()]) -> OutcomesReport:
-    """Outcomes per type of the signals detected in the range (dollars recovered come with issue 18)."""
-    return service.outcomes_report(session, user, query)
-
-
-@router.get("/outcomes.csv", response_class=CSVResponse, responses=_CSV, operation_id="analytics_outcomes_csv")
-def outcomes_csv(user: AnyUser, session: DbSession, query: Annotated[AnalyticsQuery, Query()]) -> Response:
-    return _csv("outcomes", service.outcomes_report(session, user, query))
-
-
-@router.get("/model-quality", response_model=ModelQualityReport, operation_id="analytics_model_quality")
-def model_quality(user: AnyUser, session: DbSession,
-                  query: Annotated[AnalyticsQuery, Query()]) -> ModelQualityReport:
-    """Feedback given in the range per detected type: confirmed against corrected."""
-    return service.model_quality_report(session, user, query)
-
-
-@router.get("/model-quality.csv", response_class=CSVResponse, responses=_CSV,
-            operation_id="analytics_model_quality_csv")
-def model_quality_csv(user: AnyUser, session: DbSession, query: Annotated[AnalyticsQuery, Query()]) -> Response:
-    return _csv("model-quality", service.model_quality_report(session, user, query))
+_report("signals", BucketQuery, SignalsReport, service.signals_report,
+        "Signals detected per day or week, by type and by the source of their earliest evidence.")
+_report("funnel", AnalyticsQuery, FunnelReport, service.funnel_report,
+        "Per signal type: signals → acknowledged → actioned → promise to pay → payment, with rates.")
+_report("response-times", AnalyticsQuery, ResponseTimesReport, service.response_times_report,
+        "Median and p90 from detection to first action, per team and agent, by priority.")
+_report("outcomes", AnalyticsQuery, OutcomesReport, service.outcomes_report,
+        "Outcomes recorded on the signals detected in the range.")
+_report("recovery", BucketQuery, RecoveryReport, recovery.recovery_report,
+        "Payments, dollars recovered, leads paying and promises kept or broken per day or week; days from placement "
+        "to first payment.")
+_report("coverage", BucketQuery, CoverageReport, coverage.coverage_report,
+        "Share of the leads monitored, and how long since a source last looked at each, per day or week.")
+_report("source-health", AnalyticsQuery, SourceHealthReport, sources.source_health_report,
+        "Every source: state, runs, errors, today's budget against its limit, observations stored in the range.")
+_report("model-quality", AnalyticsQuery, ModelQualityReport, service.model_quality_report,
+        "Feedback given in the range per detected type: confirmed against corrected.")

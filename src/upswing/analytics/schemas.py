@@ -4,7 +4,7 @@ a date range and a scope, with the same rows downloadable as CSV (docs/analytics
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -41,8 +41,13 @@ class AnalyticsQuery(BaseModel):
     team: str | None = _TEAM
 
 
-class SignalsQuery(AnalyticsQuery):
+class BucketQuery(AnalyticsQuery):
+    """The range and scope, and the rows' bucket (the reports over time: signals, recovery, coverage)."""
+
     bucket: AnalyticsBucket = Field(default=AnalyticsBucket.DAY, description="day, or week (weeks start on Monday)")
+
+
+SignalsQuery = BucketQuery
 
 
 class AnalyticsColumn(BaseModel):
@@ -50,12 +55,13 @@ class AnalyticsColumn(BaseModel):
 
     name: str
     label: str = Field(description="Heading for people")
-    kind: Literal["date", "text", "count", "rate", "minutes"] = Field(
-        description="count: an integer; rate: a share from 0 to 1; minutes: a duration in minutes")
+    kind: Literal["date", "datetime", "text", "boolean", "count", "rate", "minutes", "hours", "days", "dollars"] = \
+        Field(description="count: an integer; rate: a share from 0 to 1; minutes, hours, days: a duration; dollars: "
+                          "an amount of money; datetime: an instant (UTC)")
 
 
 class AnalyticsScope(BaseModel):
-    """Whose signals the report counts."""
+    """Whose signals (or leads) the report counts."""
 
     kind: Literal["all", "team", "agent"]
     team_id: uuid.UUID | None = None
@@ -159,3 +165,70 @@ class ModelQualityReport(AnalyticsReport):
     """Feedback given in the range, per detected type: confirmed against corrected."""
 
     rows: list[ModelQualityRow]
+
+
+class RecoveryRow(BaseModel):
+    bucket: date = Field(description="The day, or the Monday starting the week (UTC)")
+    payments: int = Field(description="Payments received in the bucket")
+    recovered: float = Field(description="Dollars: the sum of the payments' amounts")
+    leads_paying: int = Field(description="Leads with at least one payment in the bucket")
+    promises: int = Field(description="Promises to pay made in the bucket")
+    promises_kept: int = Field(description="Of those, kept (settled since)")
+    promises_broken: int = Field(description="Of those, broken")
+    kept_rate: float = Field(description="kept / (kept + broken); 0 when none settled")
+
+
+class RecoveryReport(AnalyticsReport):
+    """What the leads in scope paid and promised, per day or week; days to their first payment."""
+
+    bucket: AnalyticsBucket
+    first_payments: int = Field(description="Leads whose first payment ever was in the range")
+    days_to_first_payment_median: float | None = Field(
+        description="Median days from the lead's placement (created) to its first payment, of those leads")
+    days_to_first_payment_p90: float | None = Field(description="90th percentile of the same")
+    rows: list[RecoveryRow]
+
+
+class CoverageRow(BaseModel):
+    bucket: date = Field(description="The day (or the Monday of the week) of the snapshot the row shows")
+    leads: int = Field(description="Leads in scope (not merged into another)")
+    monitored: int = Field(description="Of them, on an enabled source's schedule (a next check is due)")
+    monitored_share: float = Field(description="monitored / leads")
+    under_1_day: int = Field(description="Last looked at less than a day before the snapshot")
+    days_1_to_7: int = Field(description="1 to 7 days before")
+    days_7_to_30: int = Field(description="7 to 30 days before")
+    older: int = Field(description="30 days or more before")
+    never: int = Field(description="Never looked at (no check, no observation)")
+    median_hours: float | None = Field(description="Median hours since the last look, of the leads looked at")
+    p90_hours: float | None = Field(description="90th percentile of the same")
+
+
+class CoverageReport(AnalyticsReport):
+    """How much of the book is monitored, and how fresh the look at each lead is, per day or week."""
+
+    bucket: AnalyticsBucket
+    as_of: datetime | None = Field(description="When the newest row's snapshot was taken (null: no row)")
+    rows: list[CoverageRow]
+
+
+class SourceHealthRow(BaseModel):
+    source: str = Field(description="The source's slug")
+    name: str
+    connector: str
+    enabled: bool
+    state: str = Field(description="ok | degraded | blocked | disabled")
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    consecutive_failures: int = Field(description="Failed runs in a row (0 after a success)")
+    last_error: str | None = Field(description="The last error's message (admins only; null for other roles)")
+    budget_used: int = Field(description="Units spent today (UTC), all of the source's budgets")
+    budget_limit: int | None = Field(description="Today's limit of those budgets; null: unlimited")
+    budget_used_share: float | None = Field(description="budget_used / budget_limit")
+    observations: int = Field(description="Observations the source stored in the range (for the leads in scope)")
+
+
+class SourceHealthReport(AnalyticsReport):
+    """Every source: its state, runs, errors, today's budget, and what it collected in the range."""
+
+    rows: list[SourceHealthRow]

@@ -26,6 +26,7 @@ from upswing.lead.models import Lead
 from upswing.observation.models import Observation, ObservationKind
 from upswing.privacy.sealing import mask_identifiers
 from upswing.signal.models import Evidence, Signal
+from upswing.signal.service import sees_held_out
 from upswing.source.models import Source
 
 TimelineKind = Literal["snapshot", "observation", "signal", "evidence", "escalated", "acknowledged", "action",
@@ -64,7 +65,8 @@ def timeline(session: Session, lead_id: uuid.UUID, *, user: User | None) -> Lead
     """The lead's history, oldest first (``user=None``: the operator, who sees every lead)."""
     lead = visible_lead(session, lead_id, user)
     items = _observations(session, lead_id)
-    signals = list(session.scalars(select(Signal).where(Signal.lead_id == lead_id)))
+    signals = [signal for signal in session.scalars(select(Signal).where(Signal.lead_id == lead_id))
+               if sees_held_out(user) or not signal.holdout]
     items += [_signal_item(signal) for signal in signals]
     if signals:
         ids = [signal.id for signal in signals]

@@ -23,7 +23,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailedError
+from upswing.core.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    ValidationFailedError,
+)
 from upswing.core.logging import get_logger
 
 log = get_logger(__name__)
@@ -96,6 +102,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFoundError)
     def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
         return JSONResponse(status_code=404, content=error_body(str(exc)))
+
+    @app.exception_handler(PreconditionFailedError)
+    def _precondition_failed(_: Request, exc: PreconditionFailedError) -> JSONResponse:
+        return JSONResponse(status_code=412, content=error_body(str(exc)))
 
     @app.exception_handler(ConflictError)
     def _conflict(_: Request, exc: ConflictError) -> JSONResponse:

@@ -26,3 +26,7 @@ class ValidationFailedError(UpswingError):
     def __init__(self, message: str, errors: list[dict[str, object]] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or []
+
+
+class PreconditionFailedError(UpswingError):
+    """The record changed since the client read it (its ``If-Match`` names another version): 412."""

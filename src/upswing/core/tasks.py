@@ -52,10 +52,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 #: Modules whose import registers the built-in tasks and schedules.
-BUILTIN_TASK_MODULES = ("upswing.core.outbox", "upswing.account.tasks", "upswing.audit.tasks",
-                        "upswing.resolution.tasks", "upswing.signal.tasks", "upswing.pipeline.tasks",
-                        "upswing.privacy.tasks", "upswing.alert.tasks",
-                        "upswing.escalation.tasks", "upswing.digest.tasks", "upswing.crm.tasks")
+BUILTIN_TASK_MODULES = ("upswing.core.outbox", "upswing.core.idempotency", "upswing.account.tasks",
+                        "upswing.audit.tasks", "upswing.resolution.tasks", "upswing.signal.tasks",
+                        "upswing.pipeline.tasks", "upswing.privacy.tasks", "upswing.alert.tasks",
+                        "upswing.escalation.tasks", "upswing.digest.tasks", "upswing.crm.tasks",
+                        "upswing.outcome.tasks", "upswing.experiment.tasks", "upswing.analytics.tasks")
 
 
 class TaskStatus(StrEnum):

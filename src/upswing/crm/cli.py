@@ -97,14 +97,19 @@ def sync(name: str = _NAME) -> None:
 @app.command("reconcile")
 def reconcile(name: str = _NAME,
               dry_run: bool = typer.Option(False, "--dry-run", help="Report, repair nothing")) -> None:
-    """Compare both sides; re-queue signals missing in the CRM (exit 1 when differences were found)."""
+    """Compare both sides and repair drift: signals missing in the CRM re-queued, fields set from the side that
+    owns them (exit 1 when differences were found)."""
     from upswing.core.db import transaction
     from upswing.crm import service
 
     with transaction() as session, user_errors():
         report = service.reconcile(session, service.get_connection(session, name), repair=not dry_run)
-    console.print(f"{name}: {report.leads_checked} records checked, {report.missing} missing in the CRM, "
-                  f"{report.unsent} never queued" + ("" if dry_run or not report.differences else " (re-queued)"))
+    console.print(f"{name}: {report.leads_checked} records checked, {report.missing} signals missing in the CRM, "
+                  f"{report.unsent} never queued, {report.fields} fields differing, {report.records_missing} "
+                  "records gone from the CRM" + ("" if dry_run or not report.differences else " (repaired)"))
+    for item in report.field_details:
+        console.print(f"  lead {item['lead_id']}: {item['field']} upswing={item['upswing']} crm={item['crm']} → "
+                      f"{'kept in' if dry_run else 'written to'} {item['repaired']}")
     if report.differences:
         raise typer.Exit(1)
 

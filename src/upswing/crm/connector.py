@@ -32,6 +32,7 @@ __all__ = [
     "LeadRecord",
     "RateLimited",
     "RemoteChange",
+    "RemoteRecord",
     "SignalPush",
     "SignalRecord",
     "Usage",
@@ -119,6 +120,17 @@ class RemoteChange:
     by_us: bool = False
 
 
+@dataclass(frozen=True)
+class RemoteRecord:
+    """A contact/lead as the CRM holds it now, in our terms (for reconcile)."""
+
+    remote_id: str
+    owner_remote_id: str | None
+    status: str | None  # the CRM's lead status (HubSpot ``hs_lead_status``, Salesforce ``Status``), its own words
+    #: Our properties as the CRM holds them (``upswing_score``, ``upswing_priority``…), keyed by our names.
+    properties: Mapping[str, str | None] = field(default_factory=dict)
+
+
 @dataclass
 class Usage:
     """API calls made by this connector instance, and the CRM's last word on the remaining budget."""
@@ -179,9 +191,18 @@ class CrmConnector(ABC):
         """The CRM record for our external id, with our fields and the mapped ones (for reconcile), or None."""
 
     @abstractmethod
-    def signal_ids_on(self, remote_lead_id: str) -> set[uuid.UUID]:
-        """The ids of the signals whose note/task is on the record (for reconcile: missing or doubled pushes)."""
+    def read_records(self, remote_lead_ids: Sequence[str]) -> dict[str, RemoteRecord]:
+        """These records as the CRM holds them now, by id (a record the CRM no longer has is left out), in as few
+        calls as the CRM allows (``RECONCILE_BATCH`` at a time)."""
 
+    @abstractmethod
+    def signal_ids_on(self, remote_lead_ids: Sequence[str]) -> set[uuid.UUID]:
+        """The ids of the signals whose note/task is on these records (for reconcile: what is missing), in as few
+        calls as the CRM allows (``RECONCILE_BATCH`` records at a time)."""
+
+
+#: Records a reconcile asks a connector about at once (HubSpot's batch reads take 100).
+RECONCILE_BATCH = 100
 
 CONNECTORS: dict[str, type[CrmConnector]] = {}
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -34,15 +34,17 @@ from upswing.compliance.rules import Channel
 from upswing.compliance.service import check_contacts
 from upswing.core import tasks
 from upswing.core.db import session_factory, utcnow
-from upswing.core.errors import NotFoundError, ValidationFailedError
+from upswing.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from upswing.core.logging import get_logger
 from upswing.crm.connector import (
+    RECONCILE_BATCH,
     ChangeKind,
     CrmConnector,
     CrmError,
     LeadRecord,
     RateLimited,
     RemoteChange,
+    RemoteRecord,
     SignalPush,
     SignalRecord,
 )
@@ -57,6 +59,7 @@ from upswing.crm.models import (
     CrmSystem,
     PushStatus,
 )
+from upswing.lead import service as lead_service
 from upswing.lead.models import Lead
 from upswing.signal import service as signals
 from upswing.signal.models import Signal as SignalRow
@@ -73,6 +76,19 @@ DEFAULT_OWNERSHIP: dict[str, str] = {"signals": "upswing", "score": "upswing", "
                                      "outcomes": "crm"}
 #: The CRMs' names for the fields the ownership map speaks of.
 OWNER_FIELDS = frozenset({"hubspot_owner_id", "OwnerId"})
+STATUS_FIELDS = frozenset({"hs_lead_status", "Status"})
+#: The CRMs' lead statuses in Upswing's words (a connection's ``config.status_map`` adds or replaces entries;
+#: a status not mapped is not imported).
+DEFAULT_STATUS_MAPS: dict[str, dict[str, str]] = {
+    "hubspot": {"NEW": "new", "OPEN": "new", "IN_PROGRESS": "contacted", "ATTEMPTED_TO_CONTACT": "contacted",
+                "CONNECTED": "contacted", "BAD_TIMING": "contacted", "OPEN_DEAL": "promise",
+                "UNQUALIFIED": "lost"},
+    "salesforce": {"Open - Not Contacted": "new", "Working - Contacted": "contacted",
+                   "Closed - Converted": "resolved", "Closed - Not Converted": "lost"},
+}
+#: Our properties on the CRM record that reconcile compares with what we last wrote (the rest are times, written
+#: in each CRM's own format).
+_COMPARED_PROPERTIES = ("upswing_score", "upswing_priority", "upswing_last_signal_type")
 MAX_ATTEMPTS = 8
 _TYPE_WORDS = {"new_employment": "New job", "promotion": "Promotion", "certification": "Certification",
                "license_renewal": "License", "award": "Award", "business_launch": "Business launch",
@@ -160,7 +176,9 @@ def enqueue_signals(session: Session, signal_ids: Sequence[uuid.UUID]) -> int:
         CrmConnection.status.in_([ConnectionStatus.ACTIVE.value, ConnectionStatus.PAUSED.value]))))
     if not connections or not signal_ids:
         return 0
-    leads = dict(session.execute(select(SignalRow.id, SignalRow.lead_id).where(SignalRow.id.in_(signal_ids))).all())
+    # Held-out signals (an experiment's control group) never reach a CRM.
+    leads = dict(session.execute(select(SignalRow.id, SignalRow.lead_id).where(
+        SignalRow.id.in_(signal_ids), SignalRow.holdout.is_(False))).all())
     queued = {(c, s) for c, s in session.execute(select(CrmPush.connection_id, CrmPush.signal_id).where(
         CrmPush.signal_id.in_(list(leads)))).all()}
     added = 0
@@ -325,7 +343,7 @@ def _push_batch(factory: sessionmaker[Session], connection_id: uuid.UUID, pushes
             if isinstance(result, SignalPush):
                 push.status, push.sent_at, push.last_error = PushStatus.SENT.value, now, None
                 push.remote_lead_id, push.note_id, push.task_id = result.remote_lead_id, result.note_id, result.task_id
-                _remember_link(session, connection_id, prepared.lead, result.remote_lead_id, now)
+                _remember_link(session, row, prepared.lead, result.remote_lead_id, now)
                 report.sent += 1
             elif push.attempts >= MAX_ATTEMPTS:
                 push.status, push.last_error = PushStatus.FAILED.value, str(result)
@@ -349,17 +367,31 @@ def _count_calls(connection: CrmConnection, calls: int, now: datetime) -> None:
         connection.last_error = f"daily API budget of {connection.daily_budget} calls spent"
 
 
-def _remember_link(session: Session, connection_id: uuid.UUID, lead: LeadRecord, remote_id: str,
+def _remember_link(session: Session, connection: CrmConnection, lead: LeadRecord, remote_id: str,
                    now: datetime) -> None:
-    link = session.scalar(select(CrmLink).where(CrmLink.connection_id == connection_id,
+    link = session.scalar(select(CrmLink).where(CrmLink.connection_id == connection.id,
                                                 CrmLink.lead_id == lead.lead_id))
     written = {"owner": lead.owner_remote_id, **{k: v for k, v in lead.properties.items()}}
+    if link is None or link.remote_id != remote_id:
+        _record_crm_id(session, connection, lead.lead_id, remote_id)
     if link is None:
-        session.add(CrmLink(connection_id=connection_id, lead_id=lead.lead_id, remote_id=remote_id,
+        session.add(CrmLink(connection_id=connection.id, lead_id=lead.lead_id, remote_id=remote_id,
                             written=written, written_at=now))
     else:
         link.remote_id, link.written, link.written_at = remote_id, written, now
     session.flush()
+
+
+def _record_crm_id(session: Session, connection: CrmConnection, lead_id: uuid.UUID, remote_id: str) -> None:
+    """The lead's ``crm_ids`` learn its record in this CRM (the API shows it, CRMs look leads up by it); a record
+    another lead already holds (two of our leads on one CRM contact) is logged, not forced."""
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        return
+    try:
+        lead_service.set_crm_ids(session, lead, {connection.system: remote_id})
+    except ConflictError as exc:
+        log.warning("crm.record_shared", connection=connection.name, lead_id=str(lead_id), error=str(exc))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -388,11 +420,17 @@ def pull(session: Session, connection: CrmConnection, *, http: httpx.Client | No
 
 
 def sync(factory: sessionmaker[Session], connection_id: uuid.UUID | str) -> tuple[PushReport, ApplyReport | None]:
-    """Push what is due, then (a CRM without webhooks: Salesforce) pull its changes, in a transaction of its own."""
+    """Push what is due, then (a polled CRM, ``polled``) pull its changes, in a transaction of its own."""
     pushed = push_due(factory)
     with factory() as session, session.begin():
         connection = get_connection(session, connection_id)
-        return pushed, pull(session, connection) if connection.system == CrmSystem.SALESFORCE else None
+        return pushed, pull(session, connection) if polled(connection) else None
+
+
+def polled(connection: CrmConnection) -> bool:
+    """Salesforce sends no webhooks: it is polled. HubSpot is polled only as a fallback (``config.poll``), where
+    its webhooks cannot reach us."""
+    return connection.system == CrmSystem.SALESFORCE or bool((connection.config or {}).get("poll"))
 
 
 def receive_webhook(session: Session, connection_id: uuid.UUID, headers: dict[str, str], body: bytes,
@@ -480,7 +518,23 @@ def _apply(session: Session, connection: CrmConnection, change: RemoteChange) ->
             return "conflict", detail
         lead.assignee_id = new
         return "applied", detail
+    if change.field in STATUS_FIELDS:
+        if ownership.get("status") != "crm":
+            return "ignored", detail
+        status = status_map(connection).get(str(change.value)) if change.value is not None else None
+        if status is None:
+            return "ignored", {**detail, "reason": "status not in the status map"}
+        if status != lead.status:
+            lead.status = status
+            return "applied", {**detail, "status": status}
+        return "ignored", detail
     return "ignored", detail
+
+
+def status_map(connection: CrmConnection) -> dict[str, str]:
+    """The connection's CRM lead statuses → Upswing's (defaults per CRM, ``config.status_map`` on top)."""
+    custom = dict((connection.config or {}).get("status_map") or {})
+    return {**DEFAULT_STATUS_MAPS.get(connection.system, {}), **{str(k): str(v) for k, v in custom.items()}}
 
 
 def _acting_user(session: Session, lead: Lead | None) -> User:
@@ -506,28 +560,49 @@ class ReconcileReport:
     leads_checked: int = 0
     missing: int = 0  # pushes recorded as sent whose note/task is not in the CRM (re-queued when repairing)
     unsent: int = 0  # signals of linked leads never queued (queued when repairing)
+    fields: int = 0  # fields that differ between the two sides (the owning side's value written to the other)
+    records_missing: int = 0  # linked records the CRM no longer has (their pushes count in ``missing``)
+    field_details: list[dict[str, Any]] = field(default_factory=list)  # the first ``_DETAILS_KEPT`` of them
     differences: int = 0
+
+
+_DETAILS_KEPT = 100
 
 
 def reconcile(session: Session, connection: CrmConnection, *, http: httpx.Client | None = None,
               repair: bool = True) -> ReconcileReport:
-    """Compare what we recorded as pushed with what each linked record in the CRM holds, and repair drift."""
+    """Compare both sides and repair drift: the signals we recorded as pushed against the notes/tasks each linked
+    record holds, the linked leads' signals never queued, and each record's fields against the owning side's
+    value (owner and status from the CRM into Upswing; our score, priority and last signal type back into the
+    CRM). Reads ``RECONCILE_BATCH`` records per call."""
     connector = make_connector(connection, http)
     report = ReconcileReport()
+    ownership = {**DEFAULT_OWNERSHIP, **connection.field_ownership}
     sent: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     for push in session.scalars(select(CrmPush).where(CrmPush.connection_id == connection.id,
                                                       CrmPush.status == PushStatus.SENT.value)):
         sent[push.lead_id].add(push.signal_id)
-    for link in session.scalars(select(CrmLink).where(CrmLink.connection_id == connection.id)):
-        report.leads_checked += 1
-        present = connector.signal_ids_on(link.remote_id)
-        missing = sent.get(link.lead_id, set()) - present
+    links = list(session.scalars(select(CrmLink).where(CrmLink.connection_id == connection.id)
+                                 .order_by(CrmLink.id)))
+    for start in range(0, len(links), RECONCILE_BATCH):
+        batch = links[start:start + RECONCILE_BATCH]
+        report.leads_checked += len(batch)
+        remote_ids = [link.remote_id for link in batch]
+        present = connector.signal_ids_on(remote_ids)
+        missing = set().union(*(sent.get(link.lead_id, set()) for link in batch)) - present
         report.missing += len(missing)
         if repair and missing:
             session.execute(update(CrmPush).where(CrmPush.connection_id == connection.id,
                                                   CrmPush.signal_id.in_(missing))
                             .values(status=PushStatus.PENDING.value, run_after=utcnow(), attempts=0)
                             .execution_options(synchronize_session=False))
+        records = connector.read_records(remote_ids)
+        for link in batch:
+            record = records.get(link.remote_id)
+            if record is None:
+                report.records_missing += 1
+                continue
+            _reconcile_fields(session, connection, connector, ownership, link, record, report, repair=repair)
     queued = select(CrmPush.signal_id).where(CrmPush.connection_id == connection.id)
     linked = select(CrmLink.lead_id).where(CrmLink.connection_id == connection.id)
     unsent = list(session.scalars(select(SignalRow.id).where(SignalRow.lead_id.in_(linked),
@@ -535,9 +610,67 @@ def reconcile(session: Session, connection: CrmConnection, *, http: httpx.Client
     report.unsent = len(unsent)
     if repair and unsent:
         enqueue_signals(session, unsent)
-    report.differences = report.missing + report.unsent
+    report.differences = report.missing + report.unsent + report.fields
     _count_calls(connection, connector.usage.calls, utcnow())
     return report
+
+
+def _reconcile_fields(session: Session, connection: CrmConnection, connector: CrmConnector,
+                      ownership: Mapping[str, str], link: CrmLink, record: RemoteRecord, report: ReconcileReport,
+                      *, repair: bool) -> None:
+    """One record's fields against the owning side: the CRM's owner and status into the lead, and the values we
+    last wrote (``link.written``) back onto the record."""
+    lead = session.get(Lead, link.lead_id)
+    if lead is None:
+        return
+    found: list[dict[str, Any]] = []
+    users = {remote: local for local, remote in connection.owner_map.items()}
+    ours_in_crm = connection.owner_map.get(str(lead.assignee_id)) if lead.assignee_id else None
+    rewrite = False
+    if record.owner_remote_id != ours_in_crm:
+        if ownership.get("owner") == "crm":
+            local = users.get(str(record.owner_remote_id)) if record.owner_remote_id else None
+            if record.owner_remote_id is None or local is not None:  # an owner not in the map cannot be followed
+                found.append({"field": "owner", "upswing": str(lead.assignee_id) if lead.assignee_id else None,
+                              "crm": record.owner_remote_id, "repaired": "upswing"})
+                if repair:
+                    lead.assignee_id = uuid.UUID(local) if local else None
+        elif ours_in_crm is not None:
+            found.append({"field": "owner", "upswing": ours_in_crm, "crm": record.owner_remote_id, "repaired": "crm"})
+            rewrite = True
+    if ownership.get("status") == "crm" and record.status is not None:
+        status = status_map(connection).get(record.status)
+        if status is not None and status != lead.status:
+            found.append({"field": "status", "upswing": lead.status, "crm": record.status, "repaired": "upswing"})
+            if repair:
+                lead.status = status
+    if ownership.get("score") == "upswing":
+        for name in _COMPARED_PROPERTIES:
+            wanted = link.written.get(name)
+            if wanted is not None and not _same_value(wanted, record.properties.get(name)):
+                found.append({"field": name, "upswing": wanted, "crm": record.properties.get(name),
+                              "repaired": "crm"})
+                rewrite = True
+    if found:
+        report.fields += len(found)
+        room = _DETAILS_KEPT - len(report.field_details)
+        report.field_details.extend({"lead_id": str(lead.id), **item} for item in found[:max(room, 0)])
+    if repair and rewrite:
+        owner = ours_in_crm if ownership.get("owner") != "crm" else None  # the CRM's own owner is left alone
+        connector.upsert_lead(LeadRecord(
+            lead_id=lead.id, external_id=lead.external_id, first_name=lead.first_name, last_name=lead.last_name,
+            email=lead.email, phone=lead.phone, owner_remote_id=owner,
+            properties={k: v for k, v in link.written.items() if k.startswith("upswing_")}))
+
+
+def _same_value(ours: Any, theirs: Any) -> bool:
+    """The same value as each CRM stores it (a number field answers 82.0 for the 82 we wrote)."""
+    if theirs is None:
+        return ours is None
+    try:
+        return float(ours) == float(theirs)
+    except (TypeError, ValueError):
+        return str(ours) == str(theirs)
 
 
 def status(session: Session, connection: CrmConnection) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from upswing.core.logging import get_logger
 from upswing.core.outbox import Event, batch_consumer
 from upswing.crm import service
 from upswing.crm.connector import CrmError
-from upswing.crm.models import ConnectionStatus, CrmConnection, CrmSystem
+from upswing.crm.models import ConnectionStatus, CrmConnection
 from upswing.signal.service import SIGNAL_CREATED
 
 log = get_logger(__name__)
@@ -37,11 +37,11 @@ def push() -> int:
 @tasks.scheduled(every=timedelta(minutes=2))
 @tasks.task("crm.pull", max_attempts=1)
 def pull() -> int:
-    """Poll the CRMs that do not send webhooks (Salesforce) for changes made there."""
+    """Poll the CRMs that do not send webhooks (Salesforce; HubSpot with ``config.poll``) for changes made there."""
     applied = 0
     with transaction() as session:
-        ids = list(session.scalars(select(CrmConnection.id).where(
-            CrmConnection.status == ConnectionStatus.ACTIVE.value, CrmConnection.system == CrmSystem.SALESFORCE)))
+        ids = [connection.id for connection in session.scalars(select(CrmConnection).where(
+            CrmConnection.status == ConnectionStatus.ACTIVE.value)) if service.polled(connection)]
     for connection_id in ids:
         try:
             with transaction() as session:

@@ -190,7 +190,8 @@ def team_scope(session: Session, user: User, preferences: Preferences) -> list[s
 
 
 def _filters(session: Session, user: User, preferences: Preferences) -> list[Any]:
-    where: list[Any] = [Signal.status != SignalStatus.DISMISSED.value]
+    # Held-out signals (an experiment's control group) are never in a digest.
+    where: list[Any] = [Signal.status != SignalStatus.DISMISSED.value, Signal.holdout.is_(False)]
     if preferences.signal_types:
         where.append(Signal.type.in_(preferences.signal_types))
     if preferences.min_priority is not None:
@@ -252,7 +253,7 @@ def _manager_section(gatherer: _Gatherer, preferences: Preferences, limit: int) 
     in_scope = [Signal.team_id.in_(team_ids)] if teams else []
     scope = ", ".join(team.name for team in teams) if teams else "all teams"
     unassigned_where = [*in_scope, Signal.assignee_id.is_(None), Signal.status.in_(_OPEN),
-                        Signal.detected_at > now - STILL_OPEN_HORIZON]
+                        Signal.detected_at > now - STILL_OPEN_HORIZON, Signal.holdout.is_(False)]
     total, _ = capped_count(session, select(Signal.id).where(*unassigned_where))
     top_ids = list(session.scalars(select(Signal.id).where(*unassigned_where)
                                    .order_by(Signal.score.desc(), Signal.detected_at.desc()).limit(limit)))
@@ -307,7 +308,7 @@ def gather(session: Session, user: User, preferences: Preferences, *, since: dat
         guards = gatherer.guards(list(session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))))
         keys = {sid: key for sid, key in keys.items() if guards.get(key[2], ("", False, False))[2]}
     top = _top(keys, limit)
-    open_where = [Signal.assignee_id == user.id, Signal.status.in_(_OPEN),
+    open_where = [Signal.assignee_id == user.id, Signal.status.in_(_OPEN), Signal.holdout.is_(False),
                   Signal.detected_at <= now - STILL_OPEN_AFTER, Signal.detected_at > now - STILL_OPEN_HORIZON]
     still_open_total, _ = capped_count(session, select(Signal.id).where(*open_where))
     still_open_ids = list(session.scalars(select(Signal.id).where(*open_where)

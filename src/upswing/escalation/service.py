@@ -168,6 +168,7 @@ def run(session: Session, now: datetime | None = None, *, settings: Settings | N
         while True:
             query = (select(Signal.id, Signal.lead_id, Signal.team_id, Signal.detected_at)
                      .where(Signal.status == SignalStatus.NEW.value, Signal.priority == policy.priority,
+                            Signal.holdout.is_(False),  # an experiment's control group: nobody is to act
                             Signal.escalation_level.in_(from_levels), Signal.detected_at >= oldest,
                             Signal.detected_at <= latest)
                      .order_by(Signal.detected_at, Signal.id).limit(batch_size))

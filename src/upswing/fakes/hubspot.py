@@ -293,6 +293,7 @@ class FakeHubSpot(FakeServer):
             obj = self._objects[object_type][object_id]
             obj.properties[name] = value
             obj.updated_at = _iso_now()
+            obj.properties["lastmodifieddate" if obj.type == "contacts" else "hs_lastmodifieddate"] = obj.updated_at
             event = self._event(object_type, object_id, name, value, change_source, source_id, occurred_at_ms)
         return self.send_webhook([event]) if send else self.signed_webhook([event])
 

@@ -182,6 +182,8 @@ _SOQL = re.compile(r"^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<sobject>\w+)"
                    r"(?:\s+WHERE\s+(?P<where>.+?))?(?:\s+ORDER\s+BY\s+(?P<order>.+?))?"
                    r"(?:\s+LIMIT\s+(?P<limit>\d+))?\s*$", re.IGNORECASE | re.DOTALL)
 _CONDITION = re.compile(r"^\s*(?P<field>\w+)\s*(?P<op>!=|<>|>=|<=|=|>|<)\s*(?P<literal>.+?)\s*$", re.DOTALL)
+_IN_CONDITION = re.compile(r"^\s*(?P<field>\w+)\s+IN\s*\((?P<values>.*)\)\s*$", re.IGNORECASE | re.DOTALL)
+_LIST_ITEM = re.compile(r"\s*('(?:[^'\\]|\\.)*'|[^,\s]+)\s*(?:,|$)")
 _DATETIME_LITERAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2})$")
 
 
@@ -234,6 +236,13 @@ def parse_soql(text: str) -> _Soql:
         raise _SoqlError("MALFORMED_QUERY", f"unexpected token in the field list: {found['fields']!r}")
     where = []
     for part in _split_and(found["where"]) if found["where"] else []:
+        listed = _IN_CONDITION.match(part)
+        if listed is not None:  # field IN ('a', 'b'): SOQL's set membership
+            values = [_literal(item.group(1)) for item in _LIST_ITEM.finditer(listed["values"]) if item.group(1)]
+            if not values:
+                raise _SoqlError("MALFORMED_QUERY", f"unexpected token: '{part.strip()}'")
+            where.append(_Condition(listed["field"], "IN", values))
+            continue
         condition = _CONDITION.match(part)
         if condition is None:
             raise _SoqlError("MALFORMED_QUERY", f"unexpected token: '{part.strip()}'")
@@ -250,6 +259,8 @@ def parse_soql(text: str) -> _Soql:
 
 
 def _compare(value: Any, op: str, literal: Any) -> bool:
+    if op == "IN":
+        return bool(value in literal)
     if op == "=":
         return bool(value == literal)
     if op == "!=":

@@ -5,7 +5,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
@@ -18,6 +18,7 @@ from upswing.audit.schemas import AuditEntryRead, AuditPage
 from upswing.audit.service import record
 from upswing.casework.timeline import LeadTimeline, timeline
 from upswing.core.api_errors import error_body
+from upswing.core.conditional import etag_of
 from upswing.core.db import read_only, utcnow
 from upswing.core.deps import AUDITED_READ, AppSettings, DbSession
 from upswing.core.pagination import OffsetQuery
@@ -33,6 +34,8 @@ from upswing.lead.schemas import (
     LeadQuery,
     LeadRead,
     LeadUpdate,
+    LeadUpsert,
+    LeadUpsertResult,
     PortfolioRead,
 )
 from upswing.settings import Settings
@@ -144,9 +147,28 @@ def assign_leads(body: LeadAssign, user: ManagerOrAdmin, session: DbSession) -> 
     return result
 
 
+@router.post("/bulk-upsert", response_model=LeadUpsertResult, operation_id="leads_bulk_upsert",
+             responses={409: {"description": "A crm_ids value is already another lead's"},
+                        422: {"description": "Invalid items (nothing was written): each error names the item "
+                                             "(row, from 1) and the field"}})
+def bulk_upsert_leads(body: LeadUpsert, user: ManagerOrAdmin, session: DbSession) -> LeadUpsertResult | JSONResponse:
+    """Create or update up to 1,000 leads by external id in one transaction (a CRM's sync): only the fields sent
+    are written; each item's outcome gives the lead's id. Send an ``Idempotency-Key`` to retry safely."""
+    try:
+        result = service.upsert_leads(session, body, actor=f"user:{user.username}")
+    except service.LeadImportFailed as exc:
+        content = error_body(str(exc), exc.errors)
+        content.update(error_count=exc.report.error_count, errors_by_field=exc.report.errors_by_field)
+        return JSONResponse(status_code=422, content=content)
+    session.commit()
+    return result
+
+
 @router.get("/{lead_id}", response_model=LeadRead, operation_id="leads_get", openapi_extra=AUDITED_READ)
-def get_lead(lead_id: uuid.UUID, user: AnyUser, session: DbSession) -> LeadRead:
+def get_lead(lead_id: uuid.UUID, user: AnyUser, session: DbSession, response: Response) -> LeadRead:
+    """The lead, with its version in ``ETag`` (send it back as ``If-Match`` with a change)."""
     lead = service.read_lead(session, lead_id, user=user)
+    response.headers["ETag"] = etag_of(lead.id, lead.updated_at)
     # Who looked at whose record is audited (privacy issue: lead views).
     record(session, actor=f"user:{user.username}", action="lead.view", entity_type="lead", entity_id=lead_id)
     session.commit()
@@ -178,10 +200,15 @@ def lead_audit(lead_id: uuid.UUID, user: ManagerOrAdmin, session: DbSession,
                      offset=offset)
 
 
-@router.patch("/{lead_id}", response_model=LeadRead, operation_id="leads_update")
-def update_lead(lead_id: uuid.UUID, body: LeadUpdate, user: Worker, session: DbSession) -> LeadRead:
-    result = service.update_lead(session, lead_id, body, user=user)
+@router.patch("/{lead_id}", response_model=LeadRead, operation_id="leads_update",
+              responses={412: {"description": "If-Match names an older version of the lead: read it again"}})
+def update_lead(lead_id: uuid.UUID, body: LeadUpdate, user: Worker, session: DbSession, response: Response,
+                if_match: Annotated[str | None, Header(max_length=500, description=(
+                    "The lead's ETag as read (GET): the change is refused with 412 if the lead changed since"))] = None,
+                ) -> LeadRead:
+    result = service.update_lead(session, lead_id, body, user=user, if_match=if_match)
     session.commit()
+    response.headers["ETag"] = etag_of(result.id, result.updated_at)
     return result
 
 

@@ -15,7 +15,7 @@ from upswing.core.db import get_engine, read_only, transaction
 from upswing.core.errors import UpswingError
 from upswing.lead import service
 from upswing.lead.importer import estimate_rows
-from upswing.lead.models import Lead, Portfolio
+from upswing.lead.models import Lead, LeadCrmId, Portfolio
 from upswing.lead.service import LeadImportFailed
 
 app = typer.Typer(help="Leads (borrowers) and their import.", no_args_is_help=True)
@@ -91,6 +91,9 @@ _SHOWN_ERRORS = 20
 
 @app.command("list")
 def list_leads(portfolio: str | None = typer.Option(None, help="Only this portfolio"),
+               crm_id: str | None = typer.Option(None, "--crm-id", metavar="SYSTEM:ID",
+                                                 help="The lead with this record id in an outside system "
+                                                      "(hubspot:5101)"),
                limit: int = typer.Option(20, min=1, help="How many to show")) -> None:
     """Show leads, most delinquent first."""
     with transaction() as session:
@@ -98,6 +101,12 @@ def list_leads(portfolio: str | None = typer.Option(None, help="Only this portfo
                  .where(Lead.merged_into_id.is_(None)))
         if portfolio:
             query = query.where(Portfolio.name == portfolio)
+        if crm_id:
+            system, _, record_id = crm_id.partition(":")
+            if not record_id:
+                raise typer.BadParameter("SYSTEM:ID, e.g. hubspot:5101", param_hint="--crm-id")
+            query = query.where(Lead.id.in_(select(LeadCrmId.lead_id).where(LeadCrmId.system == system,
+                                                                            LeadCrmId.crm_id == record_id)))
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.execute(query.order_by(Lead.days_delinquent.desc().nulls_last()).limit(limit)).all()
     table = Table("portfolio", "external id", "name", "city", "employer", "days late", "status",

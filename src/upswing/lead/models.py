@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Connection,
     Float,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     event,
+    false,
     inspect,
     text,
 )
@@ -68,6 +70,8 @@ class Lead(Base):
               postgresql_where=text("merged_into_id IS NULL"), sqlite_where=text("merged_into_id IS NULL")),
         Index("ix_leads_list_team", "team_id", text("(-coalesce(days_delinquent, -1))"), "external_id", "id",
               postgresql_where=text("merged_into_id IS NULL"), sqlite_where=text("merged_into_id IS NULL")),
+        # Sync clients' order: what changed since (sort=updated_at, updated_since; migration 0023).
+        Index("ix_leads_updated_at", "updated_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
@@ -114,12 +118,28 @@ class Lead(Base):
     #: No foreign key: adding one to ``leads`` on SQLite means rebuilding the table, whose DROP would cascade
     #: to every lead's signals. The merge service keeps it consistent (``lead_merges`` has the foreign keys).
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: In a running experiment's control group (experiment/): its new signals are held out of alerts, digests,
+    #: CRM pushes and the feed. Set and cleared by the experiment service only.
+    holdout: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property
     def full_name(self) -> str:
         return full_name(self.first_name, self.middle_name, self.last_name)
+
+
+class LeadCrmId(Base):
+    """The lead's record id in an outside system (``hubspot``, ``salesforce``, a team's own CRM): set by the CRM
+    connectors when they link a lead, or by a CRM through the API; one lead per id in each system."""
+
+    __tablename__ = "lead_crm_ids"
+    __table_args__ = (UniqueConstraint("system", "crm_id", name="uq_lead_crm_ids_system_crm_id"),)
+
+    lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True)
+    system: Mapped[str] = mapped_column(String(40), primary_key=True)
+    crm_id: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 def full_name(first: str | None, middle: str | None, last: str | None) -> str:

@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from upswing.core.pagination import COUNT_CAP, count_field, cursor_field, offset_field
+from upswing.core.timeparse import LooseDatetime
 from upswing.lead.models import LeadStatus
 
 
@@ -48,6 +49,15 @@ class ImportReport(BaseModel):
                                                  "<file name without extension>.rejects.csv beside the file")
 
 
+#: An outside system's name: lower-case letters, digits and underscores (hubspot, salesforce, my_crm).
+CRM_SYSTEM_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+#: ``system:id``, the lead list's ``crm_id`` filter.
+CRM_REF_PATTERN = r"^[a-z][a-z0-9_]{1,39}:\S{1,120}$"
+CrmSystemName = Annotated[str, StringConstraints(pattern=CRM_SYSTEM_PATTERN)]
+CrmIds = dict[CrmSystemName, Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
+              | None]
+
+
 class LeadQuery(BaseModel):
     """Which leads: the lead list's filters (the list and the CSV export take the same ones)."""
 
@@ -63,12 +73,20 @@ class LeadQuery(BaseModel):
     team_id: uuid.UUID | None = None
     state: str | None = Field(default=None, min_length=2, max_length=2)
     min_days_delinquent: int | None = Field(default=None, ge=0, le=100_000)
+    crm_id: str | None = Field(
+        default=None, max_length=161, pattern=CRM_REF_PATTERN,
+        description="The lead with this id in an outside system, as system:id (hubspot:5101, salesforce:00Q…)")
+    updated_since: LooseDatetime | None = Field(
+        default=None, description="Only leads changed at or after this time (without a zone: UTC); for sync, "
+                                  "with sort=updated_at")
 
 
 class LeadFilters(LeadQuery):
-    sort: Literal["-days_delinquent", "days_delinquent"] = Field(
+    sort: Literal["-days_delinquent", "days_delinquent", "updated_at"] = Field(
         default="-days_delinquent", description="-days_delinquent: most delinquent first (no figure last); "
-                                                "days_delinquent: least delinquent first; then external id")
+                                                "days_delinquent: least delinquent first; then external id; "
+                                                "updated_at: least recently changed first (sync: follow next_cursor "
+                                                "to the end, then ask again with updated_since)")
     limit: int = Field(default=50, ge=1, le=1000)
     offset: int = offset_field()
     cursor: str | None = cursor_field()
@@ -113,6 +131,8 @@ class LeadRead(BaseModel):
     portfolio_name: str | None = Field(default=None, description="The portfolio's name")
     assignee_name: str | None = Field(default=None, description="The assignee's full name (else username)")
     team_name: str | None = Field(default=None, description="The team's name")
+    crm_ids: dict[str, str] = Field(default_factory=dict, description=(
+        "The lead's record id per outside system (hubspot, salesforce, …): set by the CRM connectors and by CRMs"))
 
 
 class LeadPage(BaseModel):
@@ -129,6 +149,9 @@ class LeadUpdate(BaseModel):
     status: LeadStatus | None = None
     assignee: str | None = Field(default=None, description="Username; managers and admins only")
     team: str | None = Field(default=None, description="Team name; managers and admins only")
+    crm_ids: CrmIds | None = Field(default=None, description=(
+        "Record ids in outside systems to set ({\"hubspot\": \"5101\"}); null for a system removes its id; "
+        "systems not named are kept"))
 
 
 #: The most leads one bulk assignment changes (one transaction, one audit entry per lead).
@@ -171,3 +194,62 @@ class AssigneeRead(BaseModel):
     role: str
     team_id: uuid.UUID | None
     team_name: str | None
+
+
+#: The most leads one bulk upsert writes (one transaction).
+MAX_BULK_UPSERT = 1000
+
+
+class LeadUpsertItem(BaseModel):
+    """One lead of a bulk upsert: the lead file's columns as JSON. Only the fields sent are written (a field sent
+    as null clears it); values are checked as an import checks them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: str = Field(min_length=1, max_length=120, description="The lead's id in the portfolio (the key)")
+    first_name: str | None = Field(default=None, max_length=200)
+    middle_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    phone_type: str | None = Field(default=None, max_length=20, description="mobile, landline or voip")
+    address: str | None = Field(default=None, max_length=500)
+    city: str | None = Field(default=None, max_length=200)
+    state: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, max_length=100)
+    timezone: str | None = Field(default=None, max_length=64)
+    linkedin_url: str | None = Field(default=None, max_length=500)
+    employer: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+    balance: Decimal | None = Field(default=None, ge=0, le=Decimal("999999999999.99"))
+    days_delinquent: int | None = Field(default=None, ge=0, le=100_000)
+    assignee: str | None = Field(default=None, max_length=120, description="Username")
+    team: str | None = Field(default=None, max_length=200, description="Team name")
+    birth_date: date | None = None
+    crm_ids: CrmIds | None = Field(default=None, description="Record ids in outside systems to set (null: remove)")
+
+
+class LeadUpsert(BaseModel):
+    """Create or update many leads by external id, all or nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    portfolio: str = Field(default="default", min_length=1, max_length=200)
+    items: list[LeadUpsertItem] = Field(min_length=1, max_length=MAX_BULK_UPSERT,
+                                        description=f"At most {MAX_BULK_UPSERT}; an external id at most once")
+    dry_run: bool = Field(default=False, description="Check and count, write nothing")
+
+
+class LeadUpsertOutcome(BaseModel):
+    row: int = Field(description="The item's position in the request, from 1")
+    external_id: str
+    id: uuid.UUID | None = Field(description="The lead's id (null: not written, see result)")
+    result: Literal["created", "updated", "unchanged", "suppressed"] = Field(
+        description="suppressed: the person was erased on request and is not stored again")
+
+
+class LeadUpsertResult(BaseModel):
+    report: ImportReport
+    items: list[LeadUpsertOutcome]

@@ -24,7 +24,7 @@ import os
 import re
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from upswing.account.models import Role, Team, User
@@ -66,9 +67,10 @@ from upswing.core.bulk import (
     update_encoded,
     uses_copy,
 )
+from upswing.core.conditional import check_if_match, etag_of
 from upswing.core.crypto import KeyRing, get_key_ring
-from upswing.core.db import utcnow
-from upswing.core.errors import NotFoundError, PermissionDeniedError, UpswingError, ValidationFailedError
+from upswing.core.db import UTCDateTime, utcnow
+from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError, UpswingError, ValidationFailedError
 from upswing.core.logging import get_logger
 from upswing.core.pagination import capped_count, decode_cursor, encode_cursor
 from upswing.core.runtime import gc_paused
@@ -85,7 +87,7 @@ from upswing.lead.importer import (
     duplicate_error,
     write_rejects_csv,
 )
-from upswing.lead.models import Lead, LeadStatus, Portfolio
+from upswing.lead.models import Lead, LeadCrmId, LeadStatus, Portfolio
 from upswing.lead.pii import CONTACT_FIELDS, INDEX_FIELDS, blind_indexes, email_index, phone_index
 from upswing.lead.queries import has_email, has_phone
 from upswing.lead.schemas import (
@@ -98,6 +100,9 @@ from upswing.lead.schemas import (
     LeadQuery,
     LeadRead,
     LeadUpdate,
+    LeadUpsert,
+    LeadUpsertOutcome,
+    LeadUpsertResult,
     PortfolioRead,
 )
 from upswing.privacy import policy as privacy_policy
@@ -836,7 +841,35 @@ def lead_conditions(session: Session, filters: LeadQuery, user: User) -> list[Co
         where.append(Lead.state == filters.state.upper())
     if filters.min_days_delinquent is not None:
         where.append(Lead.days_delinquent >= filters.min_days_delinquent)
+    if filters.updated_since is not None:
+        where.append(Lead.updated_at >= filters.updated_since)
+    if filters.crm_id is not None:
+        system, _, crm_id = filters.crm_id.partition(":")
+        where.append(Lead.id.in_(select(LeadCrmId.lead_id).where(LeadCrmId.system == system,
+                                                                  LeadCrmId.crm_id == crm_id)))
     return where
+
+
+@dataclass(frozen=True, slots=True)
+class _LeadSort:
+    """A sort of the lead list: the keys its index holds (``id`` last), which way, and its cursors' kind."""
+
+    keys: tuple[Any, ...]  # columns and expressions of ``leads``
+    types: tuple[Callable[[Any], Any], ...]
+    ascending: bool
+    kind: str
+
+
+_LEAD_SORTS = {
+    "-days_delinquent": _LeadSort(LEAD_ORDER, (int, str, uuid.UUID), True, "leads"),
+    # Least delinquent first is the same index read backwards: every key of the order reversed.
+    "days_delinquent": _LeadSort(LEAD_ORDER, (int, str, uuid.UUID), False, "leads:days_delinquent"),
+    # Sync clients (CRMs): the oldest change first, continued by cursor (a lead changed meanwhile comes again).
+    "updated_at": _LeadSort((Lead.updated_at, Lead.id), (datetime.fromisoformat, uuid.UUID), True,
+                            "leads:updated_at"),
+}
+_SQL_TYPES: dict[Callable[[Any], Any], Any] = {int: Integer(), str: String(), uuid.UUID: Uuid(),
+                                               datetime.fromisoformat: UTCDateTime()}
 
 
 def page_leads(session: Session, filters: LeadFilters, *, user: User) -> LeadList:
@@ -844,34 +877,34 @@ def page_leads(session: Session, filters: LeadFilters, *, user: User) -> LeadLis
     ``filters.cursor`` (the previous page's ``next_cursor``)."""
     where = lead_conditions(session, filters, user)
     scopes = _lead_scopes(user)
-    # Least delinquent first is the same index read backwards: every key of the order reversed.
-    backwards = filters.sort == "days_delinquent"
-    kind = "leads" if not backwards else "leads:days_delinquent"
-    order = [key.desc() for key in LEAD_ORDER] if backwards else list(LEAD_ORDER)
+    sort = _LEAD_SORTS[filters.sort]
+    order = list(sort.keys) if sort.ascending else [key.desc() for key in sort.keys]
     total, exact = (capped_count(session, select(Lead.id).where(*where), scopes=scopes) if filters.count
                     else (None, None))
     if filters.cursor is not None:
-        values = decode_cursor(filters.cursor, kind)
+        values = decode_cursor(filters.cursor, sort.kind)
         try:
-            after = (literal(int(values[0]), Integer()), literal(str(values[1]), String()),
-                     literal(uuid.UUID(str(values[2])), Uuid()))
-        except (IndexError, TypeError, ValueError):
+            if len(values) != len(sort.keys):
+                raise ValueError(sort.kind)
+            after = tuple(literal(convert(str(value) if convert is not int else value), _SQL_TYPES[convert])
+                          for convert, value in zip(sort.types, values, strict=True))
+        except (TypeError, ValueError):
             raise ValidationFailedError("cursor: not a cursor of this list",
                                         [{"row": None, "field": "cursor", "message": "invalid cursor"}]) from None
-        key, start = tuple_(*LEAD_ORDER), tuple_(*after)
-        where.append(key < start if backwards else key > start)
+        key, start = tuple_(*sort.keys), tuple_(*after)
+        where.append(key > start if sort.ascending else key < start)
     wanted = filters.limit + 1
     offset = 0 if filters.cursor is not None else filters.offset
     found: dict[uuid.UUID, tuple[Any, ...]] = {}
     for scope in scopes if scopes is not None else [true()]:
-        for row in session.execute(select(*LEAD_ORDER).where(scope, *where).order_by(*order)
+        for row in session.execute(select(*sort.keys).where(scope, *where).order_by(*order)
                                    .limit(wanted + offset)):
             found[row[-1]] = tuple(row)
-    ordered = sorted(found.values(), reverse=backwards)[offset:offset + wanted]
+    ordered = sorted(found.values(), reverse=not sort.ascending)[offset:offset + wanted]
     page, more = ordered[:filters.limit], len(ordered) > filters.limit
     leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_([k[-1] for k in page])))}
     items = with_names(session, [lead_read(leads[key[-1]], user) for key in page if key[-1] in leads])
-    next_cursor = encode_cursor(kind, page[-1]) if more and page else None
+    next_cursor = encode_cursor(sort.kind, page[-1]) if more and page else None
     return LeadList(items, total, exact, next_cursor)
 
 
@@ -925,8 +958,14 @@ def read_lead(session: Session, lead_id: uuid.UUID, *, user: User) -> LeadRead:
     return with_names(session, [lead_read(visible_lead(session, lead_id, user), user)])[0]
 
 
-def update_lead(session: Session, lead_id: uuid.UUID, data: LeadUpdate, *, user: User) -> LeadRead:
+def update_lead(session: Session, lead_id: uuid.UUID, data: LeadUpdate, *, user: User,
+                if_match: str | None = None) -> LeadRead:
+    """Change a lead's status, assignee or team; with ``if_match`` only if the lead is still at that version (the
+    row locked to the end of the transaction)."""
     lead = visible_lead(session, lead_id, user)
+    if if_match is not None:
+        session.refresh(lead, with_for_update=True)
+        check_if_match(if_match, etag_of(lead.id, lead.updated_at), "lead")
     if user.role == Role.VIEWER:
         raise PermissionDeniedError("viewers cannot change leads")
     if (data.assignee is not None or data.team is not None) and user.role not in (Role.ADMIN, Role.MANAGER):
@@ -945,6 +984,9 @@ def update_lead(session: Session, lead_id: uuid.UUID, data: LeadUpdate, *, user:
             lead.assignee_id = assignee.id
             if data.team is None and assignee.team_id is not None:
                 lead.team_id = assignee.team_id
+    if data.crm_ids:
+        set_ids = set_crm_ids(session, lead, data.crm_ids)
+        changes.update({f"crm_ids.{system}": value for system, value in set_ids.items()})
     if data.team is not None:
         team = session.scalar(select(Team).where(Team.name == data.team))
         if team is None:
@@ -960,9 +1002,104 @@ def update_lead(session: Session, lead_id: uuid.UUID, data: LeadUpdate, *, user:
     return with_names(session, [lead_read(lead, user)])[0]
 
 
+def set_crm_ids(session: Session, lead: Lead, ids: Mapping[str, str | None]) -> dict[str, str | None]:
+    """Set (or, for None, remove) the lead's record id in each named system; the changes made, by system. An id
+    another lead already holds in that system is refused (409): one record is one borrower."""
+    held = {row.system: row for row in session.scalars(select(LeadCrmId).where(LeadCrmId.lead_id == lead.id))}
+    changes: dict[str, str | None] = {}
+    for system, crm_id in ids.items():
+        row = held.get(system)
+        if crm_id is None:
+            if row is not None:
+                session.delete(row)
+                changes[system] = None
+            continue
+        if row is not None and row.crm_id == crm_id:
+            continue
+        holder = session.scalar(select(LeadCrmId.lead_id).where(LeadCrmId.system == system,
+                                                                LeadCrmId.crm_id == crm_id))
+        if holder is not None and holder != lead.id:
+            raise ConflictError(f"crm_ids.{system}: {crm_id} is already another lead's id in {system}")
+        if row is None:
+            session.add(LeadCrmId(lead_id=lead.id, system=system, crm_id=crm_id))
+        else:
+            row.crm_id = crm_id
+        changes[system] = crm_id
+    if changes:
+        lead.updated_at = utcnow()  # a sync client reading changes since then learns the new ids
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:  # taken by a concurrent write a moment ago
+            raise ConflictError("crm_ids: one of these ids was just given to another lead") from None
+    return changes
+
+
+def upsert_leads(session: Session, data: LeadUpsert, *, actor: str) -> LeadUpsertResult:
+    """Create or update leads by external id in one portfolio, all or nothing: checked as an import checks a
+    file (``LeadImportFailed`` names each bad item and field, nothing written), then their ``crm_ids`` set. Each
+    item's outcome says which lead it is. The caller commits."""
+    rows = [item.model_dump(exclude_unset=True, exclude={"crm_ids"}, mode="json") for item in data.items]
+    external_ids = [item.external_id.strip() for item in data.items]
+    before = _versions(session, data.portfolio, external_ids)
+    _names_of_existing(session, rows, external_ids, before)
+    report = import_leads(session, rows, actor=actor, portfolio_name=data.portfolio, dry_run=data.dry_run,
+                          filename="bulk-upsert")
+    after = before if data.dry_run else _versions(session, data.portfolio, external_ids)
+    outcomes: list[LeadUpsertOutcome] = []
+    for row, (external_id, item) in enumerate(zip(external_ids, data.items, strict=True), start=1):
+        found = after.get(external_id)
+        if found is None:
+            result = "created" if data.dry_run else "suppressed"
+        elif external_id not in before:
+            result = "created"
+        else:
+            result = "updated" if found[1] != before[external_id][1] else "unchanged"
+        lead_id = found[0] if found is not None else None
+        if item.crm_ids and lead_id is not None and not data.dry_run:
+            lead = session.get(Lead, lead_id)
+            assert lead is not None
+            if set_crm_ids(session, lead, item.crm_ids) and result == "unchanged":
+                result = "updated"
+        outcomes.append(LeadUpsertOutcome(row=row, external_id=external_id, id=lead_id, result=result))
+    return LeadUpsertResult(report=report, items=outcomes)
+
+
+def _names_of_existing(session: Session, rows: list[dict[str, Any]], external_ids: list[str],
+                       existing: dict[str, tuple[uuid.UUID, datetime]]) -> None:
+    """An update may leave out the name (a file's row may not): the stored one is kept, as given."""
+    wanted = {external_ids[index]: row for index, row in enumerate(rows)
+              if external_ids[index] in existing and not {"first_name", "last_name"} <= row.keys()}
+    if not wanted:
+        return
+    ids = [existing[external_id][0] for external_id in wanted]
+    for external_id, first, last in session.execute(select(Lead.external_id, Lead.first_name, Lead.last_name)
+                                                    .where(Lead.id.in_(ids))):
+        wanted[external_id].setdefault("first_name", first)
+        wanted[external_id].setdefault("last_name", last)
+
+
+def _versions(session: Session, portfolio: str, external_ids: list[str]) -> dict[str, tuple[uuid.UUID, datetime]]:
+    """``external id → (lead id, updated_at)`` of these leads of the portfolio."""
+    return {row.external_id: (row.id, row.updated_at) for row in session.execute(
+        select(Lead.external_id, Lead.id, Lead.updated_at).join(Portfolio, Portfolio.id == Lead.portfolio_id)
+        .where(Portfolio.name == _clean_portfolio_name(portfolio), Lead.external_id.in_(external_ids)))}
+
+
+def crm_ids_of(session: Session, lead_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, dict[str, str]]:
+    """Each lead's record ids in outside systems (leads with none are left out)."""
+    found: dict[uuid.UUID, dict[str, str]] = defaultdict(dict)
+    ids = list(lead_ids)
+    for start in range(0, len(ids), 500):
+        for row in session.execute(select(LeadCrmId.lead_id, LeadCrmId.system, LeadCrmId.crm_id)
+                                   .where(LeadCrmId.lead_id.in_(ids[start:start + 500]))):
+            found[row.lead_id][row.system] = row.crm_id
+    return dict(found)
+
+
 def with_names(session: Session, reads: list[LeadRead]) -> list[LeadRead]:
-    """``reads`` with their portfolio's, assignee's and team's names filled in (three look-ups by primary key for
-    the whole list, not one per lead)."""
+    """``reads`` with their portfolio's, assignee's and team's names and their CRM ids filled in (four look-ups
+    for the whole list, not one per lead)."""
     portfolio_ids = {read.portfolio_id for read in reads}
     user_ids = {read.assignee_id for read in reads if read.assignee_id is not None}
     team_ids = {read.team_id for read in reads if read.team_id is not None}
@@ -977,7 +1114,9 @@ def with_names(session: Session, reads: list[LeadRead]) -> list[LeadRead]:
             select(User.id, User.username, User.full_name).where(User.id.in_(user_ids)))}
     if team_ids:
         teams = {row.id: row.name for row in session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))}
+    crm_ids = crm_ids_of(session, [read.id for read in reads])
     return [read.model_copy(update={
+        "crm_ids": crm_ids.get(read.id, {}),
         "portfolio_name": portfolios.get(read.portfolio_id),
         "assignee_name": users.get(read.assignee_id) if read.assignee_id else None,
         "team_name": teams.get(read.team_id) if read.team_id else None,

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 
 from upswing.account.deps import AnyUser, Worker
 from upswing.casework import service as casework
+from upswing.core.conditional import etag_of
 from upswing.core.deps import DbSession
 from upswing.signal import feedback, low_confidence, service
 from upswing.signal.schemas import (
@@ -27,6 +28,17 @@ from upswing.signal.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/signals", tags=["signals"])
+
+#: ``If-Match`` on the calls that change a signal: the ETag of the version the change was decided on.
+IfMatch = Annotated[str | None, Header(max_length=500, description=(
+    "The signal's ETag as read (GET): the change is refused with 412 if the signal changed since"))]
+_PRECONDITION: dict[int | str, dict[str, Any]] = {
+    412: {"description": "If-Match names an older version of the signal: read it again"}}
+
+
+def _versioned(response: Response, read: SignalRead) -> SignalRead:
+    response.headers["ETag"] = etag_of(read.id, read.updated_at)
+    return read
 
 
 @router.get("", response_model=SignalPage, operation_id="signals_list")
@@ -64,43 +76,56 @@ def label_text(observation_id: uuid.UUID, body: TextLabelRequest, user: Worker, 
 
 
 @router.get("/{signal_id}", response_model=SignalRead, operation_id="signals_get")
-def get_signal(signal_id: uuid.UUID, user: AnyUser, session: DbSession) -> SignalRead:
-    return service.get_signal(session, signal_id, user=user)
+def get_signal(signal_id: uuid.UUID, user: AnyUser, session: DbSession, response: Response) -> SignalRead:
+    """The signal, with its version in ``ETag`` (send it back as ``If-Match`` with a change)."""
+    return _versioned(response, service.get_signal(session, signal_id, user=user))
 
 
-@router.post("/{signal_id}/acknowledge", response_model=SignalRead, operation_id="signals_acknowledge")
-def acknowledge(signal_id: uuid.UUID, user: Worker, session: DbSession) -> SignalRead:
+@router.post("/{signal_id}/acknowledge", response_model=SignalRead, operation_id="signals_acknowledge",
+             responses=_PRECONDITION)
+def acknowledge(signal_id: uuid.UUID, user: Worker, session: DbSession, response: Response,
+                if_match: IfMatch = None) -> SignalRead:
+    service.require_version(session, signal_id, if_match, user=user)
     result = service.acknowledge(session, signal_id, user=user)
     session.commit()
-    return result
+    return _versioned(response, result)
 
 
 @router.post("/{signal_id}/action", response_model=SignalRead, operation_id="signals_action",
              responses={409: {"description": "The contact guard refuses this contact now (reasons and "
-                                             "next_allowed_at in the body), or the signal's state forbids it"}})
-def record_action(signal_id: uuid.UUID, body: ActionRequest, user: Worker, session: DbSession) -> SignalRead:
+                                             "next_allowed_at in the body), or the signal's state forbids it"},
+                        **_PRECONDITION})
+def record_action(signal_id: uuid.UUID, body: ActionRequest, user: Worker, session: DbSession, response: Response,
+                  if_match: IfMatch = None) -> SignalRead:
     """Record an action; a contact (call, sms, email, letter) is checked by the contact guard and logged in the
     contact ledger in the same transaction."""
+    service.require_version(session, signal_id, if_match, user=user)
     result = casework.record_action(session, signal_id, body.action, user=user, note=body.note, target=body.target,
                                     autodialed=body.autodialed, override_reason=body.override_reason)
     session.commit()
-    return result
+    return _versioned(response, result)
 
 
-@router.post("/{signal_id}/outcome", response_model=SignalRead, operation_id="signals_outcome")
-def record_outcome(signal_id: uuid.UUID, body: OutcomeRequest, user: Worker, session: DbSession) -> SignalRead:
+@router.post("/{signal_id}/outcome", response_model=SignalRead, operation_id="signals_outcome",
+             responses=_PRECONDITION)
+def record_outcome(signal_id: uuid.UUID, body: OutcomeRequest, user: Worker, session: DbSession, response: Response,
+                   if_match: IfMatch = None) -> SignalRead:
     """Record what came of the action: dispute sets the lead's dispute flag; an outcome after a call that means
     the borrower was spoken to counts as a conversation for the seven-day rule."""
+    service.require_version(session, signal_id, if_match, user=user)
     result = casework.record_outcome(session, signal_id, body.outcome, user=user, note=body.note)
     session.commit()
-    return result
+    return _versioned(response, result)
 
 
-@router.post("/{signal_id}/dismiss", response_model=SignalRead, operation_id="signals_dismiss")
-def dismiss(signal_id: uuid.UUID, body: DismissRequest, user: Worker, session: DbSession) -> SignalRead:
+@router.post("/{signal_id}/dismiss", response_model=SignalRead, operation_id="signals_dismiss",
+             responses=_PRECONDITION)
+def dismiss(signal_id: uuid.UUID, body: DismissRequest, user: Worker, session: DbSession, response: Response,
+            if_match: IfMatch = None) -> SignalRead:
+    service.require_version(session, signal_id, if_match, user=user)
     result = service.dismiss(session, signal_id, body.reason, user=user, note=body.note)
     session.commit()
-    return result
+    return _versioned(response, result)
 
 
 @router.post("/{signal_id}/feedback", response_model=FeedbackResult, operation_id="signals_feedback")

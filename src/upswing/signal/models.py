@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -84,6 +85,8 @@ class Signal(Base):
         CheckConstraint(f"outcome IS NULL OR {_in('outcome', SignalOutcome)}", name="outcome"),
         CheckConstraint(f"dismiss_reason IS NULL OR {_in('dismiss_reason', DismissReason)}",
                         name="dismiss_reason"),
+        # Sync clients' order: what changed since (sort=updated_at, updated_since; migration 0023).
+        Index("ix_signals_updated_at", "updated_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_uuid)
@@ -127,6 +130,9 @@ class Signal(Base):
     #: Escalations (docs/digest.md): the highest level reached while nobody acknowledged it, and when.
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Detected on a lead in an experiment's control group: stored and scored, but never alerted, digested,
+    #: escalated, pushed to a CRM or shown as work (admins see it, labelled).
+    holdout: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -61,6 +61,10 @@ class SignalRead(BaseModel):
     escalation_level: int = Field(description="0: not escalated; 1, 2…: the highest escalation level reached while "
                                               "nobody acknowledged it (docs/escalation.md)")
     escalated_at: datetime | None = Field(description="When it was escalated to that level")
+    holdout: bool = Field(default=False, description="On a lead in an experiment's control group: not alerted, "
+                                                      "pushed or shown as work (only admins see it)")
+    updated_at: datetime = Field(description="When anything about it last changed (status, score…): what "
+                                             "updated_since and sort=updated_at go by, and its ETag derives from")
 
 
 class SignalPage(BaseModel):
@@ -123,8 +127,12 @@ class SignalFilters(BaseModel):
     until: LooseDatetime | None = Field(default=None, description="detected_at before")
     effective_from: date | None = Field(default=None, description="event date (effective_date) on or after")
     effective_to: date | None = Field(default=None, description="event date (effective_date) on or before")
-    sort: Literal["detected_at", "score"] = Field(
-        default="detected_at", description="detected_at: newest first; score: highest first, then newest")
+    updated_since: LooseDatetime | None = Field(
+        default=None, description="Only signals changed at or after this time (sync: with sort=updated_at)")
+    sort: Literal["detected_at", "score", "updated_at"] = Field(
+        default="detected_at", description="detected_at: newest first; score: highest first, then newest; "
+                                           "updated_at: least recently changed first (sync: follow next_cursor "
+                                           "to the end, then ask again with updated_since)")
     limit: int = Field(default=50, ge=1, le=1000)
     offset: int = offset_field()
     cursor: str | None = cursor_field()

@@ -20,6 +20,7 @@ from upswing.account.models import Role, Team, User
 from upswing.audit import service as audit
 from upswing.core import outbox
 from upswing.core.bulk import bulk_insert
+from upswing.core.conditional import check_if_match, etag_of
 from upswing.core.db import UTCDateTime, utcnow
 from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationFailedError
 from upswing.core.names import company_key, title_key
@@ -172,6 +173,8 @@ class _LeadFacts:
     #: Copied onto the lead's new signals (who may see them; triggers keep them in step afterwards).
     assignee_id: uuid.UUID | None = None
     team_id: uuid.UUID | None = None
+    #: The lead is in an experiment's control group: its new signals are held out.
+    holdout: bool = False
     #: signal id → outcome (or wrong_person from a dismissal) of the lead's signals.
     outcomes: dict[uuid.UUID, str] = field(default_factory=dict)
 
@@ -302,7 +305,7 @@ def _new_target(sighting: SightedEvent, key: str, now: datetime, lead: _LeadFact
         "confidence": event.confidence, "evidence_url": sighting.evidence_url, "evidence_snippet": event.snippet,
         "observation_ids": [], "score": 0, "priority": "low", "score_breakdown": {}, "scored_at": now,
         "status": SignalStatus.NEW.value, "dedupe_key": key, "created_at": now, "updated_at": now,
-        "assignee_id": lead.assignee_id, "team_id": lead.team_id,
+        "assignee_id": lead.assignee_id, "team_id": lead.team_id, "holdout": lead.holdout,
     }
     return _Target(id=signal_id, lead_id=sighting.lead_id, type=event.type.value, title=event.title,
                    organization=event.organization, effective_date=event.effective_date, detected_at=now,
@@ -329,9 +332,9 @@ def _load_targets(session: Session, lead_ids: set[uuid.UUID]) -> tuple[
     for chunk in _chunked(list(lead_ids)):
         rows = session.execute(
             select(Lead.id.label("lid"), Lead.balance, Lead.days_delinquent, Lead.assignee_id.label("owner_id"),
-                   Lead.team_id.label("owner_team_id"), Signal.id, Signal.type, Signal.title, Signal.organization,
-                   Signal.effective_date, Signal.detected_at, Signal.confidence, Signal.observation_ids,
-                   Signal.dedupe_key, Signal.outcome, Signal.dismiss_reason)
+                   Lead.team_id.label("owner_team_id"), Lead.holdout.label("lead_holdout"), Signal.id, Signal.type,
+                   Signal.title, Signal.organization, Signal.effective_date, Signal.detected_at, Signal.confidence,
+                   Signal.observation_ids, Signal.dedupe_key, Signal.outcome, Signal.dismiss_reason)
             .outerjoin(Signal, Signal.lead_id == Lead.id)
             .where(Lead.id.in_(chunk))
         )
@@ -339,7 +342,7 @@ def _load_targets(session: Session, lead_ids: set[uuid.UUID]) -> tuple[
             lead = facts.get(row.lid)
             if lead is None:
                 lead = facts[row.lid] = _LeadFacts(row.balance, row.days_delinquent, row.owner_id,
-                                                   row.owner_team_id)
+                                                   row.owner_team_id, bool(row.lead_holdout))
             if row.id is None:
                 continue
             outcome = _lead_outcome(row.outcome, row.dismiss_reason)
@@ -533,12 +536,21 @@ def _read_page(session: Session, signal_ids: list[uuid.UUID]) -> list[SignalRead
 _SORT_KEYS: dict[str, tuple[InstrumentedAttribute[Any], ...]] = {
     "detected_at": (Signal.detected_at, Signal.id),
     "score": (Signal.score, Signal.detected_at, Signal.id),
+    "updated_at": (Signal.updated_at, Signal.id),
 }
+#: Sorts read oldest first (sync clients): the others are newest or highest first.
+_ASCENDING = {"updated_at"}
+
+
+def sees_held_out(user: User | None) -> bool:
+    """Signals held out for an experiment's control group are seen by admins (labelled) and the operator only:
+    for everyone else they are not work, and not there."""
+    return user is None or user.role == Role.ADMIN.value
 
 
 def _conditions(session: Session, user: User | None, filters: SignalFilters) -> list[ColumnElement[bool]]:
     """The filters as conditions on ``signals`` alone (whose own indexes answer them)."""
-    where: list[ColumnElement[bool]] = []
+    where: list[ColumnElement[bool]] = [] if sees_held_out(user) else [Signal.holdout.is_(False)]
     if filters.type is not None:
         where.append(Signal.type == filters.type.value)
     if filters.status is not None:
@@ -553,6 +565,8 @@ def _conditions(session: Session, user: User | None, filters: SignalFilters) -> 
         where.append(Signal.detected_at >= filters.since)
     if filters.until is not None:
         where.append(Signal.detected_at < filters.until)
+    if filters.updated_since is not None:
+        where.append(Signal.updated_at >= filters.updated_since)
     if filters.effective_from is not None:
         where.append(Signal.effective_date >= filters.effective_from)
     if filters.effective_to is not None:
@@ -613,6 +627,7 @@ def page_signals(session: Session, filters: SignalFilters, *, user: User | None)
     or by score; ``filters.cursor`` (the previous page's ``next_cursor``) continues a list, stable while new
     signals arrive."""
     keys = _SORT_KEYS[filters.sort]
+    ascending = filters.sort in _ASCENDING
     where = _conditions(session, user, filters)
     scopes = _scopes(user)
     total, exact = (capped_count(session, select(Signal.id).where(*where), scopes=scopes) if filters.count
@@ -620,16 +635,16 @@ def page_signals(session: Session, filters: SignalFilters, *, user: User | None)
     if filters.cursor is not None:
         values = decode_cursor(filters.cursor, f"signals:{filters.sort}")
         after = _cursor_values(values, keys)
-        where.append(tuple_(*keys) < tuple_(*after))
+        where.append(tuple_(*keys) > tuple_(*after) if ascending else tuple_(*keys) < tuple_(*after))
     wanted = filters.limit + 1
     offset = 0 if filters.cursor is not None else filters.offset
     found: dict[uuid.UUID, tuple[Any, ...]] = {}
     for scope in scopes if scopes is not None else [true()]:
-        query = (select(*keys).where(scope, *where).order_by(*(key.desc() for key in keys))
+        query = (select(*keys).where(scope, *where).order_by(*(key if ascending else key.desc() for key in keys))
                  .limit(wanted + offset))
         for row in session.execute(query):
             found[row[-1]] = tuple(row)
-    ordered = sorted(found.values(), reverse=True)[offset:offset + wanted]
+    ordered = sorted(found.values(), reverse=not ascending)[offset:offset + wanted]
     page, more = ordered[:filters.limit], len(ordered) > filters.limit
     items = _read_page(session, [key[-1] for key in page])
     next_cursor = encode_cursor(f"signals:{filters.sort}", page[-1]) if more and page else None
@@ -645,7 +660,7 @@ def _cursor_values(values: list[Any], keys: tuple[InstrumentedAttribute[Any], ..
         try:
             if key is Signal.id:
                 converted.append(literal(uuid.UUID(str(value)), Uuid()))
-            elif key is Signal.detected_at:
+            elif key is Signal.detected_at or key is Signal.updated_at:
                 converted.append(literal(datetime.fromisoformat(str(value)), UTCDateTime()))
             else:
                 converted.append(literal(int(value), Integer()))
@@ -667,8 +682,9 @@ def _load(session: Session, signal_id: uuid.UUID, user: User | None) -> tuple[Si
         select(Signal, Lead).join(Lead, Lead.id == Signal.lead_id).where(Signal.id == signal_id)
         .execution_options(populate_existing=True)  # bulk updates (scores) bypass the identity map
     ).first()
-    # A signal on a lead the user may not see is reported as absent, not forbidden.
-    if row is None or (user is not None and not can_see_lead(user, row[1])):
+    # A signal on a lead the user may not see is reported as absent, not forbidden; so is a held-out one.
+    if row is None or (user is not None and not can_see_lead(user, row[1])) or \
+            (row[0].holdout and not sees_held_out(user)):
         raise NotFoundError(f"signal {signal_id} not found")
     return row[0], row[1]
 
@@ -690,6 +706,16 @@ def load_for_change(session: Session, signal_id: uuid.UUID, user: User) -> tuple
     if user.role == Role.VIEWER.value:
         raise PermissionDeniedError("viewers cannot change signals")
     return signal, lead
+
+
+def require_version(session: Session, signal_id: uuid.UUID, if_match: str | None, *, user: User) -> None:
+    """Refuse (412) a change made against an older version of the signal than the current one (``If-Match``);
+    the row stays locked to the end of the transaction, so the change that follows is made on that version."""
+    if if_match is None:
+        return
+    signal, _ = _load(session, signal_id, user)
+    session.refresh(signal, with_for_update=True)
+    check_if_match(if_match, etag_of(signal.id, signal.updated_at), "signal")
 
 
 def _begin(session: Session, signal_id: uuid.UUID, user: User) -> tuple[Signal, Lead, SignalStatus]:

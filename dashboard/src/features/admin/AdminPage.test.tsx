@@ -77,7 +77,7 @@ describe("the admin page", { timeout: 20_000 }, () => {
   it("has a link per section and opens users first", async () => {
     renderAt(<AdminPage />, { url: "/admin", path: "/admin/*" });
     const nav = screen.getByRole("navigation", { name: "Admin sections" });
-    for (const name of ["Users", "Sources", "Compliance", "Webhooks", "Privacy", "Audit", "E-mail suppressions"]) {
+    for (const name of ["Users", "Sources", "Compliance", "Webhooks", "CRM", "API clients", "Privacy", "Audit", "E-mail suppressions"]) {
       expect(within(nav).getByRole("link", { name })).toBeInTheDocument();
     }
     expect(within(nav).getByRole("link", { name: "Audit" })).toHaveAttribute("href", "/admin/audit");

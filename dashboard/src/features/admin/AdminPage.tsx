@@ -1,9 +1,11 @@
-// Admin (admins only): users and teams, sources, compliance rules, webhooks, privacy requests, the audit log and
-// suppressed e-mail addresses, each a nested route under /admin.
+// Admin (admins only): users and teams, sources, compliance rules, webhooks, CRM connections, API clients, privacy
+// requests, the audit log and suppressed e-mail addresses, each a nested route under /admin.
 import { Navigate, NavLink, Route, Routes } from "react-router-dom";
 import { Empty, PageHeader } from "@/components/states";
+import { ApiClientsSection } from "./ApiClientsSection";
 import { AuditSection } from "./AuditSection";
 import { ComplianceSection } from "./ComplianceSection";
+import { CrmSection } from "./CrmSection";
 import { PrivacySection } from "./PrivacySection";
 import { SourcesSection } from "./SourcesSection";
 import { SuppressionsSection } from "./SuppressionsSection";
@@ -16,6 +18,8 @@ export const ADMIN_SECTIONS = [
   { path: "sources", label: "Sources", element: <SourcesSection /> },
   { path: "compliance", label: "Compliance", element: <ComplianceSection /> },
   { path: "webhooks", label: "Webhooks", element: <WebhooksSection /> },
+  { path: "crm", label: "CRM", element: <CrmSection /> },
+  { path: "api-clients", label: "API clients", element: <ApiClientsSection /> },
   { path: "privacy", label: "Privacy", element: <PrivacySection /> },
   { path: "audit", label: "Audit", element: <AuditSection /> },
   { path: "email-suppressions", label: "E-mail suppressions", element: <SuppressionsSection /> },

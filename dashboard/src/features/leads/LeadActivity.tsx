@@ -4,6 +4,7 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { api, unwrap, type Schemas } from "@/api/client";
 import { Empty, ErrorState, Loading, PriorityBadge } from "@/components/states";
+import { HoldoutBadge } from "@/features/signals/HoldoutBadge";
 import { fieldLabel, formatDateTime, formatPercent } from "./format";
 import { actorLabel, MATCH_OUTCOME_LABELS, signalTypeLabel } from "./labels";
 import { leadKeys } from "./queries";
@@ -71,6 +72,7 @@ function SignalItem({ signal }: { signal: Schemas["SignalRead"] }) {
         {what && <span>{what}</span>}
         <span className="muted">score {signal.score}</span>
         <span className="chip">{fieldLabel(signal.status)}</span>
+        <HoldoutBadge holdout={signal.holdout} />
       </div>
       <p className="muted lead-signal-meta">
         Detected {formatDateTime(signal.detected_at)}

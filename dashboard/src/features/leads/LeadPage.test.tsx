@@ -65,6 +65,21 @@ beforeEach(() => {
   fakeApi.on("GET /api/v1/compliance/leads/{lead_id}/flags", { lead_id: ID, active: ["dispute"], history: [] });
   fakeApi.on("GET /api/v1/compliance/leads/{lead_id}/consents", []);
   fakeApi.on("GET /api/v1/signals", { items: [], total: 0, total_is_exact: true, limit: 100, offset: 0, next_cursor: null });
+  fakeApi.on("GET /api/v1/leads/{lead_id}/outcomes", {
+    summary: {
+      lead_id: ID,
+      recovered: "0",
+      payments: 0,
+      first_payment_on: null,
+      days_to_first_payment: null,
+      days_from_first_signal: null,
+      promises_pending: 0,
+      promises_kept: 0,
+      promises_broken: 0,
+      open_disputes: 0,
+    },
+    items: [],
+  });
   fakeApi.on("GET /api/v1/matches", {
     items: [
       {

@@ -1,6 +1,7 @@
 // A lead (/leads/:leadId): who the borrower is and who works the lead, what they owe, their job, the contact rules
-// per channel, flags and consents, the full timeline, the signals, why profiles were matched, and (managers and
-// admins) the audit trail. A lead the user may not see answers 404: "Lead not found or not yours".
+// per channel, flags and consents, what came of the lead (outcomes), the full timeline, the signals, why profiles
+// were matched, and (managers and admins) the audit trail. A lead the user may not see answers 404: "Lead not found
+// or not yours".
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useId, useState, type ReactNode } from "react";
 import { Link, useParams } from "react-router-dom";
@@ -13,6 +14,7 @@ import { LEAD_STATUSES, STATUS_LABELS, type LeadStatus } from "./filters";
 import { fieldLabel, formatDateTime, formatDays, formatMoney } from "./format";
 import { actorLabel } from "./labels";
 import { LeadAudit, LeadMatches, LeadSignals } from "./LeadActivity";
+import { OutcomesPanel } from "./OutcomesPanel";
 import { isNotFound, leadKeys, useLead, type Lead } from "./queries";
 import { Timeline } from "./Timeline";
 import "./leads.css";
@@ -115,6 +117,7 @@ function LeadView({ lead }: { lead: Lead }) {
         <ContactRules leadId={lead.id} leadTimezone={lead.timezone} />
         <FlagsAndConsents leadId={lead.id} />
       </div>
+      <OutcomesPanel leadId={lead.id} />
       <Timeline leadId={lead.id} />
       <div className="lead-grid lead-grid-wide">
         <LeadSignals leadId={lead.id} />

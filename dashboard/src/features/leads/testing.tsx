@@ -10,11 +10,20 @@ import type { CurrentUser } from "@/auth/AuthProvider";
 export interface Call {
   method: string;
   path: string;
-  params: { path?: Record<string, string>; query?: Record<string, unknown> };
+  params: { path?: Record<string, string>; query?: Record<string, unknown>; header?: Record<string, unknown> };
   body: unknown;
+  /** The request's headers, lower-cased: `headers` of the call and its typed `params.header` together. */
+  headers: Record<string, string>;
 }
 
-export type Answer = { status?: number; body: unknown } | ((call: Call) => { status?: number; body: unknown });
+interface Reply {
+  status?: number;
+  body: unknown;
+  /** Response headers (an ETag). */
+  headers?: Record<string, string>;
+}
+
+export type Answer = Reply | ((call: Call) => Reply);
 
 /** The fake API's state: answers by "GET /api/v1/leads" (the template, as the client names it), and every call. */
 export const fakeApi = {
@@ -25,7 +34,7 @@ export const fakeApi = {
     this.calls = [];
   },
   /** Answer `route` with this body (status 200), `{status, body}`, or a function of the call giving either. */
-  on(route: string, answer: ((call: Call) => { status?: number; body: unknown }) | object | null) {
+  on(route: string, answer: ((call: Call) => Reply) | object | null) {
     this.answers.set(
       route,
       typeof answer === "function" || (answer && typeof answer === "object" && "body" in answer)
@@ -39,14 +48,25 @@ export const fakeApi = {
   },
 };
 
+function headersOf(init: { params?: Call["params"]; headers?: unknown }): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const add = (name: string, value: unknown) => {
+    if (value !== undefined && value !== null) headers[name.toLowerCase()] = String(value);
+  };
+  for (const [name, value] of Object.entries(init.params?.header ?? {})) add(name, value);
+  if (init.headers instanceof Headers) init.headers.forEach((value, name) => add(name, value));
+  else for (const [name, value] of Object.entries((init.headers as Record<string, unknown> | undefined) ?? {})) add(name, value);
+  return headers;
+}
+
 function respond(method: string) {
-  return async (path: string, init: { params?: Call["params"]; body?: unknown } = {}) => {
-    const call: Call = { method, path, params: init.params ?? {}, body: init.body };
+  return async (path: string, init: { params?: Call["params"]; body?: unknown; headers?: unknown } = {}) => {
+    const call: Call = { method, path, params: init.params ?? {}, body: init.body, headers: headersOf(init) };
     fakeApi.calls.push(call);
     const answer = fakeApi.answers.get(`${method} ${path}`);
     if (!answer) throw new Error(`no fake answer for ${method} ${path}`);
-    const { status = 200, body } = typeof answer === "function" ? answer(call) : answer;
-    const response = new Response(null, { status: status === 204 ? 204 : status });
+    const { status = 200, body, headers } = typeof answer === "function" ? answer(call) : answer;
+    const response = new Response(null, { status: status === 204 ? 204 : status, headers });
     return status >= 400 ? { error: body, response } : { data: body, response };
   };
 }

@@ -6,6 +6,7 @@ import { Link } from "react-router-dom";
 import { PriorityBadge } from "@/components/states";
 import { formatDateTime, formatDay, localTimeIn, timeAgo } from "@/lib/time";
 import type { Signal } from "./feedCache";
+import { HoldoutBadge } from "./HoldoutBadge";
 import { FACTOR_LABELS, OUTCOME_LABELS, ACTION_LABELS, DISMISS_LABELS, STATUS_LABELS, refusalText, typeLabel } from "./labels";
 import type { GuardAnswer } from "./useGuardAnswers";
 import type { CardError } from "./useSignalActions";
@@ -165,6 +166,7 @@ export const SignalCard = memo(
             <p className="feed-card-lead">
               <Link to={`/leads/${signal.lead_id}`}>{signal.lead_name}</Link>{" "}
               <span className="muted">· {signal.lead_external_id}</span>
+              {signal.holdout && <> <HoldoutBadge holdout={signal.holdout} /></>}
             </p>
           </div>
           <ScoreBreakdown signal={signal} />

@@ -69,7 +69,8 @@ export function useLiveFeed({ query, ready, isAtTop, enabled = true }: Options) 
     (items: Signal[]) => {
       let added: string[] = [];
       queryClient.setQueryData<FeedData>(feedKey(queryRef.current), (data) => {
-        const result = mergeArrivals(data, items, queryRef.current.sort ?? "detected_at");
+        // The feed offers newest first and highest score first (updated_at is the sync clients' order).
+        const result = mergeArrivals(data, items, queryRef.current.sort === "score" ? "score" : "detected_at");
         added = result.added;
         return result.data;
       });

@@ -46,6 +46,8 @@ function makeSignal(id: string, fields: Partial<Signal> = {}): Signal {
     first_action_at: null,
     escalation_level: 0,
     escalated_at: null,
+    updated_at: "2026-12-06T10:00:00Z",
+    holdout: false,
     ...fields,
   };
 }

@@ -54,6 +54,7 @@ from upswing.crm.connector import (
     LeadRecord,
     RateLimited,
     RemoteChange,
+    RemoteRecord,
     SignalPush,
     SignalRecord,
     WebhookRejected,
@@ -220,8 +221,40 @@ class HubSpotConnector(CrmConnector):
         return results
 
     def pull_changes(self, cursor: str | None) -> tuple[list[RemoteChange], str | None]:
-        """HubSpot pushes changes as webhooks (``parse_webhook``); there is nothing to poll."""
-        return [], cursor
+        """The fallback when webhooks cannot reach us (``config.poll``): contacts and completed tasks modified since
+        the cursor (an ISO time), found with the search endpoint (two searches a poll, paced like every search).
+        Each change is keyed by the record and its modification time, so a record seen twice (the filter is
+        "at or after") is applied once. No cursor yet: from now on."""
+        if cursor is None:
+            return [], _iso_ms(self.clock())
+        changes: list[RemoteChange] = []
+        latest = cursor
+        contacts = self._search_all("contacts", [[_filter("lastmodifieddate", "GTE", cursor),
+                                                  _filter(self.lead_property, "HAS_PROPERTY")]],
+                                    [self.lead_property, "lastmodifieddate", *self.mapped_fields])
+        for contact in contacts:
+            properties = dict(contact.get("properties") or {})
+            modified = str(properties.get("lastmodifieddate") or contact.get("updatedAt") or cursor)
+            latest = max(latest, modified)
+            for name in self.mapped_fields:
+                changes.append(RemoteChange(
+                    event_id=f"poll:{contact['id']}@{modified}#{name}", kind=ChangeKind.FIELD_CHANGED,
+                    remote_lead_id=str(contact["id"]), lead_id=_uuid(properties.get(self.lead_property)),
+                    field=name, value=properties.get(name) or None, changed_at=_parse_iso(modified)))
+        tasks = self._search_all("tasks", [[_filter("hs_lastmodifieddate", "GTE", cursor),
+                                            _filter("hs_task_status", "EQ", "COMPLETED")]],
+                                 ["hs_task_body", "hs_lastmodifieddate"])
+        for task in tasks:
+            properties = dict(task.get("properties") or {})
+            modified = str(properties.get("hs_lastmodifieddate") or cursor)
+            latest = max(latest, modified)
+            signal_id = _uuid(_marker(properties.get("hs_task_body")))
+            if signal_id is not None:
+                changes.append(RemoteChange(
+                    event_id=f"poll:task:{task['id']}@{modified}", kind=ChangeKind.TASK_COMPLETED,
+                    remote_lead_id=None, lead_id=None, signal_id=signal_id, field="hs_task_status",
+                    value="COMPLETED", changed_at=_parse_iso(modified)))
+        return changes, latest
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes, url: str) -> list[RemoteChange]:
         self._verify(headers, body, url)
@@ -258,8 +291,22 @@ class HubSpotConnector(CrmConnector):
                 "external_id": properties.get(ACCOUNT_PROPERTY), "owner_remote_id": properties.get("hubspot_owner_id"),
                 "updated_at": best.get("updatedAt"), "properties": properties}
 
-    def signal_ids_on(self, remote_lead_id: str) -> set[uuid.UUID]:
-        return set(self._existing_signals([remote_lead_id]))
+    def read_records(self, remote_lead_ids: Sequence[str]) -> dict[str, RemoteRecord]:
+        """One batch read per 100 contacts (a contact deleted in HubSpot comes back as an error: left out)."""
+        found: dict[str, RemoteRecord] = {}
+        for chunk in _chunks(list(remote_lead_ids), BATCH_MAX):
+            answer = self._call("POST", "/crm/v3/objects/contacts/batch/read",
+                                json={"inputs": [{"id": i} for i in chunk], "properties": self.properties_to_read})
+            for result in (answer or {}).get("results") or []:
+                properties = dict(result.get("properties") or {})
+                found[str(result["id"])] = RemoteRecord(
+                    remote_id=str(result["id"]), owner_remote_id=properties.get("hubspot_owner_id") or None,
+                    status=properties.get("hs_lead_status") or None,
+                    properties={name: value for name, value in properties.items() if name.startswith("upswing_")})
+        return found
+
+    def signal_ids_on(self, remote_lead_ids: Sequence[str]) -> set[uuid.UUID]:
+        return set(self._existing_signals(remote_lead_ids))
 
     # ---- contacts
 
@@ -615,6 +662,18 @@ def _association(contact_id: str, type_id: int) -> dict[str, Any]:
 def _changes(current: Mapping[str, str | None], wanted: Mapping[str, str]) -> dict[str, str]:
     """What differs (a property HubSpot does not have and an empty one are the same)."""
     return {name: value for name, value in wanted.items() if (current.get(name) or "") != value}
+
+
+def _iso_ms(epoch_seconds: float) -> str:
+    """HubSpot's datetime form (ISO 8601, milliseconds, ``Z``): what its search filters compare."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse_iso(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:

@@ -37,12 +37,14 @@ import httpx
 import jwt
 
 from upswing.crm.connector import (
+    RECONCILE_BATCH,
     ChangeKind,
     CrmConnector,
     CrmError,
     LeadRecord,
     RateLimited,
     RemoteChange,
+    RemoteRecord,
     SignalPush,
     SignalRecord,
     register,
@@ -250,12 +252,37 @@ class SalesforceConnector(CrmConnector):
             raise error_from(response.status_code, body, f"reading {self.lead_object} {external_id}")
         return {key: value for key, value in body.items() if key != "attributes"}
 
-    def signal_ids_on(self, remote_lead_id: str) -> set[uuid.UUID]:
-        if not _RECORD_ID.match(remote_lead_id):
-            raise CrmError(f"not a Salesforce record id: {remote_lead_id!r}")
-        rows = self._query_all(f"SELECT Id, {self.task_external_id_field} FROM Task WHERE WhoId = "  # noqa: S608 - identifiers checked in __init__, values quoted or validated
-                               f"{_soql_string(remote_lead_id)} AND {self.task_external_id_field} != null")
-        return {sid for row in rows if (sid := _uuid_or_none(row.get(self.task_external_id_field))) is not None}
+    def read_records(self, remote_lead_ids: Sequence[str]) -> dict[str, RemoteRecord]:
+        """One SOQL query per 100 records (``Id IN (…)``)."""
+        self._check_ids(remote_lead_ids)
+        status = ["Status"] if self.lead_object == "Lead" else []
+        fields = list(dict.fromkeys(["Id", "OwnerId", *status, *self.field_map.values()]))
+        found: dict[str, RemoteRecord] = {}
+        for start in range(0, len(remote_lead_ids), RECONCILE_BATCH):
+            ids = ", ".join(_soql_string(remote_id) for remote_id in remote_lead_ids[start:start + RECONCILE_BATCH])
+            for row in self._query_all(f"SELECT {', '.join(fields)} FROM {self.lead_object} "  # noqa: S608 - identifiers checked in __init__, values quoted or validated
+                                       f"WHERE Id IN ({ids})"):
+                found[str(row["Id"])] = RemoteRecord(
+                    remote_id=str(row["Id"]), owner_remote_id=row.get("OwnerId"), status=row.get("Status"),
+                    properties={ours: None if row.get(theirs) is None else str(row.get(theirs))
+                                for ours, theirs in self.field_map.items()})
+        return found
+
+    def _check_ids(self, remote_ids: Sequence[str]) -> None:
+        for remote_id in remote_ids:
+            if not _RECORD_ID.match(remote_id):
+                raise CrmError(f"not a Salesforce record id: {remote_id!r}")
+
+    def signal_ids_on(self, remote_lead_ids: Sequence[str]) -> set[uuid.UUID]:
+        self._check_ids(remote_lead_ids)
+        found: set[uuid.UUID] = set()
+        for start in range(0, len(remote_lead_ids), RECONCILE_BATCH):
+            who = ", ".join(_soql_string(remote_id) for remote_id in remote_lead_ids[start:start + RECONCILE_BATCH])
+            rows = self._query_all(f"SELECT Id, {self.task_external_id_field} FROM Task WHERE WhoId IN ({who}) "  # noqa: S608 - identifiers checked in __init__, values quoted or validated
+                                   f"AND {self.task_external_id_field} != null")
+            found.update(sid for row in rows
+                         if (sid := _uuid_or_none(row.get(self.task_external_id_field))) is not None)
+        return found
 
     # ---- bodies
 

@@ -1,0 +1,1 @@
+"""Randomised holdout experiments: assignment, control suppression, analysis and reports."""

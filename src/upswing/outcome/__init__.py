@@ -1,0 +1,1 @@
+"""Outcomes of the team's work per lead: payments, promises to pay, arrangements, disputes, complaints, closures."""
