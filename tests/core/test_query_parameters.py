@@ -45,7 +45,12 @@ def loose_values(app: Any, parameter: dict[str, Any], known_id: str) -> tuple[li
         low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
         return [str(int(low)), str(int(low) + 1), f"+{int(low) + 1}"], True
     if kind == "number":
-        return ["0.5", "1", "1e0"], True
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        high = schema.get("maximum", schema.get("exclusiveMaximum"))
+        if low is None or high is None:
+            return ["0.5", "1", "1e0"], True
+        inside = round(low + (high - low) / 10, 4)  # a bounded number (a rate, a share): a value inside its range
+        return [str(inside), f"{inside:e}", f"+{inside}"], True
     if kind == "boolean":
         return list(LOOSE_BOOLEANS), True
     return ["x", "ZZ"], False  # free text (a name, a state code …): its meaning decides, not its form

@@ -431,5 +431,7 @@ def test_a_body_that_is_not_an_event_array_is_rejected(hub: HubSpotConnector) ->
         hub.parse_webhook(hook(body), body, HOOK_URL)
 
 
-def test_pull_changes_has_nothing_to_poll(hub: HubSpotConnector) -> None:
-    assert hub.pull_changes("cursor-1") == ([], "cursor-1") and hub.usage.calls == 0
+def test_the_first_poll_only_starts_the_cursor(hub: HubSpotConnector) -> None:
+    changes, cursor = hub.pull_changes(None)
+    assert changes == [] and hub.usage.calls == 0
+    assert cursor is not None and cursor.endswith("Z") and "T" in cursor  # HubSpot's ISO form, from now on

@@ -88,7 +88,9 @@ def test_run_is_queued_for_the_task_runner_once_per_key(client: Any, admin_heade
     first = client.post("/api/v1/sources/apify-linkedin/run", headers=headers)
     assert first.status_code == 202 and first.json()["task_run_id"] is not None
     again = client.post("/api/v1/sources/apify-linkedin/run", headers=headers)
-    assert again.status_code == 202 and again.json()["task_run_id"] is None
+    # The same key: the first answer, replayed (core/idempotency.py), and still one run queued.
+    assert again.status_code == 202 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
     run = db_session.scalars(select(TaskRun).where(TaskRun.name == "source.run")).one()
     assert (run.args, run.status) == (["apify-linkedin"], "queued")
     assert run.idempotency_key == "source.run:apify-linkedin@api:run-42"

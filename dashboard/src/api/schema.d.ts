@@ -11705,7 +11705,7 @@ export interface operations {
             query: {
                 /** @description Conversion rate without alerts (0–1) */
                 base_rate: number;
-                /** @description The lift to detect, relative (0.2 = 20%) */
+                /** @description The lift to detect, relative (0.2 = 20%; at least 0.1%) */
                 relative_lift: number;
                 power?: number;
                 alpha?: number;

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from upswing.account.deps import Admin, ManagerOrAdmin
 from upswing.core.deps import DbSession
+from upswing.core.errors import ValidationFailedError
 from upswing.experiment import analysis, report, service
 from upswing.experiment.schemas import (
     ExperimentCreate,
@@ -45,10 +46,14 @@ def create_experiment(body: ExperimentCreate, user: Admin, session: DbSession) -
 @router.get("/power", response_model=PowerAnswer, operation_id="experiments_power")
 def power(_: ManagerOrAdmin, query: Annotated[PowerQuery, Query()]) -> PowerAnswer:
     """How many leads an experiment needs to detect a lift (two-sided test of two proportions)."""
-    control, treatment = analysis.sample_size_per_arm(query.base_rate, query.relative_lift, power=query.power,
-                                                      alpha=query.alpha, control_share=query.control_share)
-    sentence = analysis.power_sentence(query.base_rate, query.relative_lift, power=query.power, alpha=query.alpha,
-                                       control_share=query.control_share)
+    try:
+        control, treatment = analysis.sample_size_per_arm(query.base_rate, query.relative_lift, power=query.power,
+                                                          alpha=query.alpha, control_share=query.control_share)
+        sentence = analysis.power_sentence(query.base_rate, query.relative_lift, power=query.power,
+                                           alpha=query.alpha, control_share=query.control_share)
+    except ValueError as exc:  # an effect too small to compute a sample size for
+        raise ValidationFailedError(f"relative_lift: {exc}",
+                                    [{"row": None, "field": "relative_lift", "message": str(exc)}]) from exc
     return PowerAnswer(control=control, treatment=treatment, total=control + treatment, sentence=sentence)
 
 

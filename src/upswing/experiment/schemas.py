@@ -64,8 +64,8 @@ class ExperimentStart(BaseModel):
 
 
 class PowerQuery(BaseModel):
-    base_rate: float = Field(gt=0, lt=1, description="Conversion rate without alerts (0–1)")
-    relative_lift: float = Field(gt=0, le=10, description="The lift to detect, relative (0.2 = 20%)")
+    base_rate: float = Field(ge=0.0001, le=0.9999, description="Conversion rate without alerts (0–1)")
+    relative_lift: float = Field(ge=0.001, le=10, description="The lift to detect, relative (0.2 = 20%; at least 0.1%)")
     power: float = Field(default=0.8, gt=0.5, lt=1)
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     control_share: float = Field(default=0.10, gt=0, lt=0.5)
