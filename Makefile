@@ -14,13 +14,13 @@ DIST := $(DASHBOARD)/dist/index.html
 DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src $(DASHBOARD)/public -type f 2>/dev/null) \
 	$(wildcard $(DASHBOARD)/index.html $(DASHBOARD)/vite.config.ts $(DASHBOARD)/tsconfig.json $(DASHBOARD)/package.json)
 
-.PHONY: install build demo demo-reset test lint fuzz bench api-client clean
+.PHONY: install build demo demo-reset test lint fuzz bench api-client docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,docs]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -47,11 +47,16 @@ demo: $(STAMP) $(DIST)
 demo-reset: $(STAMP) $(DIST)
 	UPSWING_DATA_DIR=$(DEMO_DIR) $(BIN)/upswing demo run --reset --host $(HOST) --port $(PORT)
 
-## Run every test: the Python suite (SQLite always, PostgreSQL when reachable, forced in CI), then the dashboard's
+## Run every test: the Python suite (SQLite always, PostgreSQL when reachable, forced in CI), the documentation
+## site's strict build, then the dashboard's
 ## type check, a check that the generated API client is current, its unit tests, its build, and the end-to-end tests
-## (Playwright in /usr/bin/chromium against demo servers on SQLite and PostgreSQL, ports 8810 and 8811)
+## (Playwright in /usr/bin/chromium against demo servers on SQLite and PostgreSQL, ports 8810 and 8811). The fault
+## injection tests (tests/faults: real worker processes, a private PostgreSQL and Redis they kill and restart) run
+## apart, serially, after the main suite.
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/pytest -n 2 -q $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 -q -m "not faults" $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:xdist -q -m faults tests/faults
+	$(MAKE) docs
 	cd $(DASHBOARD) && npm run typecheck
 	cd $(DASHBOARD) && npx openapi-typescript src/api/openapi.json -o node_modules/.cache/schema.d.ts >/dev/null \
 		&& cmp -s node_modules/.cache/schema.d.ts src/api/schema.d.ts \
@@ -64,6 +69,11 @@ test: $(STAMP) $(NODE_STAMP)
 api-client: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m upswing.openapi_dump $(DASHBOARD)/src/api/openapi.json
 	cd $(DASHBOARD) && npm run gen:api
+
+## The documentation site (MkDocs, material theme) into site/; --strict: a broken link or a page missing from the
+## build fails it. The schema, API and task reference pages are generated from the code as it builds (docs/hooks.py).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -87,7 +97,9 @@ bench: $(STAMP) $(DIST)
 	$(BIN)/python benchmarks/crm_sync.py
 	$(BIN)/python benchmarks/holdout_simulation.py
 	$(BIN)/python benchmarks/analytics.py
+	$(BIN)/python benchmarks/scale.py --leads 10000,100000
+	$(BIN)/python benchmarks/soak.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(DASHBOARD)/node_modules $(DASHBOARD)/dist \
-		$(DASHBOARD)/test-results $(DASHBOARD)/playwright-report
+		$(DASHBOARD)/test-results $(DASHBOARD)/playwright-report site

@@ -2,6 +2,7 @@
 every report timed over the last 30 and 365 days through the app with a manager's token (all teams).
 
     python benchmarks/analytics.py [--scale 1.0] [--runs 20] [--rebuild] [--rebuild-rollups] [--build-only]
+                                   [--no-gc-freeze]
                                    [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
                                    [--database upswing_analytics]
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import statistics
 import sys
@@ -317,7 +319,7 @@ async def _time_reports(app: Any, token: str, runs: int, today: date) -> dict[st
     return figures
 
 
-def time_reports(target: scale.Target, runs: int) -> dict[str, dict[str, float]]:
+def time_reports(target: scale.Target, runs: int, *, gc_freeze: bool = False) -> dict[str, dict[str, float]]:
     from sqlalchemy import select
 
     from upswing.account.models import User
@@ -338,6 +340,9 @@ def time_reports(target: scale.Target, runs: int) -> dict[str, dict[str, float]]
             token = create_token(settings, manager.id, manager.role, "access")
     finally:
         engine.dispose()
+    if gc_freeze:  # as `upswing serve` does (app.create_served_app): the app's objects leave the full GC passes
+        gc.collect()
+        gc.freeze()
     return asyncio.run(_time_reports(app, token, runs, utcnow().date()))
 
 
@@ -353,6 +358,9 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--rebuild-rollups", action="store_true", help="build the rollups again (data kept)")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
+                        help="time without gc.freeze() after the app is built (`upswing serve` freezes: "
+                             "app.create_served_app), to see what the collector's full passes cost")
     args = parser.parse_args()
     leads, signals, outcomes = (max(100, round(n * args.scale)) for n in (1_000_000, 10_000_000, 2_000_000))
     database = args.database or ("upswing_analytics" if args.scale == 1 else
@@ -364,11 +372,12 @@ def main() -> None:
     rollups = build_rollups(target, meta)
     if args.build_only:
         return
-    figures = time_reports(target, args.runs)
+    figures = time_reports(target, args.runs, gc_freeze=args.gc_freeze)
     worst = max(figures, key=lambda key: figures[key]["p95_ms"])
     summary = {"analytics_p95_ms_max": figures[worst]["p95_ms"], "endpoint": worst.split("/")[0],
                "range": worst.split("/")[1], "goal_p95_ms": GOAL_P95_MS, "leads": leads, "signals": signals,
-               "outcomes": outcomes, "runs": args.runs, "build": meta.get("build"), "rollups": rollups,
+               "outcomes": outcomes, "runs": args.runs, "gc_freeze": args.gc_freeze, "build": meta.get("build"),
+               "rollups": rollups,
                **{f"{key}_{name}": value for key, values in figures.items() for name, value in values.items()
                   if name != "rows"}}
     print(json.dumps(summary))

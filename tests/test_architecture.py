@@ -24,6 +24,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"notify"}),
     frozenset({"account", "audit"}),
     frozenset({"privacy"}),  # privacy modes and erasure tombstones, which every write path obeys
+    # Offline geocoding and distances (pure functions over shipped data): leads get coordinates on import.
+    frozenset({"geo"}),
     frozenset({"lead"}),
     frozenset({"observation"}),
     frozenset({"detection"}),
@@ -39,15 +41,20 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"digest"}),
     # Outcomes of the leads (payments, promises…), recorded from files, the API and signals.
     frozenset({"outcome"}),
+    # The team's services catalog; consented first-party tracking (its engagement raises signals).
+    frozenset({"service_catalog", "tracking"}),
     # Orchestration above the domains it calls: the pipeline (ingest → link → detect → signals), casework
     # (working a signal through the guard), duplicate leads, data-subject requests, keys, the demo; analytics
     # reads signals, their outcomes and feedback across the domains; crm pushes signals to CRMs and syncs back;
     # experiment assigns holdout arms and measures the lift from alerts and outcomes.
+    # matching scores leads against services; discovery finds prospect companies through the sources.
     frozenset({"pipeline", "casework", "dedupe", "dsar", "keys", "demo", "fakes", "analytics", "crm",
-               "experiment"}),
+               "experiment", "matching", "discovery", "backup"}),
 )
 #: Modules whose layer is not their package's: privacy's workflows act on every table.
 MODULE_LAYERS = {f"privacy.{name}": "dsar" for name in ("service", "schemas", "suppression", "tasks")}
+#: The market analysis of an area reads leads, signals and outcomes: it sits with analytics, not with geocoding.
+MODULE_LAYERS["geo.market"] = "analytics"
 #: Wiring: may import anything (it puts the layers together).
 WIRING_SUFFIXES = ("api.py", "cli.py", "_api.py", "_cli.py")
 WIRING_MODULES = {"app", "cli", "models", "worker", "openapi_dump", "__init__", "__main__"}

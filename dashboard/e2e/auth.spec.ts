@@ -2,10 +2,10 @@
 import { expect, leadOf, test, USERS } from "./fixtures";
 
 const NAV_BY_ROLE: Record<string, string[]> = {
-  [USERS.agent]: ["Feed", "Leads", "Alerts", "Analytics"],
-  [USERS.viewer]: ["Feed", "Leads", "Alerts", "Analytics"],
-  [USERS.manager]: ["Feed", "Leads", "Review", "Alerts", "Analytics", "Experiments"],
-  [USERS.admin]: ["Feed", "Leads", "Review", "Alerts", "Analytics", "Experiments", "Admin"],
+  [USERS.agent]: ["Feed", "Leads", "Alerts", "Analytics", "Map", "Services"],
+  [USERS.viewer]: ["Feed", "Leads", "Alerts", "Analytics", "Map", "Services"],
+  [USERS.manager]: ["Feed", "Leads", "Review", "Alerts", "Analytics", "Map", "Services", "Experiments", "Discovery"],
+  [USERS.admin]: ["Feed", "Leads", "Review", "Alerts", "Analytics", "Map", "Services", "Experiments", "Discovery", "Admin"],
 };
 
 test.describe("signing in", () => {

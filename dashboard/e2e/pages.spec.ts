@@ -42,6 +42,7 @@ const PAGES: PageCase[] = [
   { name: "alerts-rules", user: USERS.manager, path: "/alerts?tab=rules", ready: [] },
   { name: "alerts-digest", user: USERS.agent, path: "/alerts?tab=digest", ready: ["digest-prefs-form"] },
   { name: "analytics", user: USERS.manager, path: "/analytics", ready: ["analytics-signals", "analytics-funnel"] },
+  { name: "map", user: USERS.manager, path: "/map", ready: ["geo-map-svg"] },
   { name: "admin-users", user: USERS.admin, path: "/admin/users", ready: ["admin-users-table"] },
   { name: "admin-sources", user: USERS.admin, path: "/admin/sources", ready: ["admin-sources-table"] },
   { name: "admin-compliance", user: USERS.admin, path: "/admin/compliance", ready: [] },

@@ -14,9 +14,12 @@ const LeadPage = lazy(() => import("@/features/leads/LeadPage"));
 const ReviewPage = lazy(() => import("@/features/review/ReviewPage"));
 const AlertsPage = lazy(() => import("@/features/alerts/AlertsPage"));
 const AnalyticsPage = lazy(() => import("@/features/analytics/AnalyticsPage"));
+const MapPage = lazy(() => import("@/features/geo/MapPage"));
 const AdminPage = lazy(() => import("@/features/admin/AdminPage"));
 const ExperimentsPage = lazy(() => import("@/features/experiments/ExperimentsPage"));
+const ServicesPage = lazy(() => import("@/features/services/ServicesPage"));
 const ExperimentPage = lazy(() => import("@/features/experiments/ExperimentPage"));
+const DiscoveryPage = lazy(() => import("@/features/discovery/DiscoveryPage"));
 
 function RequireSignIn({ children }: { children: ReactNode }) {
   const { user, ready } = useAuth();
@@ -66,6 +69,16 @@ const router = createBrowserRouter([
       { path: "alerts", element: <Page><AlertsPage /></Page> },
       { path: "settings/digest", element: <Navigate to="/alerts?tab=digest" replace /> },
       { path: "analytics", element: <Page><AnalyticsPage /></Page> },
+      { path: "map", element: <Page><MapPage /></Page> },
+      { path: "services", element: <Page><ServicesPage /></Page> },
+      {
+        path: "discovery",
+        element: (
+          <RequireRole roles={["admin", "manager"]}>
+            <Page><DiscoveryPage /></Page>
+          </RequireRole>
+        ),
+      },
       {
         path: "experiments",
         element: (

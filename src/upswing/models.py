@@ -34,17 +34,21 @@ from upswing.core.outbox import OutboxEvent, OutboxReceipt
 from upswing.core.tasks import TaskRun
 from upswing.crm.models import CrmConflict, CrmConnection, CrmInboundEvent, CrmLink, CrmPush
 from upswing.digest.models import Digest, DigestPreference
+from upswing.discovery.models import DiscoveryRun, Prospect
 from upswing.escalation.models import BusinessCalendar, Escalation, EscalationPolicy, Holiday
 from upswing.experiment.models import Assignment, Experiment
 from upswing.lead.models import Lead, LeadMerge, Portfolio
+from upswing.matching.models import ServiceMatch
 from upswing.notify.models import EmailSuppression
 from upswing.notify.stream import StreamEvent
 from upswing.observation.models import Observation
 from upswing.outcome.models import Outcome
 from upswing.privacy.models import DataSubjectRequest, ErasureTombstone
 from upswing.resolution.models import Match, NonMatch
+from upswing.service_catalog.models import Service
 from upswing.signal.models import Evidence, LabelledExample, Signal
 from upswing.source.models import BudgetUsage, LeadSchedule, Source
+from upswing.tracking.models import TrackingDailyCount, TrackingEvent, TrackingSite, TrackingVisitor
 
 __all__ = [
     "AgentSignalDaily",
@@ -71,6 +75,7 @@ __all__ = [
     "DataSubjectRequest",
     "Digest",
     "DigestPreference",
+    "DiscoveryRun",
     "EmailSuppression",
     "ErasureTombstone",
     "Escalation",
@@ -92,11 +97,14 @@ __all__ = [
     "OutboxReceipt",
     "Outcome",
     "Portfolio",
+    "Prospect",
     "RecoveryDaily",
     "RefreshToken",
     "ResponseDaily",
     "RollupCursor",
     "RollupDay",
+    "Service",
+    "ServiceMatch",
     "Signal",
     "SignalDaily",
     "Source",
@@ -106,6 +114,10 @@ __all__ = [
     "TaskRun",
     "Team",
     "TeamRotation",
+    "TrackingDailyCount",
+    "TrackingEvent",
+    "TrackingSite",
+    "TrackingVisitor",
     "User",
     "WebhookSubscription",
 ]

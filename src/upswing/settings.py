@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -46,7 +47,10 @@ def _weekdays(values: list[str]) -> list[str]:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="UPSWING_", env_file=".env", extra="ignore")
+    # Secrets may also be files named after the variable (``upswing_secret_key``…) in UPSWING_SECRETS_DIR:
+    # Docker secrets (/run/secrets) or a mounted Kubernetes Secret; the environment wins over them.
+    model_config = SettingsConfigDict(env_prefix="UPSWING_", env_file=".env", extra="ignore",
+                                      secrets_dir=os.environ.get("UPSWING_SECRETS_DIR") or None)
 
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Field(default=Path("./var"), description="Where the SQLite database and files live")
@@ -93,10 +97,23 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=10, gt=0, description="Wait for a connection, then answer 503")
     api_statement_timeout_ms: int = Field(default=10_000, ge=100,
                                           description="An API query running longer is cancelled")
+    # Managed PostgreSQL behind a pooler (docs/deployment.md, "Supabase"): a transaction pooler hands each
+    # transaction to any server connection, so no prepared statements and no startup options may be used.
+    db_transaction_pooler: bool | None = Field(default=None, description=(
+        "The database URL goes through a transaction pooler (Supabase's port 6543, PgBouncer pool_mode="
+        "transaction); unset: detected from port 6543 or ?pgbouncer=true in the URL"))
     task_runner: Literal["embedded", "celery"] = Field(
         default="embedded", description="embedded: in-process runner reading the task table; celery: Redis")
-    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    celery_broker_url: str = Field(default="redis://127.0.0.1:6379/0", description=(
+        "Celery broker: redis://… (rediss:// with TLS) or amqp://user:password@host:5672/vhost (RabbitMQ)"))
     celery_queue: str = "upswing"
+    # Readiness (/readyz, docs/deployment.md, "Health checks").
+    readiness_outbox_max_lag_seconds: float = Field(default=600, gt=0, description=(
+        "/readyz fails when the oldest undelivered outbox event is older than this"))
+    readiness_broker_timeout_seconds: float = Field(default=0.5, gt=0, le=10, description=(
+        "/readyz: how long the broker ping may take (Celery runner only)"))
+    readiness_broker_cache_seconds: float = Field(default=5, ge=0, le=300, description=(
+        "/readyz: reuse the broker ping's answer this long"))
     task_poll_seconds: float = Field(default=2.0, gt=0, description="Embedded runner: how often it looks")
     task_modules: list[str] = Field(default_factory=list, description="Extra modules that declare tasks")
     event_retention_days: int = Field(default=30, ge=1, description="Keep delivered outbox events this long")
@@ -213,6 +230,48 @@ class Settings(BaseSettings):
     retention_raw_payload_days: int | None = Field(default=None, ge=0, description="Keep raw payloads this long")
     retention_observation_days: int | None = Field(default=None, ge=1, description="Keep observations this long")
     retention_signal_days: int | None = Field(default=None, ge=1, description="Keep closed signals this long")
+    # Consented first-party tracking (docs/tracking.md).
+    tracking_retention_days: int | None = Field(default=None, ge=1, description=(
+        "Keep consented tracking events and visitors this long (unset: 365 standard, 90 gdpr_strict)"))
+    tracking_rate_per_minute: int = Field(default=120, ge=1, description="Tracking calls per site and address")
+    tracking_burst: int = Field(default=60, ge=1, description="Tracking calls allowed at once per site and address")
+    tracking_max_body_bytes: int = Field(default=4096, ge=256, description="Largest tracking call body")
+    tracking_allowed_properties: StringList = Field(default_factory=lambda: [
+        "step", "plan", "term_months", "amount_band", "result", "option"], description=(
+        "Event properties kept (every other property is dropped): comma-separated or JSON"))
+    tracking_path_groups: dict[str, list[str]] = Field(default_factory=dict, description=(
+        'Path prefixes per group over the defaults, JSON: {"repayment": ["/pay"]}'))
+    tracking_engagement_weights: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description=(
+            'Engagement weights over the defaults, JSON: {"hardship_view": 0.4} (docs/tracking.md)'))
+    tracking_engagement_window_days: int = Field(default=14, ge=1, le=90, description=(
+        "Behaviour this many days back counts towards engagement"))
+    tracking_return_visit_days: int = Field(default=7, ge=1, le=90, description=(
+        "A visit on another day within this many days of the last one is a return visit"))
+    tracking_signal_min_strength: float = Field(default=0.5, gt=0, le=1, description=(
+        "Engagement strength that raises a portal_engagement signal (once per lead and week)"))
+    # Backups (docs/backup.md): `upswing backup create` writes here; with it set, backups run on a schedule.
+    backup_dir: Path | None = Field(default=None, description="Where backups go; set: a daily backup and prune run")
+    backup_encryption_key: SecretStr | None = Field(default=None, description=(
+        "base64(32 bytes) AES-256-GCM key that encrypts backup files (`upswing backup create --encrypt`, and "
+        "the scheduled backups when set)"))
+    backup_keep_daily: int = Field(default=7, ge=0, description="Prune keeps the newest backup of this many days")
+    backup_keep_weekly: int = Field(default=4, ge=0, description="…of this many ISO weeks")
+    backup_keep_monthly: int = Field(default=6, ge=0, description="…and of this many months")
+
+    # Observability (docs/observability.md): /metrics, Sentry, request ids.
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics")
+    metrics_token: SecretStr | None = Field(default=None, description=(
+        "Bearer token a scrape of /metrics must send; unset: /metrics is served without one except in "
+        "production, where it answers 404 until a token is set"))
+    metrics_db_cache_seconds: float = Field(default=15, ge=0, description=(
+        "Gauges read from the database (queues, outbox lag, sources) are re-read at most this often"))
+    metrics_db_timeout_ms: int = Field(default=2000, ge=100, description=(
+        "Statement timeout of those reads (PostgreSQL): a slow database never hangs a scrape"))
+    sentry_dsn: SecretStr | None = Field(default=None, description="Sentry DSN; unset: no error reporting")
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1, description=(
+        "Share of requests and tasks traced for Sentry's performance view (0: errors only)"))
+    release: str | None = Field(default=None, description="Release reported to Sentry (default: the version)")
 
     @model_validator(mode="after")
     def _scoring_thresholds_in_order(self) -> Settings:

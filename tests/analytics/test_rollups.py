@@ -32,6 +32,7 @@ from upswing.analytics.schemas import AnalyticsQuery, BucketQuery
 from upswing.core import outbox, tasks
 from upswing.core.db import utcnow
 from upswing.detection.events import SignalType
+from upswing.lead.models import Lead
 from upswing.outcome.models import Outcome
 from upswing.signal import service as signals
 from upswing.signal.models import Signal
@@ -237,3 +238,18 @@ def test_a_day_is_built_from_its_own_signals_only(db_session: Session) -> None:
 def test_marking_leaves_today_alone(db_session: Session) -> None:
     now = datetime.combine(TODAY, time(12), tzinfo=UTC)
     assert rollup.mark_dirty(db_session, rollup.SIGNALS, [TODAY, TODAY - timedelta(days=1)], now=now) == 1
+
+
+def test_a_big_change_marks_every_built_day(db_session: Session, session_factory: sessionmaker[Session],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """More changed leads than the sweep looks up one by one (an import): every built day is rebuilt instead."""
+    book = signal_book(db_session)
+    outcome_book(db_session, book)
+    rollup.refresh(session_factory)
+    monkeypatch.setattr(rollup, "SWEEP_CAP", 1)
+    db_session.execute(update(Lead).values(updated_at=utcnow()))
+    db_session.commit()
+    marked = rollup.sweep(db_session)
+    built = dict(db_session.execute(select(RollupDay.kind, func.count()).where(RollupDay.built_at.is_not(None))
+                                    .group_by(RollupDay.kind)).all())
+    assert marked == {kind: built.get(kind, 0) for kind in rollup.DAILY_KINDS} and built[rollup.RECOVERY] > 0

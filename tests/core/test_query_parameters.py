@@ -84,8 +84,10 @@ def test_every_query_parameter_in_its_loose_forms(app: Any, client: Any, db_sess
     headers = auth(app, admin)
     failures = []
     for path, parameters in list_endpoints(app):
-        # Required parameters (a lead's id) are always sent; each parameter is then varied on its own.
-        base = {p["name"]: loose_values(app, p, str(lead.id))[0][0] for p in parameters if p.get("required")}
+        # Required parameters (a lead's id; free text as its documented example: a place) are always sent; each
+        # parameter is then varied on its own.
+        base = {p["name"]: (_schema(app, p).get("examples") or loose_values(app, p, str(lead.id))[0])[0]
+                for p in parameters if p.get("required")}
         for parameter in parameters:
             values, must_accept = loose_values(app, parameter, str(lead.id))
             for value in values:
@@ -125,6 +127,10 @@ def test_a_nul_character_anywhere_is_a_422(app: Any, client: Any, db_session: Se
     assert client.post("/api/v1/teams", headers=headers, json={"name": "100%00 night shift"}).status_code == 201
 
 
+#: Reports, not lists: their counts are the figures asked for (leads per area), not a page's total.
+COUNTING_REPORTS = {"/api/v1/local/map"}
+
+
 def test_no_list_counts_an_unbounded_set_or_pages_past_the_ceiling(app: Any, client: Any, db_session: Session,
                                                                    migrated_engine: Any) -> None:
     """Every list endpoint, as an admin with no filter: a count is always a capped one (a LIMIT inside), a list
@@ -159,7 +165,7 @@ def test_no_list_counts_an_unbounded_set_or_pages_past_the_ceiling(app: Any, cli
                 assert client.get(path, headers=headers, params={**base, "count": True}).status_code == 200, path
                 counts = [s for s in statements if re.search(r"count\s*\(", s, re.IGNORECASE)]
                 assert counts, path
-            for statement in counts:
+            for statement in [] if path in COUNTING_REPORTS else counts:
                 assert re.search(r"\bLIMIT\b", statement, re.IGNORECASE), (path, statement)
             if "offset" in names:
                 too_deep = client.get(path, headers=headers, params={**base, "offset": MAX_OFFSET + 1})

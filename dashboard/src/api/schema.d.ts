@@ -1326,6 +1326,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/discover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start
+         * @description Find prospect companies in an area whose pages show the category's intent: a run queued for the task
+         *     runner; follow it with ``GET /api/v1/discover/{run_id}``. The prospects wait for review.
+         */
+        post: operations["discover_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/discover/prospects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prospects
+         * @description Prospects by review state (``pending`` by default), newest first, with their intents and evidence.
+         */
+        get: operations["discover_prospects"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/discover/prospects/{lead_id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Review
+         * @description Approve (a lead like any other from now on: listed, its signals worked) or reject a prospect.
+         */
+        post: operations["discover_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/discover/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Runs
+         * @description The latest discovery runs, newest first.
+         */
+        get: operations["discover_runs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/discover/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Status
+         * @description A run's status and counts: found, fetched, classified, created, skipped; budget used; errors.
+         */
+        get: operations["discover_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/email-suppressions": {
         parameters: {
             query?: never;
@@ -1910,6 +2011,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/leads/{lead_id}/enrich": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enrich
+         * @description Run the enabled enrichment sources for this lead now (company domain, About page, LinkedIn profile and
+         *     posts), within their budgets, and report what each found.
+         */
+        post: operations["leads_enrich"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/{lead_id}/match": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Match Lead
+         * @description Score the active services for the lead now and store the eligible matches; ranked (score, then need,
+         *     then the service's name).
+         */
+        post: operations["leads_match"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/{lead_id}/matches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lead Matches
+         * @description The lead's stored matches, ranked, each with its factor breakdown and reasons.
+         */
+        get: operations["leads_matches"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/leads/{lead_id}/outcomes": {
         parameters: {
             query?: never;
@@ -1922,6 +2085,46 @@ export interface paths {
          * @description The lead's outcomes, newest first, and what they add up to (dollars recovered, days to first payment).
          */
         get: operations["leads_outcomes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/{lead_id}/recommendations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recommendations
+         * @description The top active services for the lead, with reasons (rejected matches left out).
+         */
+        get: operations["leads_recommendations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/{lead_id}/similar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Similar
+         * @description The k nearest leads (that you may see) by the feature vector of docs/matching.md, with the distance.
+         */
+        get: operations["leads_similar"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1943,6 +2146,48 @@ export interface paths {
          *     suppressions, oldest first.
          */
         get: operations["leads_timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/local/map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lead Map
+         * @description Leads and signals per state or county (for a choropleth) and the busiest lead centroids (points), in the
+         *     caller's scope: centroids of ZIP codes, cities or states, never an address.
+         */
+        get: operations["local_map"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/local/market-analysis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Market Analysis
+         * @description Leads within radius_km of a place (City, ST; a ZIP; a state code; lat,lng), their signals by type, signal
+         *     rate, average balance, conversion to payment, top employers and industries, in the caller's scope.
+         */
+        get: operations["local_market_analysis"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2018,6 +2263,26 @@ export interface paths {
         put?: never;
         /** Reject */
         post: operations["matches_reject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matches/{match_id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Status
+         * @description Accept, reject or convert a service match (audited).
+         */
+        put: operations["service_matches_status"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2362,6 +2627,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Services
+         * @description The catalog, by name.
+         */
+        get: operations["services_list"];
+        put?: never;
+        /**
+         * Create Service
+         * @description Add a service; with the external_id (or name) of an existing one, change it instead (200).
+         */
+        post: operations["services_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import Services */
+        post: operations["services_import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/{service_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Service */
+        get: operations["services_get"];
+        /**
+         * Update Service
+         * @description Change the fields sent (the others are kept).
+         */
+        put: operations["services_update"];
+        post?: never;
+        /**
+         * Delete Service
+         * @description Delete a service and its matches (``active=false`` keeps them).
+         */
+        delete: operations["services_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/{service_id}/leads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Service Leads
+         * @description The service's matched leads (that you may see), best first; ``min_match_score``, ``state``,
+         *     ``near=lat,lng`` with ``radius_km``, ``status``.
+         */
+        get: operations["services_leads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/signals": {
         parameters: {
             query?: never;
@@ -2669,6 +3021,167 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tracking/identify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Identify
+         * @description Link the consenting visitor to a lead (a signed link token, or the portal's login with ``user_hash``).
+         */
+        post: operations["tracking_identify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tracking/link-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Link Token
+         * @description A signed token for a link to the portal (an e-mail or letter to the borrower): it identifies the lead.
+         */
+        post: operations["tracking_link_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tracking/page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Page
+         * @description A page view: with consent, the visitor's event; without, only the anonymous daily count.
+         */
+        post: operations["tracking_page"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tracking/profiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Profiles
+         * @description Visitors linked to leads the user may see, most recently seen first, with their counts.
+         */
+        get: operations["tracking_profiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tracking/profiles/{profile_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Profile
+         * @description One linked visitor's behaviour timeline (newest first) and the lead's engagement.
+         */
+        get: operations["tracking_profile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tracking/sites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sites */
+        get: operations["tracking_sites_list"];
+        put?: never;
+        /**
+         * Create Site
+         * @description A site of the lender's own (its origins): the answer holds its secret, shown once, and the script tag.
+         */
+        post: operations["tracking_sites_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tracking/sites/{site_id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Site Stats
+         * @description The site's anonymous daily counts (30 days) and how many consented visitors and events are kept.
+         */
+        get: operations["tracking_site_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tracking/track": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Track
+         * @description A named action (``calculator_used``, ``plan_selected``…) with allow-listed properties.
+         */
+        post: operations["tracking_track"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -2885,7 +3398,7 @@ export interface paths {
         };
         /**
          * Healthz
-         * @description Liveness: the process answers.
+         * @description Liveness: the process answers (no dependency is checked: restarting it would not fix them).
          */
         get: operations["healthz"];
         put?: never;
@@ -2905,9 +3418,30 @@ export interface paths {
         };
         /**
          * Readyz
-         * @description Readiness: the database answers and its schema is at the latest migration.
+         * @description Readiness: database, migrations, the broker (Celery runner) and the outbox lag, each named with its
+         *     state; 503 when any fails.
          */
         get: operations["readyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/t.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Snippet
+         * @description The tracking snippet (static: the site key is in the script tag's ``data-site``); cached for an hour.
+         */
+        get: operations["tracking_snippet"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3491,6 +4025,19 @@ export interface components {
             /** Portfolio */
             portfolio?: string | null;
         };
+        /** Body_services_import */
+        Body_services_import: {
+            /**
+             * Dry Run
+             * @default false
+             */
+            dry_run: boolean;
+            /**
+             * File
+             * @description CSV, XLSX or JSON catalog file
+             */
+            file: string;
+        };
         /**
          * BrowserToken
          * @description A browser sign-in: the access token (kept in memory by the dashboard), while the refresh token travels
@@ -3588,6 +4135,16 @@ export interface components {
              */
             weekdays: (string | number)[] | string;
         };
+        /** CallResult */
+        CallResult: {
+            /** Dropped Properties */
+            dropped_properties?: string[];
+            /**
+             * Stored
+             * @enum {string}
+             */
+            stored: "count" | "event" | "dropped" | "linked" | "nothing";
+        };
         /** ChainVerification */
         ChainVerification: {
             /**
@@ -3629,6 +4186,24 @@ export interface components {
             call: components["schemas"]["ChannelAnswer"];
             email: components["schemas"]["ChannelAnswer"];
             sms: components["schemas"]["ChannelAnswer"];
+        };
+        /** Check */
+        Check: {
+            /**
+             * Detail
+             * @description Why it failed or was skipped, or what was measured
+             */
+            detail?: string | null;
+            /**
+             * Ms
+             * @description How long the check took
+             */
+            ms: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "ok" | "failed" | "skipped";
         };
         /** CheckRequest */
         CheckRequest: {
@@ -4157,6 +4732,18 @@ export interface components {
              */
             task_run_id: string;
         };
+        /** DailyCountRead */
+        DailyCountRead: {
+            /** Count */
+            count: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Path Group */
+            path_group: string;
+        };
         /**
          * DelayUnit
          * @enum {string}
@@ -4274,6 +4861,49 @@ export interface components {
          */
         Direction: "outbound" | "inbound";
         /**
+         * DiscoverRequest
+         * @description What to look for: companies in an area (a place or ``lat,lng``, and a radius), of an industry and size, whose
+         *     pages show the intent of a lead category.
+         */
+        DiscoverRequest: {
+            /**
+             * Area
+             * @description "City, ST" (e.g. "Austin, TX") or "lat,lng"
+             */
+            area: string;
+            /**
+             * Category
+             * @description The intent the prospects' pages must show: loan (loan_need), consulting (consulting_need), growth, expansion, distress (financial_distress), or any of them
+             * @default any
+             * @enum {string}
+             */
+            category: "any" | "loan" | "consulting" | "growth" | "expansion" | "distress";
+            /**
+             * Company Size
+             * @description Employees (a search hint)
+             * @default any
+             * @enum {string}
+             */
+            company_size: "any" | "1-10" | "11-50" | "51-200" | "201-1000" | "1000+";
+            /**
+             * Industry
+             * @description e.g. "construction", "restaurants"
+             */
+            industry?: string | null;
+            /**
+             * Max Companies
+             * @description Company sites to look at, at most
+             * @default 20
+             */
+            max_companies: number;
+            /**
+             * Radius Km
+             * @description Around the area's centre
+             * @default 25
+             */
+            radius_km: number;
+        };
+        /**
          * DismissReason
          * @enum {string}
          */
@@ -4384,6 +5014,40 @@ export interface components {
             survivor_name: string;
             /** Weight */
             weight: number;
+        };
+        /**
+         * EmploymentState
+         * @enum {string}
+         */
+        EmploymentState: "employed" | "unemployed" | "self_employed" | "unknown";
+        /**
+         * EnrichReport
+         * @description What running the lead's enrichment sources now found.
+         */
+        EnrichReport: {
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            /** Observations Created */
+            observations_created: number;
+            /** Signals Created */
+            signals_created: number;
+            /**
+             * Skipped
+             * @description Sources not run, and why (disabled, nothing to fetch)
+             */
+            skipped: {
+                [key: string]: string;
+            }[];
+            /**
+             * Sources
+             * @description Per source run: slug, targets, items, observations and signals created, stopped (budget/blocked/error), errors
+             */
+            sources: {
+                [key: string]: unknown;
+            }[];
         };
         /** ErrorItem */
         ErrorItem: {
@@ -5116,6 +5780,43 @@ export interface components {
              */
             lead_id: string;
         };
+        /** LeadMap */
+        LeadMap: {
+            /** Areas */
+            areas: components["schemas"]["MapArea"][];
+            /** Days */
+            days: number;
+            /** Level */
+            level: string;
+            /**
+             * Located Leads
+             * @description Of them, with coordinates
+             */
+            located_leads: number;
+            /**
+             * Points
+             * @description The busiest centroids (at most 2000): ZIP, city or state centres, never an address
+             */
+            points: components["schemas"]["MapPoint"][];
+            /** Points Truncated */
+            points_truncated: boolean;
+            scope: components["schemas"]["AnalyticsScope"];
+            /**
+             * Total Leads
+             * @description Leads in scope
+             */
+            total_leads: number;
+        };
+        /** LeadMatches */
+        LeadMatches: {
+            /** Items */
+            items: components["schemas"]["ServiceMatchRead"][];
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+        };
         /** LeadMergePage */
         LeadMergePage: {
             /** Items */
@@ -5305,6 +6006,11 @@ export interface components {
             };
             /** Days Delinquent */
             days_delinquent: number | null;
+            /**
+             * Distance Km
+             * @description Distance from the list's near point, km (null without near)
+             */
+            distance_km?: number | null;
             /** Email */
             email: string | null;
             /** Employer */
@@ -5316,14 +6022,26 @@ export interface components {
             /** Full Name */
             full_name: string;
             /**
+             * Geo Precision
+             * @description zip, city or state; null: not geocoded
+             */
+            geo_precision?: string | null;
+            /**
              * Id
              * Format: uuid
              */
             id: string;
             /** Last Name */
             last_name: string;
+            /**
+             * Latitude
+             * @description Centroid of the lead's ZIP code, city or state (geo_precision), never the street address
+             */
+            latitude?: number | null;
             /** Linkedin Url */
             linkedin_url: string | null;
+            /** Longitude */
+            longitude?: number | null;
             /** Middle Name */
             middle_name: string | null;
             /** Phone */
@@ -5536,6 +6254,30 @@ export interface components {
             items: components["schemas"]["LeadUpsertOutcome"][];
             report: components["schemas"]["ImportReport"];
         };
+        /** LinkToken */
+        LinkToken: {
+            /** Days */
+            days: number;
+            /**
+             * Token
+             * @description Put it in the portal link as ?upswing_t=TOKEN
+             */
+            token: string;
+        };
+        /** LinkTokenRequest */
+        LinkTokenRequest: {
+            /**
+             * Days
+             * @description How long the link identifies the lead
+             * @default 30
+             */
+            days: number;
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+        };
         /** LowConfidencePage */
         LowConfidencePage: {
             /** Items */
@@ -5587,6 +6329,120 @@ export interface components {
             snippet: string;
             /** Url */
             url: string | null;
+        };
+        /** MapArea */
+        MapArea: {
+            /**
+             * Code
+             * @description state: the 2-digit FIPS code; county: '<state FIPS>|<county name, lower case, without County/Parish>' (us-atlas' county names)
+             */
+            code: string;
+            /** Leads */
+            leads: number;
+            /** Name */
+            name: string;
+            /** Signals */
+            signals: number;
+        };
+        /** MapPoint */
+        MapPoint: {
+            /** Latitude */
+            latitude: number;
+            /** Leads */
+            leads: number;
+            /** Longitude */
+            longitude: number;
+        };
+        /** MarketAnalysis */
+        MarketAnalysis: {
+            /**
+             * Average Balance
+             * @description Over the leads with a balance
+             */
+            average_balance: string | null;
+            /**
+             * Conversion Rate
+             * @description leads_with_payment ÷ leads
+             */
+            conversion_rate: number;
+            /** Days */
+            days: number;
+            /**
+             * From
+             * Format: date
+             * @description First day of the window (UTC)
+             */
+            from: string;
+            /**
+             * Leads
+             * @description Leads in the area (in scope)
+             */
+            leads: number;
+            /**
+             * Leads By Precision
+             * @description Of them, located by ZIP, city or state centroid
+             */
+            leads_by_precision: {
+                [key: string]: number;
+            };
+            /**
+             * Leads With Payment
+             * @description Leads with a payment dated in the window
+             */
+            leads_with_payment: number;
+            /** Leads With Signals */
+            leads_with_signals: number;
+            location: components["schemas"]["MarketPlace"];
+            /** Notes */
+            notes: string[];
+            /**
+             * Payments Amount
+             * @description Sum of those payments
+             */
+            payments_amount: string;
+            /** Radius Km */
+            radius_km: number;
+            scope: components["schemas"]["AnalyticsScope"];
+            /**
+             * Signal Rate
+             * @description signals ÷ leads
+             */
+            signal_rate: number;
+            /**
+             * Signals
+             * @description Signals of these leads detected in the window
+             */
+            signals: number;
+            /** Signals By Type */
+            signals_by_type: components["schemas"]["TypeCount"][];
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
+            /** Top Employers */
+            top_employers: components["schemas"]["NamedCount"][];
+            /** Top Industries */
+            top_industries: components["schemas"]["NamedCount"][];
+        };
+        /** MarketPlace */
+        MarketPlace: {
+            /**
+             * Label
+             * @description The place recognised (Austin, TX; 78701; TX; 30.27,-97.74)
+             */
+            label: string;
+            /** Latitude */
+            latitude: number;
+            /** Longitude */
+            longitude: number;
+            /**
+             * Precision
+             * @description zip, city or state: which centroid; null for coordinates given
+             */
+            precision: string | null;
+            /** Query */
+            query: string;
         };
         /** MatchDecision */
         MatchDecision: {
@@ -5705,6 +6561,15 @@ export interface components {
             subject_key: string | null;
         };
         /**
+         * MatchStatus
+         * @enum {string}
+         */
+        MatchStatus: "proposed" | "accepted" | "rejected" | "converted";
+        /** MatchStatusUpdate */
+        MatchStatusUpdate: {
+            status: components["schemas"]["MatchStatus"];
+        };
+        /**
          * MergeDecision
          * @enum {string}
          */
@@ -5801,6 +6666,13 @@ export interface components {
              * @description The signal type people gave feedback on
              */
             type: string;
+        };
+        /** NamedCount */
+        NamedCount: {
+            /** Leads */
+            leads: number;
+            /** Name */
+            name: string;
         };
         /**
          * OAuthError
@@ -6288,11 +7160,193 @@ export interface components {
          * @enum {string}
          */
         Priority: "urgent" | "high" | "medium" | "low";
+        /** ProfileDetail */
+        ProfileDetail: {
+            /** Actions */
+            actions: number;
+            /** Engagement Counts */
+            engagement_counts: {
+                [key: string]: number;
+            };
+            /**
+             * Engagement Strength
+             * @description 0–1, over the lead's recent consented behaviour
+             */
+            engagement_strength: number;
+            /** Events */
+            events: number;
+            /**
+             * First Seen At
+             * Format: date-time
+             */
+            first_seen_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
+            last_seen_at: string;
+            /** Lead External Id */
+            lead_external_id: string;
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            /** Lead Name */
+            lead_name: string;
+            /** Link Method */
+            link_method: string | null;
+            /** Linked At */
+            linked_at: string | null;
+            /** Page Views */
+            page_views: number;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /** Site Name */
+            site_name: string;
+            /**
+             * Timeline
+             * @description Newest first (at most 500)
+             */
+            timeline: components["schemas"]["TimelineEvent"][];
+        };
+        /** ProfilePage */
+        ProfilePage: {
+            /** Items */
+            items: components["schemas"]["ProfileRead"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** ProfileRead */
+        ProfileRead: {
+            /** Actions */
+            actions: number;
+            /** Events */
+            events: number;
+            /**
+             * First Seen At
+             * Format: date-time
+             */
+            first_seen_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
+            last_seen_at: string;
+            /** Lead External Id */
+            lead_external_id: string;
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            /** Lead Name */
+            lead_name: string;
+            /** Link Method */
+            link_method: string | null;
+            /** Linked At */
+            linked_at: string | null;
+            /** Page Views */
+            page_views: number;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /** Site Name */
+            site_name: string;
+        };
         /**
          * PromiseStatus
          * @enum {string}
          */
         PromiseStatus: "pending" | "kept" | "broken";
+        /** ProspectIntent */
+        ProspectIntent: {
+            /** Confidence */
+            confidence: number;
+            /** Intent */
+            intent: string;
+            /** Snippet */
+            snippet: string;
+            /** Url */
+            url?: string | null;
+        };
+        /** ProspectPage */
+        ProspectPage: {
+            /** Items */
+            items: components["schemas"]["ProspectRead"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** ProspectRead */
+        ProspectRead: {
+            /** City */
+            city: string | null;
+            /** Company Domain */
+            company_domain: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Found By */
+            found_by: {
+                [key: string]: unknown;
+            };
+            /** Intents */
+            intents: components["schemas"]["ProspectIntent"][];
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            /** Name */
+            name: string;
+            /** Review Note */
+            review_note: string | null;
+            /** Review State */
+            review_state: string;
+            /** Reviewed At */
+            reviewed_at: string | null;
+            /** Reviewed By */
+            reviewed_by: string | null;
+            /** Run Id */
+            run_id: string | null;
+            /**
+             * Signals
+             * @description Intent signals on the prospect
+             */
+            signals: number;
+            /** State */
+            state: string | null;
+            /**
+             * Status
+             * @description The lead's status (Upswing's names)
+             */
+            status: string;
+            /** Website */
+            website: string;
+        };
         /** PurgeBody */
         PurgeBody: {
             /**
@@ -6333,6 +7387,28 @@ export interface components {
         ReadAllResult: {
             /** Marked */
             marked: number;
+        };
+        /** Readiness */
+        Readiness: {
+            /** Checks */
+            checks: {
+                [key: string]: components["schemas"]["Check"];
+            };
+            /**
+             * Failed
+             * @description The checks that failed (empty when ready)
+             */
+            failed: ("database" | "migrations" | "broker" | "outbox")[];
+            /**
+             * Revision
+             * @description The database's migration revision
+             */
+            revision?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "unavailable";
         };
         /**
          * Reason
@@ -6606,6 +7682,21 @@ export interface components {
              * @default false
              */
             truncated: boolean;
+        };
+        /** ReviewRequest */
+        ReviewRequest: {
+            /**
+             * Decision
+             * @enum {string}
+             */
+            decision: "approve" | "reject";
+            /** Note */
+            note?: string | null;
+            /**
+             * Portfolio
+             * @description Approve into this portfolio (default: stays in Discovered prospects)
+             */
+            portfolio?: string | null;
         };
         /**
          * Role
@@ -6921,6 +8012,79 @@ export interface components {
              */
             task_run_id: string | null;
         };
+        /** RunRead */
+        RunRead: {
+            /** Area */
+            area: string | null;
+            /** Budget Used */
+            budget_used: {
+                [key: string]: number;
+            };
+            /** Category */
+            category: string | null;
+            /**
+             * Classified
+             * @description Page texts run through the company-intent classifier
+             */
+            classified: number;
+            /**
+             * Created
+             * @description Prospect leads created
+             */
+            created: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Criteria */
+            criteria: {
+                [key: string]: unknown;
+            };
+            /** Errors */
+            errors: string[];
+            /**
+             * Fetched
+             * @description Sites whose page was fetched (robots.txt allowing)
+             */
+            fetched: number;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Found
+             * @description Company sites among the search results
+             */
+            found: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Latitude */
+            latitude: number | null;
+            /** Longitude */
+            longitude: number | null;
+            /** Radius Km */
+            radius_km: number | null;
+            /** Requested By */
+            requested_by: string;
+            /**
+             * Skipped
+             * @description Sites already known, disallowed, or without the intent looked for
+             */
+            skipped: number;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @description queued, running, done, stopped_budget (a source's daily budget ran out: stop_reason names it) or failed
+             */
+            status: string;
+            /** Stop Reason */
+            stop_reason: string | null;
+            /** Task Run Id */
+            task_run_id: string | null;
+        };
         /** RunRequest */
         RunRequest: {
             /**
@@ -6929,6 +8093,12 @@ export interface components {
              */
             lead_ids?: string[] | null;
         };
+        /**
+         * SecondSpecStatus
+         * @description The second spec's lead statuses that are not ours (its ``new``, ``contacted`` and ``lost`` are).
+         * @enum {string}
+         */
+        SecondSpecStatus: "qualified" | "converted";
         /** SendRequest */
         SendRequest: {
             /**
@@ -6942,6 +8112,311 @@ export interface components {
              * @description Whose digest (default: yours; others: admins)
              */
             user_id?: string | null;
+        };
+        /**
+         * ServiceCategory
+         * @enum {string}
+         */
+        ServiceCategory: "repayment_plan" | "rehabilitation" | "settlement" | "hardship_forbearance" | "refinancing" | "consolidation" | "business_loan";
+        /** ServiceCreate */
+        ServiceCreate: {
+            /**
+             * Active
+             * @default true
+             */
+            active: boolean;
+            /** Active From */
+            active_from?: string | null;
+            /** Active To */
+            active_to?: string | null;
+            /** Balance Max */
+            balance_max?: number | string | null;
+            /** Balance Min */
+            balance_min?: number | string | null;
+            category: components["schemas"]["ServiceCategory"];
+            /** Center Latitude */
+            center_latitude?: number | null;
+            /** Center Longitude */
+            center_longitude?: number | null;
+            /** Days Delinquent Max */
+            days_delinquent_max?: number | null;
+            /** Days Delinquent Min */
+            days_delinquent_min?: number | null;
+            /** Description */
+            description?: string | null;
+            /** Employment States */
+            employment_states?: components["schemas"]["EmploymentState"][];
+            /**
+             * External Id
+             * @description The service's id in the team's own catalog: sending it again updates the same service
+             */
+            external_id?: string | null;
+            /** Industries */
+            industries?: string[];
+            /**
+             * Local Radius Km
+             * @description A local service: offered within this distance of its centre
+             */
+            local_radius_km?: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Need Profile
+             * @description Weight 0–1 per need the service meets: hardship, restart, settlement, rehabilitation, refinance, loan
+             */
+            need_profile?: {
+                [key: string]: number;
+            };
+            /**
+             * Region Codes
+             * @description ISO 3166-2 codes (US-TX, CA-ON)
+             */
+            region_codes?: string[];
+            /**
+             * Signal Types
+             * @description Signal types that make the service relevant
+             */
+            signal_types?: string[];
+            /**
+             * States
+             * @description USPS codes (TX, CA, DC, PR): exact codes, never city names
+             */
+            states?: string[];
+        };
+        /** ServiceImportError */
+        ServiceImportError: {
+            /** Field */
+            field: string | null;
+            /** Message */
+            message: string;
+            /** Row */
+            row: number | null;
+        };
+        /** ServiceImportReport */
+        ServiceImportReport: {
+            /**
+             * Created
+             * @default 0
+             */
+            created: number;
+            /** Dry Run */
+            dry_run: boolean;
+            /** Errors */
+            errors?: components["schemas"]["ServiceImportError"][];
+            /** File */
+            file: string | null;
+            /**
+             * Total
+             * @default 0
+             */
+            total: number;
+            /**
+             * Unchanged
+             * @default 0
+             */
+            unchanged: number;
+            /**
+             * Updated
+             * @default 0
+             */
+            updated: number;
+        };
+        /** ServiceLead */
+        ServiceLead: {
+            /** City */
+            city: string | null;
+            /**
+             * Distance Km
+             * @description From the point given in near (when given)
+             */
+            distance_km?: number | null;
+            /** External Id */
+            external_id: string;
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            /**
+             * Match Id
+             * Format: uuid
+             */
+            match_id: string;
+            /** Name */
+            name: string;
+            /** Reasons */
+            reasons: string[];
+            /** Score */
+            score: number;
+            /** State */
+            state: string | null;
+            status: components["schemas"]["MatchStatus"];
+        };
+        /** ServiceLeadPage */
+        ServiceLeadPage: {
+            /** Items */
+            items: components["schemas"]["ServiceLead"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** ServiceMatchRead */
+        ServiceMatchRead: {
+            /** Breakdown */
+            breakdown: {
+                [key: string]: number;
+            };
+            /** Category */
+            category: string;
+            /** Computed At */
+            computed_at: string | null;
+            /**
+             * Id
+             * @description The stored match (null: scored now, not stored — not eligible)
+             */
+            id: string | null;
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            /** Reasons */
+            reasons: string[];
+            /**
+             * Score
+             * @description 0–100: geographic 0–25, industry 0–20, need 0–25, profile 0–15, behaviour 0–15
+             */
+            score: number;
+            /**
+             * Service Id
+             * Format: uuid
+             */
+            service_id: string;
+            /** Service Name */
+            service_name: string;
+            status: components["schemas"]["MatchStatus"];
+            /** Status Changed At */
+            status_changed_at?: string | null;
+            /** Status Changed By */
+            status_changed_by?: string | null;
+        };
+        /** ServicePage */
+        ServicePage: {
+            /** Items */
+            items: components["schemas"]["ServiceRead"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** ServiceRead */
+        ServiceRead: {
+            /** Active */
+            active: boolean;
+            /** Active From */
+            active_from: string | null;
+            /** Active To */
+            active_to: string | null;
+            /** Balance Max */
+            balance_max: string | null;
+            /** Balance Min */
+            balance_min: string | null;
+            category: components["schemas"]["ServiceCategory"];
+            /** Center Latitude */
+            center_latitude: number | null;
+            /** Center Longitude */
+            center_longitude: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Days Delinquent Max */
+            days_delinquent_max: number | null;
+            /** Days Delinquent Min */
+            days_delinquent_min: number | null;
+            /** Description */
+            description: string | null;
+            /** Employment States */
+            employment_states: string[];
+            /** External Id */
+            external_id: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Industries */
+            industries: string[];
+            /** Local Radius Km */
+            local_radius_km: number | null;
+            /** Name */
+            name: string;
+            /** Need Profile */
+            need_profile: {
+                [key: string]: number;
+            };
+            /** Region Codes */
+            region_codes: string[];
+            /** Signal Types */
+            signal_types: string[];
+            /** States */
+            states: string[];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ServiceUpdate
+         * @description A partial change: only the fields sent change (checked again against the rest of the service).
+         */
+        ServiceUpdate: {
+            /** Active */
+            active?: boolean | null;
+            /** Active From */
+            active_from?: string | null;
+            /** Active To */
+            active_to?: string | null;
+            /** Balance Max */
+            balance_max?: number | string | null;
+            /** Balance Min */
+            balance_min?: number | string | null;
+            category?: components["schemas"]["ServiceCategory"] | null;
+            /** Center Latitude */
+            center_latitude?: number | null;
+            /** Center Longitude */
+            center_longitude?: number | null;
+            /** Days Delinquent Max */
+            days_delinquent_max?: number | null;
+            /** Days Delinquent Min */
+            days_delinquent_min?: number | null;
+            /** Description */
+            description?: string | null;
+            /** Employment States */
+            employment_states?: components["schemas"]["EmploymentState"][] | null;
+            /** Industries */
+            industries?: string[] | null;
+            /** Local Radius Km */
+            local_radius_km?: number | null;
+            /** Name */
+            name?: string | null;
+            /** Need Profile */
+            need_profile?: {
+                [key: string]: number;
+            } | null;
+            /** Region Codes */
+            region_codes?: string[] | null;
+            /** Signal Types */
+            signal_types?: string[] | null;
+            /** States */
+            states?: string[] | null;
         };
         /**
          * SignalAction
@@ -7092,7 +8567,7 @@ export interface components {
          * SignalType
          * @enum {string}
          */
-        SignalType: "new_employment" | "promotion" | "certification" | "license_renewal" | "award" | "business_launch" | "education" | "job_loss" | "intent_growth" | "intent_expansion" | "intent_financial_distress" | "intent_loan_need" | "intent_consulting_need";
+        SignalType: "new_employment" | "promotion" | "certification" | "license_renewal" | "award" | "business_launch" | "education" | "job_loss" | "intent_growth" | "intent_expansion" | "intent_financial_distress" | "intent_loan_need" | "intent_consulting_need" | "portal_engagement";
         /**
          * SignalsReport
          * @description Signals detected per day or week, by type and by source.
@@ -7145,6 +8620,135 @@ export interface components {
             source: string;
             /** Type */
             type: string;
+        };
+        /** SimilarLead */
+        SimilarLead: {
+            /**
+             * Distance
+             * @description Distance between the feature vectors (docs/matching.md); 0 = alike
+             */
+            distance: number;
+            /** External Id */
+            external_id: string;
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+            /** Name */
+            name: string;
+            /** State */
+            state: string | null;
+        };
+        /** SimilarLeads */
+        SimilarLeads: {
+            /**
+             * Components
+             * @description The feature vector's components, in order
+             */
+            components: string[];
+            /** Items */
+            items: components["schemas"]["SimilarLead"][];
+            /**
+             * Lead Id
+             * Format: uuid
+             */
+            lead_id: string;
+        };
+        /** SiteCreate */
+        SiteCreate: {
+            /**
+             * Allowed Origins
+             * @description Exact origins of the lender's own pages, e.g. https://portal.lender.example
+             */
+            allowed_origins: string[];
+            /** Name */
+            name: string;
+            /**
+             * Portfolio
+             * @description Logins match leads of this portfolio
+             */
+            portfolio?: string | null;
+        };
+        /** SiteCreated */
+        SiteCreated: {
+            /** Active */
+            active: boolean;
+            /** Allowed Origins */
+            allowed_origins: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Portfolio Id */
+            portfolio_id: string | null;
+            /**
+             * Secret
+             * @description Shown once: the portal's server signs logins with it (user_hash)
+             */
+            secret: string;
+            /** Site Key */
+            site_key: string;
+            /**
+             * Snippet
+             * @description The script tag to put on the site's pages
+             */
+            snippet: string;
+        };
+        /** SiteRead */
+        SiteRead: {
+            /** Active */
+            active: boolean;
+            /** Allowed Origins */
+            allowed_origins: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Portfolio Id */
+            portfolio_id: string | null;
+            /** Site Key */
+            site_key: string;
+        };
+        /**
+         * SiteStats
+         * @description What a site has sent: the anonymous daily counts (last 30 days) and how many consented visitors and events
+         *     are kept (no one is named).
+         */
+        SiteStats: {
+            /** Daily Counts */
+            daily_counts: components["schemas"]["DailyCountRead"][];
+            /** Events */
+            events: number;
+            /** Linked Visitors */
+            linked_visitors: number;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /** Visitors */
+            visitors: number;
         };
         /**
          * SourceHealthReport
@@ -7666,6 +9270,31 @@ export interface components {
              */
             signals_created: number;
         };
+        /** TimelineEvent */
+        TimelineEvent: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /** Path */
+            path: string | null;
+            /** Path Group */
+            path_group: string;
+            /** Properties */
+            properties: {
+                [key: string]: unknown;
+            };
+            /** Type */
+            type: string;
+        };
         /** TimelineItem */
         TimelineItem: {
             /**
@@ -7707,6 +9336,13 @@ export interface components {
              * @default bearer
              */
             token_type: string;
+        };
+        /** TypeCount */
+        TypeCount: {
+            /** Signals */
+            signals: number;
+            /** Type */
+            type: string;
         };
         /**
          * UnlockResult
@@ -11282,6 +12918,219 @@ export interface operations {
             };
         };
     };
+    discover_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscoverRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    discover_prospects: {
+        parameters: {
+            query?: {
+                /** @description Review state */
+                state?: "pending" | "approved" | "rejected" | "all";
+                /** @description The lead's status, in Upswing's names or the second spec's (new, qualified, contacted, converted, lost) */
+                status?: string | null;
+                run_id?: string | null;
+                limit?: number;
+                /** @description Items to skip (at most 10000; narrow the filters to go further) */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProspectPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    discover_review: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProspectRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    discover_runs: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRead"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    discover_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     email_suppressions_list: {
         parameters: {
             query?: {
@@ -12122,7 +13971,8 @@ export interface operations {
             query?: {
                 /** @description Search a part of the name or external id, or an exact e-mail or phone number (e-mails and phones are encrypted: no partial match) */
                 q?: string | null;
-                status?: components["schemas"]["LeadStatus"] | null;
+                /** @description A status; the second spec's qualified (= new) and converted (= promise, paying or resolved) too */
+                status?: components["schemas"]["LeadStatus"] | components["schemas"]["SecondSpecStatus"] | null;
                 /** @description Portfolio name */
                 portfolio?: string | null;
                 assignee_id?: string | null;
@@ -12135,8 +13985,12 @@ export interface operations {
                 crm_id?: string | null;
                 /** @description Only leads changed at or after this time (without a zone: UTC); for sync, with sort=updated_at */
                 updated_since?: string | null;
-                /** @description -days_delinquent: most delinquent first (no figure last); days_delinquent: least delinquent first; then external id; updated_at: least recently changed first (sync: follow next_cursor to the end, then ask again with updated_since) */
-                sort?: "-days_delinquent" | "days_delinquent" | "updated_at";
+                /** @description Only leads within radius_km of this point, as latitude,longitude in decimal degrees (30.27,-97.74): great-circle distance to the lead's ZIP, city or state centroid (docs/geo.md); the list is then nearest first unless sort is given */
+                near?: string | null;
+                /** @description The radius for near, in km (needed with near; ignored without it) */
+                radius_km?: number | null;
+                /** @description -days_delinquent: most delinquent first (no figure last); days_delinquent: least delinquent first; then external id; distance: nearest first (with near, where it is the default; without near, the default order); updated_at: least recently changed first (sync: follow next_cursor to the end, then ask again with updated_since) */
+                sort?: "-days_delinquent" | "days_delinquent" | "updated_at" | "distance";
                 limit?: number;
                 /** @description Items to skip (at most 10000; narrow the filters to go further) */
                 offset?: number;
@@ -12350,7 +14204,8 @@ export interface operations {
             query?: {
                 /** @description Search a part of the name or external id, or an exact e-mail or phone number (e-mails and phones are encrypted: no partial match) */
                 q?: string | null;
-                status?: components["schemas"]["LeadStatus"] | null;
+                /** @description A status; the second spec's qualified (= new) and converted (= promise, paying or resolved) too */
+                status?: components["schemas"]["LeadStatus"] | components["schemas"]["SecondSpecStatus"] | null;
                 /** @description Portfolio name */
                 portfolio?: string | null;
                 assignee_id?: string | null;
@@ -12363,6 +14218,10 @@ export interface operations {
                 crm_id?: string | null;
                 /** @description Only leads changed at or after this time (without a zone: UTC); for sync, with sort=updated_at */
                 updated_since?: string | null;
+                /** @description Only leads within radius_km of this point, as latitude,longitude in decimal degrees (30.27,-97.74): great-circle distance to the lead's ZIP, city or state centroid (docs/geo.md); the list is then nearest first unless sort is given */
+                near?: string | null;
+                /** @description The radius for near, in km (needed with near; ignored without it) */
+                radius_km?: number | null;
             };
             header?: never;
             path?: never;
@@ -12787,6 +14646,126 @@ export interface operations {
             };
         };
     };
+    leads_enrich: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrichReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    leads_match: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadMatches"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    leads_matches: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadMatches"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     leads_outcomes: {
         parameters: {
             query?: never;
@@ -12805,6 +14784,91 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LeadOutcomes"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    leads_recommendations: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadMatches"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    leads_similar: {
+        parameters: {
+            query?: {
+                /** @description How many leads */
+                k?: number;
+            };
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimilarLeads"];
                 };
             };
             /** @description Validation Error */
@@ -12848,6 +14912,98 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    local_map: {
+        parameters: {
+            query?: {
+                /** @description state: per state (USPS code, FIPS); county: per county (from the lead's ZIP code; FIPS state + name) */
+                level?: "state" | "county";
+                /** @description The window of signals counted */
+                days?: number;
+                /** @description Team name or id, or all (managers: default their own team; admins and viewers: default all; agents: their own leads only, refused) */
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadMap"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    local_market_analysis: {
+        parameters: {
+            query: {
+                /** @description The area's centre: City, ST (Austin, TX), a ZIP code, a state code (TX) or latitude,longitude */
+                location: string;
+                /** @description Radius around the place, km */
+                radius_km?: number;
+                /** @description The window of signals and payments: the last N days, today included */
+                days?: number;
+                /** @description Team name or id, or all (managers: default their own team; admins and viewers: default all; agents: their own leads only, refused) */
+                team?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarketAnalysis"];
+                };
+            };
+            /** @description Unknown place (location) or a bad radius_km / days */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13011,6 +15167,50 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MatchDecision"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    service_matches_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                match_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MatchStatusUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceMatchRead"];
                 };
             };
             /** @description Validation Error */
@@ -13955,6 +16155,337 @@ export interface operations {
             };
         };
     };
+    services_list: {
+        parameters: {
+            query?: {
+                category?: components["schemas"]["ServiceCategory"] | null;
+                /** @description Only services switched on (true) or off (false) */
+                active?: boolean | null;
+                /** @description Name contains (case-insensitive) */
+                q?: string | null;
+                limit?: number;
+                /** @description Items to skip (at most 10000; narrow the filters to go further) */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServicePage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    services_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceCreate"];
+            };
+        };
+        responses: {
+            /** @description A service with this external_id (else name) existed: changed to what was sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceRead"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceRead"];
+                };
+            };
+            /** @description The name belongs to a service with another external_id */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    services_import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_services_import"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceImportReport"];
+                };
+            };
+            /** @description The file is larger than UPSWING_IMPORT_MAX_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid rows (nothing was imported): each error names its row and field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    services_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    services_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    services_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    services_leads: {
+        parameters: {
+            query?: {
+                min_match_score?: number;
+                status?: components["schemas"]["MatchStatus"] | null;
+                /** @description The lead's USPS state code (exact) */
+                state?: string | null;
+                /** @description lat,lng: with radius_km, only leads within that distance */
+                near?: string | null;
+                radius_km?: number | null;
+                limit?: number;
+                /** @description Items to skip (at most 10000; narrow the filters to go further) */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                service_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceLeadPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     signals_list: {
         parameters: {
             query?: {
@@ -14829,6 +17360,676 @@ export interface operations {
             };
         };
     };
+    tracking_identify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON (sent as text/plain by the snippet, so the browser makes no preflight) */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Anonymous Id
+                     * @description The browser's random first-party id (sent only with consent; stored only as a keyed hash)
+                     */
+                    anonymous_id?: string | null;
+                    /**
+                     * Consent
+                     * @description granted: the visitor opted in; implied: the site's notice (refused in gdpr_strict); none: nothing per visitor is stored, only the anonymous daily count
+                     * @default none
+                     * @enum {string}
+                     */
+                    consent?: "granted" | "implied" | "none";
+                    /** Email */
+                    email?: string | null;
+                    /**
+                     * External Id
+                     * @description The lead's id at the lender
+                     */
+                    external_id?: string | null;
+                    /**
+                     * Link Token
+                     * @description A token from a signed link
+                     */
+                    link_token?: string | null;
+                    /**
+                     * Occurred At
+                     * @description When it happened (default: now)
+                     */
+                    occurred_at?: string | null;
+                    /**
+                     * Path
+                     * @description The page's path; its query string and fragment are dropped
+                     */
+                    path?: string | null;
+                    /** Site Key */
+                    site_key: string;
+                    /**
+                     * User Hash
+                     * @description HMAC-SHA256 (hex) of the external_id (or the lower-cased e-mail) under the site's secret, computed by the portal's server after login
+                     */
+                    user_hash?: string | null;
+                };
+                "text/plain": {
+                    /**
+                     * Anonymous Id
+                     * @description The browser's random first-party id (sent only with consent; stored only as a keyed hash)
+                     */
+                    anonymous_id?: string | null;
+                    /**
+                     * Consent
+                     * @description granted: the visitor opted in; implied: the site's notice (refused in gdpr_strict); none: nothing per visitor is stored, only the anonymous daily count
+                     * @default none
+                     * @enum {string}
+                     */
+                    consent?: "granted" | "implied" | "none";
+                    /** Email */
+                    email?: string | null;
+                    /**
+                     * External Id
+                     * @description The lead's id at the lender
+                     */
+                    external_id?: string | null;
+                    /**
+                     * Link Token
+                     * @description A token from a signed link
+                     */
+                    link_token?: string | null;
+                    /**
+                     * Occurred At
+                     * @description When it happened (default: now)
+                     */
+                    occurred_at?: string | null;
+                    /**
+                     * Path
+                     * @description The page's path; its query string and fragment are dropped
+                     */
+                    path?: string | null;
+                    /** Site Key */
+                    site_key: string;
+                    /**
+                     * User Hash
+                     * @description HMAC-SHA256 (hex) of the external_id (or the lower-cased e-mail) under the site's secret, computed by the portal's server after login
+                     */
+                    user_hash?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallResult"];
+                };
+            };
+            /** @description Unknown site key, or an origin the site does not allow */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Larger than UPSWING_TRACKING_MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid call: each error names its field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    tracking_link_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkToken"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    tracking_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON (sent as text/plain by the snippet, so the browser makes no preflight) */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Anonymous Id
+                     * @description The browser's random first-party id (sent only with consent; stored only as a keyed hash)
+                     */
+                    anonymous_id?: string | null;
+                    /**
+                     * Consent
+                     * @description granted: the visitor opted in; implied: the site's notice (refused in gdpr_strict); none: nothing per visitor is stored, only the anonymous daily count
+                     * @default none
+                     * @enum {string}
+                     */
+                    consent?: "granted" | "implied" | "none";
+                    /**
+                     * Occurred At
+                     * @description When it happened (default: now)
+                     */
+                    occurred_at?: string | null;
+                    /**
+                     * Path
+                     * @description The page's path; its query string and fragment are dropped
+                     */
+                    path?: string | null;
+                    /** Site Key */
+                    site_key: string;
+                    /**
+                     * Title
+                     * @description Ignored (titles can name the person)
+                     */
+                    title?: string | null;
+                };
+                "text/plain": {
+                    /**
+                     * Anonymous Id
+                     * @description The browser's random first-party id (sent only with consent; stored only as a keyed hash)
+                     */
+                    anonymous_id?: string | null;
+                    /**
+                     * Consent
+                     * @description granted: the visitor opted in; implied: the site's notice (refused in gdpr_strict); none: nothing per visitor is stored, only the anonymous daily count
+                     * @default none
+                     * @enum {string}
+                     */
+                    consent?: "granted" | "implied" | "none";
+                    /**
+                     * Occurred At
+                     * @description When it happened (default: now)
+                     */
+                    occurred_at?: string | null;
+                    /**
+                     * Path
+                     * @description The page's path; its query string and fragment are dropped
+                     */
+                    path?: string | null;
+                    /** Site Key */
+                    site_key: string;
+                    /**
+                     * Title
+                     * @description Ignored (titles can name the person)
+                     */
+                    title?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallResult"];
+                };
+            };
+            /** @description Unknown site key, or an origin the site does not allow */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Larger than UPSWING_TRACKING_MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid call: each error names its field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    tracking_profiles: {
+        parameters: {
+            query?: {
+                lead_id?: string | null;
+                site_id?: string | null;
+                /** @description Last seen at or after this time */
+                seen_since?: string | null;
+                limit?: number;
+                /** @description Items to skip (at most 10000; narrow the filters to go further) */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfilePage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    tracking_profile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                profile_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    tracking_sites_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteRead"][];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    tracking_sites_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SiteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    tracking_site_stats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteStats"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    tracking_track: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON (sent as text/plain by the snippet, so the browser makes no preflight) */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Anonymous Id
+                     * @description The browser's random first-party id (sent only with consent; stored only as a keyed hash)
+                     */
+                    anonymous_id?: string | null;
+                    /**
+                     * Consent
+                     * @description granted: the visitor opted in; implied: the site's notice (refused in gdpr_strict); none: nothing per visitor is stored, only the anonymous daily count
+                     * @default none
+                     * @enum {string}
+                     */
+                    consent?: "granted" | "implied" | "none";
+                    /**
+                     * Name
+                     * @description The action, e.g. calculator_used, plan_selected
+                     */
+                    name: string;
+                    /**
+                     * Occurred At
+                     * @description When it happened (default: now)
+                     */
+                    occurred_at?: string | null;
+                    /**
+                     * Path
+                     * @description The page's path; its query string and fragment are dropped
+                     */
+                    path?: string | null;
+                    /**
+                     * Properties
+                     * @description Only allow-listed keys with short scalar values are kept (UPSWING_TRACKING_ALLOWED_PROPERTIES)
+                     */
+                    properties?: {
+                        [key: string]: unknown;
+                    };
+                    /** Site Key */
+                    site_key: string;
+                };
+                "text/plain": {
+                    /**
+                     * Anonymous Id
+                     * @description The browser's random first-party id (sent only with consent; stored only as a keyed hash)
+                     */
+                    anonymous_id?: string | null;
+                    /**
+                     * Consent
+                     * @description granted: the visitor opted in; implied: the site's notice (refused in gdpr_strict); none: nothing per visitor is stored, only the anonymous daily count
+                     * @default none
+                     * @enum {string}
+                     */
+                    consent?: "granted" | "implied" | "none";
+                    /**
+                     * Name
+                     * @description The action, e.g. calculator_used, plan_selected
+                     */
+                    name: string;
+                    /**
+                     * Occurred At
+                     * @description When it happened (default: now)
+                     */
+                    occurred_at?: string | null;
+                    /**
+                     * Path
+                     * @description The page's path; its query string and fragment are dropped
+                     */
+                    path?: string | null;
+                    /**
+                     * Properties
+                     * @description Only allow-listed keys with short scalar values are kept (UPSWING_TRACKING_ALLOWED_PROPERTIES)
+                     */
+                    properties?: {
+                        [key: string]: unknown;
+                    };
+                    /** Site Key */
+                    site_key: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallResult"];
+                };
+            };
+            /** @description Unknown site key, or an origin the site does not allow */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Larger than UPSWING_TRACKING_MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid call: each error names its field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     users_list: {
         parameters: {
             query?: never;
@@ -15487,7 +18688,10 @@ export interface operations {
     };
     readyz: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Checks to leave out (repeatable): the API's probe leaves out broker and outbox */
+                exclude?: ("database" | "migrations" | "broker" | "outbox")[] | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -15500,10 +18704,62 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Readiness"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A check failed (named in `failed`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    tracking_snippet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tracking snippet */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/javascript": unknown;
+                };
+            };
+            /** @description Not modified */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error */
             default: {

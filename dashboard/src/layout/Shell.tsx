@@ -15,7 +15,10 @@ export const NAV: NavItem[] = [
   { to: "/review", label: "Review", roles: ["admin", "manager"] },
   { to: "/alerts", label: "Alerts", roles: ["admin", "manager", "agent", "viewer"] },
   { to: "/analytics", label: "Analytics", roles: ["admin", "manager", "agent", "viewer"] },
+  { to: "/map", label: "Map", roles: ["admin", "manager", "agent", "viewer"] },
+  { to: "/services", label: "Services", roles: ["admin", "manager", "agent", "viewer"] },
   { to: "/experiments", label: "Experiments", roles: ["admin", "manager"] },
+  { to: "/discovery", label: "Discovery", roles: ["admin", "manager"] },
   { to: "/admin", label: "Admin", roles: ["admin"] },
 ];
 

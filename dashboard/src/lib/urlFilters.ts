@@ -20,6 +20,7 @@ export const SIGNAL_TYPES = [
   "intent_financial_distress",
   "intent_loan_need",
   "intent_consulting_need",
+  "portal_engagement",
 ] as const satisfies readonly NonNullable<SignalsQuery["type"]>[];
 export const PRIORITIES = ["urgent", "high", "medium", "low"] as const satisfies readonly NonNullable<
   SignalsQuery["priority"]

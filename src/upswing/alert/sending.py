@@ -43,6 +43,7 @@ from upswing.core import tasks
 from upswing.core.db import session_factory, utcnow
 from upswing.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
 from upswing.core.logging import get_logger
+from upswing.core.metrics import ALERT_DELIVERY_LATENCY
 from upswing.lead.models import Lead
 from upswing.notify.email import EmailMessage, EmailTransport, email_transport, message_id_for
 from upswing.notify.errors import SendFailed
@@ -346,6 +347,16 @@ def send_due(factory: sessionmaker[Session] | None = None, *, settings: Settings
     return report
 
 
+def _observe_latency(session: Session, sent: dict[uuid.UUID, str], now: datetime) -> None:
+    """``upswing_alert_delivery_latency_seconds``: from each sent delivery's signal's detection to now."""
+    if not sent:
+        return
+    for delivery_id, detected_at in session.execute(
+            select(AlertDelivery.id, Signal.detected_at).join(Alert, Alert.id == AlertDelivery.alert_id)
+            .join(Signal, Signal.id == Alert.signal_id).where(AlertDelivery.id.in_(list(sent)))):
+        ALERT_DELIVERY_LATENCY.labels(sent[delivery_id]).observe(max((now - detected_at).total_seconds(), 0.0))
+
+
 def _attempt(delivery_id: uuid.UUID, ready: _Prepared | SendFailed, settings: Settings,
              transport: EmailTransport) -> tuple[str, int | None] | SendFailed:
     """One send (in a pool thread): (provider id, HTTP status) or the failure."""
@@ -369,6 +380,7 @@ def _record_results(factory: sessionmaker[Session],
         return
     now = utcnow()
     with factory() as session, session.begin():
+        sent: dict[uuid.UUID, str] = {}
         for delivery_id, ready, outcome in results:
             prepared = ready if isinstance(ready, _Prepared) else None
             if not isinstance(outcome, SendFailed):
@@ -377,6 +389,7 @@ def _record_results(factory: sessionmaker[Session],
                         "status": DeliveryStatus.SENT.value, "provider_id": provider_id, "response_status": status,
                         "sent_at": now, "last_error": None}, settings, succeeded=True):
                     report.sent += 1
+                    sent[delivery_id] = prepared.channel if prepared is not None else "unknown"
                 continue
             # A delivery that could not even be prepared has failed for good.
             retry_at = _backoff(prepared, outcome, settings, now, rng) if prepared is not None else None
@@ -390,6 +403,7 @@ def _record_results(factory: sessionmaker[Session],
             _record(session, delivery_id, worker, prepared, values, settings, succeeded=False)
             log.warning("alerts.send_failed", delivery_id=str(delivery_id), permanent=outcome.permanent,
                         retry_at=retry_at.isoformat() if retry_at else None, error=str(outcome))
+        _observe_latency(session, sent, now)
     if on_sent is not None:
         for delivery_id, _, _ in results:
             on_sent(delivery_id)

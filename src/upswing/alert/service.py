@@ -69,6 +69,7 @@ from upswing.compliance.zones import address_zones
 from upswing.core import tasks
 from upswing.core.db import utcnow
 from upswing.core.errors import NotFoundError, PermissionDeniedError, ValidationFailedError
+from upswing.core.metrics import ALERT_DELIVERY_LATENCY
 from upswing.core.pagination import decode_cursor, encode_cursor
 from upswing.detection.events import SignalType
 from upswing.lead.access import can_see_lead
@@ -87,6 +88,7 @@ _TYPE_LABELS = {
     "education": "Degree", "job_loss": "Job loss", "intent_growth": "Employer growing",
     "intent_expansion": "Employer expanding", "intent_financial_distress": "Employer in distress",
     "intent_loan_need": "Employer seeking a loan", "intent_consulting_need": "Employer seeking consulting",
+    "portal_engagement": "Portal engagement",
 }
 
 
@@ -647,6 +649,9 @@ def _alert_user(session: Session, plan: _Plan, lead: Lead, signal: Signal, guard
             if channel == AlertChannel.IN_APP.value:
                 # The inbox row and the stream event are the in-app delivery: done in this transaction.
                 delivery.status, delivery.sent_at, delivery.attempts = DeliveryStatus.SENT.value, now, 1
+                if signal.detected_at is not None:  # upswing_alert_delivery_latency_seconds (core/metrics.py)
+                    ALERT_DELIVERY_LATENCY.labels(channel).observe(
+                        max((now - signal.detected_at).total_seconds(), 0.0))
                 batch.stream_events.append((user.id, "alert.created", stream_payload(alert, lead)))
             else:
                 due_now = _may_go_now(delivery, user, now) or due_now

@@ -373,14 +373,14 @@ def sweep(session: Session, *, now: datetime | None = None) -> dict[str, int]:
             Outcome.updated_at >= outcomes_since - SWEEP_OVERLAP).distinct()))
     if leads_since is not None:
         changed_leads = set(session.scalars(select(Lead.id).where(Lead.updated_at >= leads_since - SWEEP_OVERLAP)))
-    if len(changed_outcomes | changed_leads) > SWEEP_CAP:
-        kinds = (RECOVERY, SIGNALS, SOURCES) if len(changed_leads) > SWEEP_CAP else (RECOVERY,)
-        if len(changed_leads) > SWEEP_CAP or len(changed_outcomes) > SWEEP_CAP:
-            for kind in kinds:
-                marked[kind] += mark_all_dirty(session, [kind], now=now)
-            changed_outcomes = set() if RECOVERY in kinds else changed_outcomes
-            changed_leads = set() if SIGNALS in kinds else changed_leads
-    recovery_leads = sorted(changed_outcomes | changed_leads)
+    if len(changed_leads) > SWEEP_CAP:  # a big import: every built day, rather than look each lead up
+        for kind in DAILY_KINDS:
+            marked[kind] += mark_all_dirty(session, [kind], now=now)
+        return marked
+    every_recovery_day = len(changed_outcomes) > SWEEP_CAP
+    if every_recovery_day:
+        marked[RECOVERY] += mark_all_dirty(session, [RECOVERY], now=now)
+    recovery_leads = [] if every_recovery_day else sorted(changed_outcomes | changed_leads)
     changed = sorted(changed_leads)
     for start in range(0, len(recovery_leads), 1000):
         chunk = recovery_leads[start:start + 1000]

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Literal
 
+from pydantic import TypeAdapter
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
@@ -116,6 +117,7 @@ def _cohort_tally(session: Session, found: Plan, scope: Scope, dims: Sequence[st
 # Signals per day or week, by type and source
 # --------------------------------------------------------------------------------------------------
 
+_SIGNALS_ROWS = TypeAdapter(list[SignalsRow])
 SIGNALS_COLUMNS = [
     AnalyticsColumn(name="bucket", label="Day", kind="date"),
     AnalyticsColumn(name="type", label="Signal type", kind="text"),
@@ -142,7 +144,7 @@ def signals_report(session: Session, user: User, query: BucketQuery, *, today: d
     if parts:
         counted = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("counted")
         bucket = week_bounds(session, counted.c.day)[0] if weekly else counted.c.day
-        found_rows = session.execute(
+        found_rows = session.connection().execute(  # Core: no ORM loading for ~10,000 plain rows
             select(bucket.label("bucket"), counted.c.type, counted.c.source, func.sum(counted.c.signals))
             .group_by(bucket, counted.c.type, counted.c.source)
             .order_by(bucket, counted.c.type, counted.c.source).limit(_LIMIT)).all()
@@ -152,9 +154,9 @@ def signals_report(session: Session, user: User, query: BucketQuery, *, today: d
     notes = _notes(found, "Weeks start on Monday (UTC); the first and last may be partly outside the range." if weekly
                    else "Days are UTC days.", "A signal counts once, under the source of its earliest evidence.")
     return SignalsReport(**base(win, scope, columns, notes, truncated), bucket=query.bucket,
-                         rows=[SignalsRow.model_construct(bucket=as_date(bucket), type=type_,  # typed: built once
-                                                          source=source or UNKNOWN_SOURCE, signals=int(n))
-                               for bucket, type_, source, n in rows])
+                         rows=_SIGNALS_ROWS.validate_python([  # all rows in one validation: a year is ~10,000
+                             {"bucket": as_date(bucket), "type": type_, "source": source or UNKNOWN_SOURCE,
+                              "signals": n} for bucket, type_, source, n in rows]))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -45,6 +45,13 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
         migrate.upgrade(engine)
     console.print(f"Upswing on http://{host}:{port}  (API docs: http://{host}:{port}/docs, "
                   f"environment: {settings.environment})")
+    # Counters shared by the worker processes start from zero (PROMETHEUS_MULTIPROC_DIR, docs/observability.md);
+    # this process's embedded runner reports its errors to Sentry too.
+    from upswing.core.metrics import reset_multiprocess_dir
+    from upswing.core.sentry import init_sentry
+
+    reset_multiprocess_dir()
+    init_sentry(settings)
     runner = None
     if settings.task_runner == "embedded":  # the zero-setup default: background tasks in this process
         from upswing.core.tasks import EmbeddedRunner
@@ -52,7 +59,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
         runner = EmbeddedRunner().start()
     try:
         # The access log goes through the same PII filter as every other log line (core/logging.py).
-        uvicorn.run("upswing.app:create_app", factory=True, host=host, port=port, reload=reload,
+        uvicorn.run("upswing.app:create_served_app", factory=True, host=host, port=port, reload=reload,
                     workers=None if reload else workers, log_level=settings.log_level.lower(),
                     log_config=uvicorn_log_config())
     finally:

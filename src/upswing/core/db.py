@@ -11,12 +11,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
 from sqlalchemy import JSON, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -103,7 +104,26 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-def make_engine(url: str, *, statement_timeout_ms: int | None = None, **kwargs: Any) -> Engine:
+#: The port of Supabase's transaction pooler (Supavisor); its session pooler and direct connections use 5432.
+TRANSACTION_POOLER_PORT = 6543
+
+
+def is_transaction_pooler(url: str, setting: bool | None = None) -> bool:
+    """Whether PostgreSQL is reached through a transaction pooler (each transaction may run on another server
+    connection): ``UPSWING_DB_TRANSACTION_POOLER`` when set, otherwise a URL on port 6543."""
+    if setting is not None:
+        return setting
+    return url.startswith("postgresql") and make_url(url).port == TRANSACTION_POOLER_PORT
+
+
+def _set_local(settings: dict[str, str], connection: Any) -> None:
+    """Through a transaction pooler: the session settings, for each transaction (``set_config(…, true)``)."""
+    assignments = ", ".join(f"set_config('{name}', '{value}', true)" for name, value in settings.items())
+    connection.exec_driver_sql(f"SELECT {assignments}")
+
+
+def make_engine(url: str, *, statement_timeout_ms: int | None = None, transaction_pooler: bool | None = None,
+                **kwargs: Any) -> Engine:
     # orjson: raw payloads are stored as JSON on every write; the stdlib encoder was a hot spot.
     kwargs.setdefault("json_serializer", _json_dumps)
     kwargs.setdefault("json_deserializer", orjson.loads)
@@ -120,12 +140,22 @@ def make_engine(url: str, *, statement_timeout_ms: int | None = None, **kwargs: 
     # Short OLTP queries: JIT compilation costs PostgreSQL 200–450 ms per query and never pays back here.
     # random_page_cost 1.1 (SSD or cached data; the default 4 assumes spinning disks): with 4 the planner
     # counted an agent's first 1,000 signals with a sequential scan (11 ms) instead of their index (1 ms).
-    options = ["-c jit=off", "-c random_page_cost=1.1"]
+    session_settings = {"jit": "off", "random_page_cost": "1.1"}
     if statement_timeout_ms:
-        options.append(f"-c statement_timeout={int(statement_timeout_ms)}")
+        session_settings["statement_timeout"] = str(int(statement_timeout_ms))
     connect_args = dict(kwargs.pop("connect_args", {}))
-    connect_args["options"] = " ".join([connect_args.get("options", ""), *options]).strip()
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    if not is_transaction_pooler(url, transaction_pooler):
+        options = [f"-c {name}={value}" for name, value in session_settings.items()]
+        connect_args["options"] = " ".join([connect_args.get("options", ""), *options]).strip()
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    # A transaction pooler (Supavisor on 6543, PgBouncer pool_mode=transaction) hands each transaction to any
+    # server connection: a statement psycopg prepared on one is unknown on the next (no prepared statements),
+    # and startup options are refused or lost (the settings are made transaction-local instead, one round trip
+    # per transaction). The SSL mode comes from the URL (``?sslmode=require``), as libpq reads it.
+    connect_args["prepare_threshold"] = None
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    event.listen(engine, "begin", partial(_set_local, session_settings))
+    return engine
 
 
 def make_api_engine(settings: Any) -> Engine:
@@ -134,6 +164,7 @@ def make_api_engine(settings: Any) -> Engine:
     if settings.sqlalchemy_url.startswith("sqlite"):
         return make_engine(settings.sqlalchemy_url)
     return make_engine(settings.sqlalchemy_url, statement_timeout_ms=settings.api_statement_timeout_ms,
+                       transaction_pooler=settings.db_transaction_pooler,
                        pool_size=settings.db_pool_size, max_overflow=settings.db_pool_max_overflow,
                        pool_timeout=settings.db_pool_timeout_seconds)
 
@@ -156,7 +187,8 @@ def get_engine(url: str | None = None) -> Engine:
 
     url = url or get_settings().sqlalchemy_url
     if url not in _engines:
-        _engines[url] = make_engine(url)
+        pooler = get_settings().db_transaction_pooler if url.startswith("postgresql") else None
+        _engines[url] = make_engine(url, transaction_pooler=pooler)
     return _engines[url]
 
 

@@ -28,6 +28,8 @@ from urllib.parse import unquote, unquote_plus
 
 import structlog
 
+from upswing.core.request_id import add_request_id
+
 #: Keys whose values are personal data whatever they look like (compared lowercased).
 PII_KEYS = frozenset({
     "email", "emails", "e_mail", "email_address", "phone", "phones", "phone_number", "mobile", "telephone",
@@ -194,6 +196,7 @@ def install_pii_filter(logger: logging.Logger | None = None) -> None:
 def configure_logging(level: str = "INFO", *, json_output: bool = False) -> None:
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_request_id,  # the request's (or its task's) X-Request-ID: core/request_id.py
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,  # tracebacks become text, so the next step masks them too

@@ -8,8 +8,11 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+from sqlalchemy import text as sa_text
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+#: The PostgreSQL advisory lock migrations hold (transaction-scoped, so it also works through a pooler).
+MIGRATION_LOCK_KEY = 0x5570_5357  # "UpSW"
 
 
 def alembic_config(url: str) -> Config:
@@ -39,6 +42,9 @@ def _run(engine: Engine, step: Callable[[Config], None]) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     if engine.dialect.name != "sqlite":
         with engine.begin() as connection:
+            # One migrator at a time per database (the migrate job and API replicas starting together): the
+            # others wait here, then read the revision the first one left and have nothing to do.
+            connection.execute(sa_text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             step(config)
         return

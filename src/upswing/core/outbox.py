@@ -25,7 +25,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
@@ -50,6 +50,7 @@ from upswing.core import tasks
 from upswing.core.bulk import bulk_insert
 from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, session_factory, utcnow
 from upswing.core.logging import get_logger
+from upswing.core.metrics import Sample, declare_gauge
 
 log = get_logger(__name__)
 
@@ -431,6 +432,28 @@ def status(session: Session) -> list[ConsumerStatus]:
     names = sorted(set(registered_consumers()) | set(counts))
     return [ConsumerStatus(name, counts[name]["pending"], counts[name]["failed"], counts[name]["oldest"])
             for name in names]
+
+
+declare_gauge("upswing_outbox_backlog", "Outbox receipts waiting for their consumer (pending)")
+declare_gauge("upswing_outbox_failed", "Outbox receipts that failed for good (see `upswing events status`)")
+declare_gauge("upswing_outbox_oldest_pending_age_seconds", "Age of the oldest pending event per consumer: the "
+              "consumer's lag (0: nothing pending)")
+
+
+def outbox_gauges(session: Session) -> list[Sample]:
+    """``status`` as gauges, per consumer (read when /metrics is scraped: core/metrics.py)."""
+    now = utcnow()
+    samples: list[Sample] = []
+    for row in status(session):
+        labels = {"consumer": row.consumer}
+        oldest = row.oldest_pending_at
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        samples += [Sample("upswing_outbox_backlog", float(row.pending), labels),
+                    Sample("upswing_outbox_failed", float(row.failed), labels),
+                    Sample("upswing_outbox_oldest_pending_age_seconds",
+                           max((now - oldest).total_seconds(), 0.0) if oldest else 0.0, labels)]
+    return samples
 
 
 def retry_failed(session: Session, consumer_name: str | None = None) -> int:

@@ -28,14 +28,18 @@ from upswing.settings import Settings, get_settings
 
 _INFO_KEY = "upswing_rls_claims"
 
-_APPLY = text("""
+_APPLY_SQL = """
 SELECT set_config('upswing.user_id', :user_id, true), set_config('upswing.role', :role, true),
        set_config('upswing.team_id', :team_id, true),
        CASE WHEN :db_role = '' THEN NULL
             WHEN NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :db_role) THEN NULL
-            WHEN pg_has_role(session_user, :db_role, 'MEMBER') THEN set_config('role', :db_role, true)
+            WHEN pg_has_role(session_user, :db_role, '{privilege}') THEN set_config('role', :db_role, true)
        END
-""")
+"""
+# PostgreSQL 16 split membership: a CREATEROLE (non-superuser) owner that created the role holds it WITH ADMIN
+# but not SET (createrole_self_grant), so "MEMBER" no longer means "may SET ROLE"; 'SET' asks exactly that.
+_APPLY = text(_APPLY_SQL.format(privilege="MEMBER"))
+_APPLY_16 = text(_APPLY_SQL.format(privilege="SET"))
 _CLEAR = text("""
 SELECT set_config('upswing.user_id', '', true), set_config('upswing.role', '', true),
        set_config('upswing.team_id', '', true), set_config('role', 'none', true)
@@ -88,8 +92,10 @@ def stop_acting(session: Session) -> None:
 
 
 def _apply(connection: Connection, claims: Claims) -> None:
-    connection.execute(_APPLY, {"user_id": claims.user_id, "role": claims.role, "team_id": claims.team_id,
-                                "db_role": claims.db_role})
+    version = connection.dialect.server_version_info or (0,)
+    connection.execute(_APPLY_16 if version >= (16,) else _APPLY,
+                       {"user_id": claims.user_id, "role": claims.role, "team_id": claims.team_id,
+                        "db_role": claims.db_role})
 
 
 @event.listens_for(Session, "after_begin")

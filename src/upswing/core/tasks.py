@@ -27,6 +27,7 @@ import importlib
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable
@@ -45,6 +46,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from upswing.core.celery_app import EXECUTE_TASK, create_celery_app
 from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, read_session, session_factory, utcnow
 from upswing.core.logging import get_logger
+from upswing.core.metrics import TASK_DURATION, TASK_RUNS, Sample, declare_gauge
+from upswing.core.request_id import REQUEST_ID_KWARG, bound_request_id, current_request_id
 from upswing.settings import get_settings
 
 log = get_logger(__name__)
@@ -56,7 +59,9 @@ BUILTIN_TASK_MODULES = ("upswing.core.outbox", "upswing.core.idempotency", "upsw
                         "upswing.audit.tasks", "upswing.resolution.tasks", "upswing.signal.tasks",
                         "upswing.pipeline.tasks", "upswing.privacy.tasks", "upswing.alert.tasks",
                         "upswing.escalation.tasks", "upswing.digest.tasks", "upswing.crm.tasks",
-                        "upswing.outcome.tasks", "upswing.experiment.tasks", "upswing.analytics.tasks")
+                        "upswing.outcome.tasks", "upswing.experiment.tasks", "upswing.analytics.tasks",
+                        "upswing.lead.geocoding", "upswing.tracking.tasks", "upswing.matching.tasks",
+                        "upswing.discovery.tasks", "upswing.backup.tasks")
 
 
 class TaskStatus(StrEnum):
@@ -199,6 +204,9 @@ def enqueue(session: Session, name: str, *args: Any, key: str, run_after: dateti
         raise TypeError(f"task {name!r} takes ids and plain values, not {exc}") from None
     if session.scalar(select(TaskRun.id).where(TaskRun.idempotency_key == key)) is not None:
         return None
+    request_id = current_request_id()
+    if request_id is not None:  # the run's log lines carry the request's id (core/request_id.py)
+        kwargs = {**kwargs, REQUEST_ID_KWARG: request_id}
     run = TaskRun(name=name, args=list(args), kwargs=kwargs, idempotency_key=key,
                   max_attempts=max_attempts or declared.max_attempts, run_after=run_after or utcnow(),
                   status=TaskStatus.QUEUED.value, attempts=0)
@@ -306,21 +314,40 @@ def execute(run_id: uuid.UUID, *, worker: str, factory: sessionmaker[Session] | 
             return Outcome("skipped")
         name, args, kwargs = run.name, list(run.args), dict(run.kwargs)
         attempts, max_attempts = run.attempts + 1, run.max_attempts
-    if declared is None:
-        return _finish(factory, run_id, worker, TaskStatus.FAILED, error=f"no task {name!r} is registered")
+    request_id = kwargs.pop(REQUEST_ID_KWARG, None)
+    with bound_request_id(request_id if isinstance(request_id, str) else current_request_id()):
+        if declared is None:
+            TASK_RUNS.labels(name, "failed").inc()
+            return _finish(factory, run_id, worker, TaskStatus.FAILED, error=f"no task {name!r} is registered")
+        return _run(factory, declared, run_id, worker, args, kwargs, attempts, max_attempts)
+
+
+def _run(factory: sessionmaker[Session], declared: Task[Any, Any], run_id: uuid.UUID, worker: str,
+         args: list[Any], kwargs: dict[str, Any], attempts: int, max_attempts: int) -> Outcome:
+    """Call the task's function and record the outcome (and its duration, ``upswing_task_*`` metrics)."""
+    name = declared.name
     log.info("task.started", task=name, run=str(run_id), attempt=attempts, worker=worker)
+    started = time.perf_counter()
     try:
         declared.fn(*args, **kwargs)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         log.warning("task.failed", task=name, run=str(run_id), attempt=attempts, error=error,
                     trace=traceback.format_exc(limit=5))
-        if attempts >= max_attempts:
+        final = attempts >= max_attempts
+        _observe(name, "failed" if final else "retry", started)
+        if final:
             return _finish(factory, run_id, worker, TaskStatus.FAILED, error=error)
         delay = declared.retry_delay.total_seconds() * 2 ** (attempts - 1)
         return _finish(factory, run_id, worker, TaskStatus.QUEUED, error=error, retry_in=delay)
+    _observe(name, "done", started)
     log.info("task.done", task=name, run=str(run_id), worker=worker)
     return _finish(factory, run_id, worker, TaskStatus.DONE)
+
+
+def _observe(name: str, outcome: str, started: float) -> None:
+    TASK_DURATION.labels(name, outcome).observe(time.perf_counter() - started)
+    TASK_RUNS.labels(name, outcome).inc()
 
 
 def _finish(factory: sessionmaker[Session], run_id: uuid.UUID, worker: str, status: TaskStatus, *,
@@ -362,6 +389,56 @@ def stale_queued(session: Session, older_than: timedelta, now: datetime | None =
     """Queued runs that are due but were handed out a while ago (a Celery message lost with a broker)."""
     now = now or utcnow()
     return list(session.scalars(select(TaskRun.id).where(_claimable(now), TaskRun.run_after <= now - older_than)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Queue gauges (read when /metrics is scraped: core/metrics.py)
+
+declare_gauge("upswing_task_runs_by_status", "Task runs in the table by status (queued, running, failed; done "
+              "ones are not counted)")
+declare_gauge("upswing_task_queue_due", "Queued task runs that are due now (waiting for a worker)")
+declare_gauge("upswing_task_oldest_due_age_seconds", "How long the oldest due queued run has waited (0: none)")
+declare_gauge("upswing_celery_queue_length", "Messages waiting in the Celery queue in Redis (celery runner only)")
+
+
+def queue_gauges(session: Session) -> list[Sample]:
+    """Queue depth by status, the due backlog and its oldest wait; with Celery, the Redis queue's length."""
+    now = utcnow()
+    from sqlalchemy import func
+
+    counts: dict[str, int] = dict(session.execute(
+        select(TaskRun.status, func.count()).where(TaskRun.status.in_(
+            [TaskStatus.QUEUED.value, TaskStatus.RUNNING.value, TaskStatus.FAILED.value]))
+        .group_by(TaskRun.status)).all())
+    due, oldest = session.execute(select(func.count(), func.min(TaskRun.run_after)).where(
+        TaskRun.status == TaskStatus.QUEUED.value, TaskRun.run_after <= now)).one()
+    samples = [Sample("upswing_task_runs_by_status", float(counts.get(status.value, 0)), {"status": status.value})
+               for status in (TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.FAILED)]
+    oldest_at = UTCDateTime().process_result_value(oldest, session.get_bind().dialect)  # min() keeps the type
+    samples += [Sample("upswing_task_queue_due", float(due or 0)),
+                Sample("upswing_task_oldest_due_age_seconds",
+                       max((now - oldest_at).total_seconds(), 0.0) if oldest_at else 0.0)]
+    settings = get_settings()
+    if settings.task_runner == "celery":
+        length = celery_queue_length(settings.celery_broker_url, settings.celery_queue)
+        if length is not None:
+            samples.append(Sample("upswing_celery_queue_length", float(length), {"queue": settings.celery_queue}))
+    return samples
+
+
+def celery_queue_length(broker_url: str, queue: str) -> int | None:
+    """``LLEN`` of the queue in Redis (half a second at most; None when Redis does not answer)."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(broker_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        try:
+            return int(client.llen(queue))
+        finally:
+            client.close()
+    except Exception as exc:  # the broker is down: the gauge is missing, readiness says why
+        log.warning("metrics.celery_queue_unreadable", error=f"{type(exc).__name__}: {exc}"[:200])
+        return None
 
 
 @scheduled(every=timedelta(days=1))

@@ -9,7 +9,10 @@ import typer
 from upswing.core import tasks
 from upswing.core.cli_support import console
 from upswing.core.db import transaction
+from upswing.core.logging import get_logger
 from upswing.settings import get_settings
+
+log = get_logger(__name__)
 
 
 def worker_command(
@@ -20,9 +23,20 @@ def worker_command(
     concurrency: int = typer.Option(1, min=1, help="Celery worker processes"),
     pool: str = typer.Option("prefork", help="Celery pool: prefork, solo or threads"),
     loglevel: str = typer.Option("INFO", help="Celery log level"),
+    metrics_port: int | None = typer.Option(None, min=1, max=65535, help="Serve Prometheus metrics (task runs and "
+                                            "durations) on this port; with --concurrency > 1 set "
+                                            "PROMETHEUS_MULTIPROC_DIR (docs/observability.md)"),
 ) -> None:
     """Run background tasks: a Celery worker on Redis, or the embedded runner."""
+    from upswing.core.metrics import reset_multiprocess_dir, start_metrics_server
+    from upswing.core.sentry import init_sentry
+
     tasks.load_task_modules()
+    init_sentry(get_settings())
+    if metrics_port is not None:
+        reset_multiprocess_dir()
+        start_metrics_server(metrics_port)
+        console.print(f"Metrics on http://0.0.0.0:{metrics_port}/metrics")
     if embedded:
         runner = tasks.EmbeddedRunner()
         if once:
@@ -60,9 +74,16 @@ def scheduler_command(
     for schedule in tasks.schedules():
         console.print(f"schedule: {schedule.task_name} every {schedule.every}")
     while True:
-        with transaction() as session:
-            created = tasks.enqueue_schedules(session)
-            stale = tasks.stale_queued(session, timedelta(seconds=resend_after))
+        try:
+            with transaction() as session:
+                created = tasks.enqueue_schedules(session)
+                stale = tasks.stale_queued(session, timedelta(seconds=resend_after))
+        except Exception as exc:  # the database restarting (or failing over) must not stop the schedule
+            if once:
+                raise
+            log.warning("scheduler.tick_failed", error=f"{type(exc).__name__}: {exc}"[:500])
+            time.sleep(interval)
+            continue
         if stale:
             tasks.dispatch(stale)
         if created or stale:

@@ -80,6 +80,11 @@ def _load(*, reset: bool, data_dir: Path) -> None:
                     created, signals = service.load_export(session, path, actor=actor, items=items,
                                                            lookback_days=settings.lookback_days, progress=advance)
                 console.print(f"  {path.name}: {created} new snapshots, {signals} new signals")
+            from upswing.discovery import demo as discovery_demo
+
+            with transaction(engine) as session:
+                prospects = discovery_demo.load(session, actor=actor)
+            console.print(f"  discovery: {prospects} prospect companies waiting for review")
             with transaction(engine) as session:
                 posts = service.load_posts(session, actor=actor, loaded_at=utcnow())
             console.print(f"  recent posts: {posts.stored} new, {posts.signals_created} new signals, "

@@ -22,6 +22,12 @@ class SignalType(StrEnum):
     INTENT_FINANCIAL_DISTRESS = "intent_financial_distress"
     INTENT_LOAN_NEED = "intent_loan_need"
     INTENT_CONSULTING_NEED = "intent_consulting_need"
+    # Consented first-party engagement on the lender's own portal (``upswing.tracking``): not read from any text,
+    # so no classifier ever predicts it.
+    PORTAL_ENGAGEMENT = "portal_engagement"
+
+#: Signal types that no text classifier predicts (raised by behaviour, not read from texts).
+NON_TEXT_TYPES: frozenset[str] = frozenset({SignalType.PORTAL_ENGAGEMENT.value})
 
 
 @dataclass(frozen=True, slots=True)

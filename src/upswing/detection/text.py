@@ -12,14 +12,16 @@ Pure: no database; the classifier is loaded once per process (D1's ``load_person
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Protocol
 
+from upswing.core.metrics import MODEL_PREDICTIONS
 from upswing.core.names import company_key, title_key
 from upswing.detection.classifier import Prediction
-from upswing.detection.events import CandidateEvent, SignalType
+from upswing.detection.events import NON_TEXT_TYPES, CandidateEvent, SignalType
 from upswing.detection.extraction import (
     DateMention,
     Role,
@@ -46,7 +48,8 @@ __all__ = [
 TextKind = Literal["person", "company"]
 NO_SIGNAL = "none"
 #: Labels of the person classifier that are events (every one but ``none``): the signal types of the same name.
-PERSON_EVENT_LABELS: tuple[str, ...] = tuple(t.value for t in SignalType if not t.value.startswith("intent_"))
+PERSON_EVENT_LABELS: tuple[str, ...] = tuple(t.value for t in SignalType
+                                             if not t.value.startswith("intent_") and t.value not in NON_TEXT_TYPES)
 #: Labels of the company classifier that are intents; each becomes the signal type ``intent_<label>``.
 COMPANY_INTENTS: tuple[str, ...] = ("growth", "expansion", "financial_distress", "loan_need", "consulting_need")
 #: Evidence snippets are cut to this many characters (on a word boundary).
@@ -136,6 +139,8 @@ def analyze_texts(texts: Sequence[str], *, kind: TextKind = "person", reference_
         return []
     model = classifier or _load(kind)
     predictions = model.predict(texts)
+    for label, count in Counter(prediction.label for prediction in predictions).items():
+        MODEL_PREDICTIONS.labels(kind, label).inc(count)  # upswing_model_predictions_total (core/metrics.py)
     default = reference_date or date.today()
     references = reference_dates or [None] * len(texts)
     return [_analyze(text, prediction, kind, reference or default)

@@ -3,16 +3,19 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import orjson
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
-from upswing.core.cli_support import cli_actor, console, fail, progress_bar
+from upswing.core.cli_support import cli_actor, console, fail, progress_bar, user_errors
 from upswing.core.db import get_engine, read_only, transaction
 from upswing.core.errors import UpswingError
+from upswing.geo.distance import MAX_RADIUS_KM, within_clause
+from upswing.geo.geocode import parse_lat_lng
 from upswing.lead import service
 from upswing.lead.importer import estimate_rows
 from upswing.lead.models import Lead, LeadCrmId, Portfolio
@@ -94,11 +97,23 @@ def list_leads(portfolio: str | None = typer.Option(None, help="Only this portfo
                crm_id: str | None = typer.Option(None, "--crm-id", metavar="SYSTEM:ID",
                                                  help="The lead with this record id in an outside system "
                                                       "(hubspot:5101)"),
+               near: str | None = typer.Option(None, metavar="LAT,LNG",
+                                               help="Only leads within --radius-km of this point, nearest first"),
+               radius_km: float | None = typer.Option(None, "--radius-km", min=0.001, max=MAX_RADIUS_KM,
+                                                      help="Radius for --near, km"),
                limit: int = typer.Option(20, min=1, help="How many to show")) -> None:
-    """Show leads, most delinquent first."""
-    with transaction() as session:
-        query = (select(Lead, Portfolio.name).join(Portfolio, Portfolio.id == Lead.portfolio_id)
-                 .where(Lead.merged_into_id.is_(None)))
+    """Show leads, most delinquent first (with --near: nearest first)."""
+    if (near is None) != (radius_km is None):
+        raise typer.BadParameter("--near and --radius-km go together", param_hint="--near")
+    with transaction() as session, user_errors():
+        distance: Any = None
+        if near is not None and radius_km is not None:
+            within, distance = within_clause(Lead.latitude, Lead.longitude, *parse_lat_lng(near, "--near"),
+                                             radius_km, session.get_bind().dialect.name)
+        query = (select(Lead, Portfolio.name, distance if distance is not None else literal(None))
+                 .join(Portfolio, Portfolio.id == Lead.portfolio_id).where(Lead.merged_into_id.is_(None)))
+        if distance is not None:
+            query = query.where(within)
         if portfolio:
             query = query.where(Portfolio.name == portfolio)
         if crm_id:
@@ -108,13 +123,14 @@ def list_leads(portfolio: str | None = typer.Option(None, help="Only this portfo
             query = query.where(Lead.id.in_(select(LeadCrmId.lead_id).where(LeadCrmId.system == system,
                                                                             LeadCrmId.crm_id == record_id)))
         total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.execute(query.order_by(Lead.days_delinquent.desc().nulls_last()).limit(limit)).all()
+        order = [distance, Lead.id] if distance is not None else [Lead.days_delinquent.desc().nulls_last()]
+        rows = session.execute(query.order_by(*order).limit(limit)).all()
     table = Table("portfolio", "external id", "name", "city", "employer", "days late", "status",
-                  title=f"{total} lead(s)")
-    for lead, portfolio_name in rows:
+                  *(["km"] if distance is not None else []), title=f"{total} lead(s)")
+    for lead, portfolio_name, km in rows:
         table.add_row(portfolio_name, lead.external_id, lead.full_name,
                       f"{lead.city or ''}, {lead.state or ''}", lead.employer or "", str(lead.days_delinquent or ""),
-                      lead.status)
+                      lead.status, *([f"{km:.1f}"] if distance is not None else []))
     console.print(table)
 
 
@@ -161,3 +177,25 @@ def dedupe(
         console.print(f"Applied {len(merges)} merge(s); undo one with POST /api/v1/leads/merges/{{id}}/undo")
     elif duplicates:
         console.print("Proposed; merge them with --apply or POST /api/v1/leads/merges")
+
+
+@app.command("enrich")
+def enrich(lead_id: str = typer.Argument(..., help="The lead's id (or its first characters)")) -> None:
+    """Run the enabled enrichment sources for one lead now, and show what each found."""
+    from upswing.core.cli_support import resolve_id, user_errors
+    from upswing.discovery import service as discovery
+
+    with user_errors(), transaction() as session:
+        found = resolve_id(session, select(Lead.id), Lead.id, lead_id, "lead")
+        found, enabled = discovery.enrichment_plan(session, found, user=None)
+    with user_errors():
+        report = discovery.enrich_lead(found, enabled, actor=cli_actor())
+    for ran in report.sources:
+        stopped = f", stopped: {ran['stopped']}" if ran["stopped"] else ""
+        console.print(f"{ran['slug']}: {ran['targets']} target(s), {ran['items']} item(s), "
+                      f"{ran['signals_created']} signal(s){stopped}")
+        for error in ran["errors"][:5]:
+            console.print(f"  {escape(error)}")
+    for skipped in report.skipped:
+        console.print(f"[dim]{skipped['source']}: not run ({escape(skipped['reason'])})[/]")
+    console.print(f"{report.observations_created} observation(s), {report.signals_created} signal(s) created")

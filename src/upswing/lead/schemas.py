@@ -5,11 +5,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from upswing.core.pagination import COUNT_CAP, count_field, cursor_field, offset_field
 from upswing.core.timeparse import LooseDatetime
-from upswing.lead.models import LeadStatus
+from upswing.geo.distance import MAX_RADIUS_KM
+from upswing.lead.models import LeadStatus, SecondSpecStatus
 
 
 class ImportRowError(BaseModel):
@@ -53,6 +54,8 @@ class ImportReport(BaseModel):
 CRM_SYSTEM_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 #: ``system:id``, the lead list's ``crm_id`` filter.
 CRM_REF_PATTERN = r"^[a-z][a-z0-9_]{1,39}:\S{1,120}$"
+#: ``latitude,longitude`` in decimal degrees (the lead list's ``near``).
+NEAR_PATTERN = r"^\s*[+-]?\d{1,2}(\.\d+)?\s*,\s*[+-]?\d{1,3}(\.\d+)?\s*$"
 CrmSystemName = Annotated[str, StringConstraints(pattern=CRM_SYSTEM_PATTERN)]
 CrmIds = dict[CrmSystemName, Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
               | None]
@@ -64,7 +67,8 @@ class LeadQuery(BaseModel):
     q: str | None = Field(default=None, max_length=200,
                           description="Search a part of the name or external id, or an exact e-mail or phone "
                                       "number (e-mails and phones are encrypted: no partial match)")
-    status: LeadStatus | None = None
+    status: LeadStatus | SecondSpecStatus | None = Field(default=None, description=(
+        "A status; the second spec's qualified (= new) and converted (= promise, paying or resolved) too"))
     portfolio: str | None = Field(default=None, description="Portfolio name")
     assignee_id: uuid.UUID | None = None
     assignee: str | None = Field(
@@ -79,12 +83,37 @@ class LeadQuery(BaseModel):
     updated_since: LooseDatetime | None = Field(
         default=None, description="Only leads changed at or after this time (without a zone: UTC); for sync, "
                                   "with sort=updated_at")
+    near: str | None = Field(
+        default=None, max_length=60, pattern=NEAR_PATTERN,
+        description="Only leads within radius_km of this point, as latitude,longitude in decimal degrees "
+                    "(30.27,-97.74): great-circle distance to the lead's ZIP, city or state centroid (docs/geo.md); "
+                    "the list is then nearest first unless sort is given")
+    radius_km: float | None = Field(default=None, gt=0, le=MAX_RADIUS_KM,
+                                    description="The radius for near, in km (needed with near; "
+                                                "ignored without it)")
+
+    @field_validator("near")
+    @classmethod
+    def _near_in_range(cls, value: str | None) -> str | None:
+        if value is not None:
+            latitude, longitude = (float(part) for part in value.split(","))
+            if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+                raise ValueError("latitude must be within ±90 and longitude within ±180")
+        return value
+
+    def near_point(self) -> tuple[float, float] | None:
+        if self.near is None:
+            return None
+        latitude, longitude = (float(part) for part in self.near.split(","))
+        return latitude, longitude
 
 
 class LeadFilters(LeadQuery):
-    sort: Literal["-days_delinquent", "days_delinquent", "updated_at"] = Field(
+    sort: Literal["-days_delinquent", "days_delinquent", "updated_at", "distance"] = Field(
         default="-days_delinquent", description="-days_delinquent: most delinquent first (no figure last); "
                                                 "days_delinquent: least delinquent first; then external id; "
+                                                "distance: nearest first (with near, where it is the "
+                                                "default; without near, the default order); "
                                                 "updated_at: least recently changed first (sync: follow next_cursor "
                                                 "to the end, then ask again with updated_since)")
     limit: int = Field(default=50, ge=1, le=1000)
@@ -133,6 +162,12 @@ class LeadRead(BaseModel):
     team_name: str | None = Field(default=None, description="The team's name")
     crm_ids: dict[str, str] = Field(default_factory=dict, description=(
         "The lead's record id per outside system (hubspot, salesforce, …): set by the CRM connectors and by CRMs"))
+    latitude: float | None = Field(default=None, description="Centroid of the lead's ZIP code, city or state "
+                                                             "(geo_precision), never the street address")
+    longitude: float | None = None
+    geo_precision: str | None = Field(default=None, description="zip, city or state; null: not geocoded")
+    distance_km: float | None = Field(default=None, description="Distance from the list's near point, km "
+                                                                "(null without near)")
 
 
 class LeadPage(BaseModel):

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Float,
     Integer,
     Select,
     String,
@@ -74,6 +75,8 @@ from upswing.core.errors import ConflictError, NotFoundError, PermissionDeniedEr
 from upswing.core.logging import get_logger
 from upswing.core.pagination import capped_count, decode_cursor, encode_cursor
 from upswing.core.runtime import gc_paused
+from upswing.geo.distance import distance_sql, haversine_km, within_clause
+from upswing.geo.geocode import coordinates
 from upswing.lead.access import assignee_clause, owner_scopes, visible_lead
 from upswing.lead.importer import (
     EXTRA_VALUES,
@@ -87,7 +90,15 @@ from upswing.lead.importer import (
     duplicate_error,
     write_rejects_csv,
 )
-from upswing.lead.models import Lead, LeadCrmId, LeadStatus, Portfolio
+from upswing.lead.models import (
+    HELD_REVIEW_STATES,
+    LOCATION_FIELDS,
+    Lead,
+    LeadCrmId,
+    LeadStatus,
+    Portfolio,
+    lead_statuses,
+)
 from upswing.lead.pii import CONTACT_FIELDS, INDEX_FIELDS, blind_indexes, email_index, phone_index
 from upswing.lead.queries import has_email, has_phone
 from upswing.lead.schemas import (
@@ -132,13 +143,16 @@ _DIRECT_FIELDS: tuple[str, ...] = (
 )
 _EXISTING_FIELDS: tuple[str, ...] = ("id", "external_id", *_DIRECT_FIELDS, "emails", "phones", "assignee_id",
                                       "team_id", *INDEX_FIELDS)
+#: Columns geocoded from the location (geo/geocode.py: a dict look-up per row).
+_GEO_FIELDS: tuple[str, ...] = ("latitude", "longitude", "geo_precision")
 #: Columns an import may change on an existing lead (``updated_at`` always, with any other).
 _UPDATE_FIELDS: tuple[str, ...] = (*_DIRECT_FIELDS, "emails", "phones", "assignee_id", "team_id", *INDEX_FIELDS,
-                                   "updated_at")
+                                   *_GEO_FIELDS, "updated_at")
 _UPDATE_BITS = {name: 1 << i for i, name in enumerate(_UPDATE_FIELDS)}
 #: Columns of a new lead, in the order ``_new_lead`` gives their values.
 _INSERT_FIELDS: tuple[str, ...] = ("id", "portfolio_id", "external_id", *_DIRECT_FIELDS, "emails", "phones", "status",
-                                   "assignee_id", "team_id", "created_at", "updated_at", *INDEX_FIELDS)
+                                   "assignee_id", "team_id", "created_at", "updated_at", *INDEX_FIELDS,
+                                   *_GEO_FIELDS)
 _get_direct = attrgetter(*_DIRECT_FIELDS)
 
 
@@ -740,10 +754,12 @@ def _new_lead(item: tuple[Any, ...], lead_id: str, portfolio: Any, now: Any, rin
     contact_bidx = sorted(index for index in (email_bidx, phone_bidx) if index)
     return [lead_id, portfolio, external_id, *direct, [email] if email else [],
             [{"number": phone, "type": phone_type}] if phone else [], _NEW, assignee_id, team_id, now, now,
-            email_bidx, phone_bidx, contact_bidx]
+            email_bidx, phone_bidx, contact_bidx,
+            *coordinates(direct[_CITY], direct[_STATE], direct[_POSTAL], direct[_COUNTRY])]
 
 
 _EMAIL, _PHONE = _DIRECT_FIELDS.index("email"), _DIRECT_FIELDS.index("phone")
+_CITY, _STATE, _POSTAL, _COUNTRY = (_DIRECT_FIELDS.index(name) for name in LOCATION_FIELDS)
 
 
 _NEW = LeadStatus.NEW.value
@@ -788,6 +804,9 @@ def _changes(row: LeadImportRow, people: dict[str, Any], current: dict[str, Any]
                          *(p for p in phones if p.get("number") != row.phone)]
         if merged_phones != phones:
             changes["phones"] = merged_phones
+    if any(name in changes for name in LOCATION_FIELDS):  # the coordinates follow the location
+        after_location = [changes.get(name, current[name]) for name in LOCATION_FIELDS]
+        changes.update(zip(_GEO_FIELDS, coordinates(*after_location), strict=True))
     if not CONTACT_FIELDS.isdisjoint(changes):  # the blind indexes follow the e-mails and phones
         after = {name: changes.get(name, current[name]) for name in CONTACT_FIELDS}
         for name, index in blind_indexes(after["email"], after["emails"], after["phone"], after["phones"]).items():
@@ -823,12 +842,19 @@ def _lead_scopes(user: User) -> list[ColumnElement[bool]] | None:
 
 
 def lead_conditions(session: Session, filters: LeadQuery, user: User) -> list[ColumnElement[bool]]:
-    """The WHERE conditions of a lead list or export (merged duplicates left out; not the user's scope)."""
+    """The WHERE conditions of a lead list or export (merged duplicates and discovered prospects not approved left
+    out; not the user's scope)."""
     where: list[ColumnElement[bool]] = [Lead.merged_into_id.is_(None)]
+    # Discovered prospects not approved (a handful, on their own partial index): an anti-join on ``id``, which the
+    # list's indexes hold (index-only scans stay so), and none at all while there are none.
+    held = select(Lead.id).where(Lead.review_state.in_(HELD_REVIEW_STATES))
+    if session.scalar(held.limit(1)) is not None:
+        where.append(Lead.id.not_in(held))
     if filters.q and filters.q.strip():
         where.append(_matches_text(session, filters.q.strip()))
     if filters.status is not None:
-        where.append(Lead.status == filters.status.value)
+        statuses = [status.value for status in lead_statuses(filters.status.value)]
+        where.append(Lead.status == statuses[0] if len(statuses) == 1 else Lead.status.in_(statuses))
     if filters.portfolio is not None:
         where.append(Lead.portfolio_id.in_(select(Portfolio.id).where(Portfolio.name == filters.portfolio)))
     if filters.assignee_id is not None:
@@ -847,7 +873,23 @@ def lead_conditions(session: Session, filters: LeadQuery, user: User) -> list[Co
         system, _, crm_id = filters.crm_id.partition(":")
         where.append(Lead.id.in_(select(LeadCrmId.lead_id).where(LeadCrmId.system == system,
                                                                   LeadCrmId.crm_id == crm_id)))
+    point = _near(filters)
+    if point is not None:
+        assert filters.radius_km is not None
+        within, _ = within_clause(Lead.latitude, Lead.longitude, *point, filters.radius_km,
+                                  session.get_bind().dialect.name)
+        where.append(within)
     return where
+
+
+def _near(filters: LeadQuery) -> tuple[float, float] | None:
+    """The radius search's centre: ``near`` needs ``radius_km`` (refused without it); ``radius_km`` alone is
+    ignored (there is nothing to measure from)."""
+    point = filters.near_point()
+    if point is not None and filters.radius_km is None:
+        raise ValidationFailedError("radius_km: near needs radius_km (km)",
+                                    [{"row": None, "field": "radius_km", "message": "missing with near"}])
+    return point
 
 
 @dataclass(frozen=True, slots=True)
@@ -869,7 +911,7 @@ _LEAD_SORTS = {
                             "leads:updated_at"),
 }
 _SQL_TYPES: dict[Callable[[Any], Any], Any] = {int: Integer(), str: String(), uuid.UUID: Uuid(),
-                                               datetime.fromisoformat: UTCDateTime()}
+                                               datetime.fromisoformat: UTCDateTime(), float: Float()}
 
 
 def page_leads(session: Session, filters: LeadFilters, *, user: User) -> LeadList:
@@ -877,7 +919,16 @@ def page_leads(session: Session, filters: LeadFilters, *, user: User) -> LeadLis
     ``filters.cursor`` (the previous page's ``next_cursor``)."""
     where = lead_conditions(session, filters, user)
     scopes = _lead_scopes(user)
-    sort = _LEAD_SORTS[filters.sort]
+    point = _near(filters)
+    sort_name = filters.sort if point is None or "sort" in filters.model_fields_set else "distance"
+    if sort_name == "distance" and point is None:
+        sort_name = "-days_delinquent"  # nearest to nothing: the list's usual order
+    if sort_name == "distance":
+        assert point is not None
+        distance = distance_sql(Lead.latitude, Lead.longitude, *point, session.get_bind().dialect.name)
+        sort = _LeadSort((distance, Lead.id), (float, uuid.UUID), True, "leads:distance")
+    else:
+        sort = _LEAD_SORTS[sort_name]
     order = list(sort.keys) if sort.ascending else [key.desc() for key in sort.keys]
     total, exact = (capped_count(session, select(Lead.id).where(*where), scopes=scopes) if filters.count
                     else (None, None))
@@ -904,6 +955,9 @@ def page_leads(session: Session, filters: LeadFilters, *, user: User) -> LeadLis
     page, more = ordered[:filters.limit], len(ordered) > filters.limit
     leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_([k[-1] for k in page])))}
     items = with_names(session, [lead_read(leads[key[-1]], user) for key in page if key[-1] in leads])
+    if point is not None:
+        items = [item.model_copy(update={"distance_km": round(haversine_km(*point, item.latitude, item.longitude), 3)})
+                 if item.latitude is not None and item.longitude is not None else item for item in items]
     next_cursor = encode_cursor(sort.kind, page[-1]) if more and page else None
     return LeadList(items, total, exact, next_cursor)
 

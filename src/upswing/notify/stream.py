@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, Integer, String, Uuid, event, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from upswing.core.db import Base, JSONType, UTCDateTime, utcnow
+from upswing.core.db import Base, JSONType, UTCDateTime, is_transaction_pooler, utcnow
 from upswing.core.logging import get_logger
 
 log = get_logger(__name__)
@@ -215,8 +215,12 @@ _LISTENERS_LOCK = threading.Lock()
 
 
 def ensure_listener(sqlalchemy_url: str) -> PostgresListener | None:
-    """Start this process's PostgreSQL listener for the database (once); None on SQLite."""
-    if not sqlalchemy_url.startswith("postgresql"):
+    """Start this process's PostgreSQL listener for the database (once); None on SQLite, and through a
+    transaction pooler, which cannot carry LISTEN (subscribers then poll every ``stream_poll_seconds``)."""
+    from upswing.settings import get_settings
+
+    if not sqlalchemy_url.startswith("postgresql") or is_transaction_pooler(
+            sqlalchemy_url, get_settings().db_transaction_pooler):
         return None
     url = sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
     with _LISTENERS_LOCK:

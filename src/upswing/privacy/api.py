@@ -40,7 +40,9 @@ def _actor(user: Any) -> str:
 @router.get("/config", operation_id="privacy_config")
 def config(_: AnyUser, settings: AppSettings) -> dict[str, Any]:
     """The privacy mode and what it means: what is stored, for how long, on what condition."""
-    return policy_for(settings).describe()
+    from upswing.tracking.policy import policy_for as tracking_policy_for
+
+    return {**policy_for(settings).describe(), "tracking": tracking_policy_for(settings).describe()}
 
 
 @router.post("/purge", response_model=PurgeReportRead, operation_id="privacy_purge")

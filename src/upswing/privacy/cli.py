@@ -37,7 +37,10 @@ def _show(request: DataSubjectRequest) -> None:
 @app.command("config")
 def config() -> None:
     """The privacy mode and what it means (as JSON)."""
-    _print_json(current_policy().describe())
+    from upswing.settings import get_settings
+    from upswing.tracking.policy import policy_for as tracking_policy_for
+
+    _print_json({**current_policy().describe(), "tracking": tracking_policy_for(get_settings()).describe()})
 
 
 @app.command("purge")

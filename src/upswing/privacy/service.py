@@ -771,6 +771,7 @@ def opt_out(session: Session, request_id: uuid.UUID | str, *, actor: str) -> Dat
     """Suppress every e-mail address and phone number of the person on every channel (the contact guard's
     suppression list), and record it on the request."""
     from upswing.privacy import suppression
+    from upswing.tracking import service as tracking_service
 
     request = _open(session, request_id, RequestType.OPT_OUT)
     owned, subject = _gather(session, request)
@@ -779,7 +780,12 @@ def opt_out(session: Session, request_id: uuid.UUID | str, *, actor: str) -> Dat
     if not targets:
         raise ConflictError(f"request {request.id}: no e-mail address or phone number is known for the person")
     suppressed = suppression.suppress(session, targets, actor=actor, reason=f"privacy request {request.id}")
-    request.outcome = {**request.outcome, "suppressed": suppressed}
+    # "Do Not Sell or Share": the portal behaviour of the person's leads is deleted, and no more is kept or turned
+    # into signals (upswing.tracking reads the completed opt-out requests' leads).
+    lead_ids = sorted(owned.keys.get("leads", set()), key=str)
+    request.subject_lead_ids = [str(i) for i in lead_ids]
+    events = tracking_service.forget_behaviour(session, lead_ids, actor=actor)
+    request.outcome = {**request.outcome, "suppressed": suppressed, "tracking_events_deleted": events}
     return _close(session, request, actor)
 
 

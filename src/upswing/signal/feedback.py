@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from upswing.account.models import Role, User
 from upswing.audit import service as audit
 from upswing.core.errors import PermissionDeniedError, ValidationFailedError
-from upswing.detection.events import SignalType
+from upswing.detection.events import NON_TEXT_TYPES, SignalType
 from upswing.detection.text import COMPANY_INTENTS, NO_SIGNAL, PERSON_EVENT_LABELS, label_for_signal_type
 from upswing.observation.models import Observation, ObservationKind
 from upswing.observation.text import classified_text
@@ -69,6 +69,10 @@ def record_feedback(session: Session, signal_id: uuid.UUID, *, correct: bool, la
     signal, lead = service._load(session, signal_id, user)
     if user.role == Role.VIEWER.value:
         raise PermissionDeniedError("viewers cannot give feedback on signals")
+    if signal.type in NON_TEXT_TYPES:
+        raise ValidationFailedError(
+            f"a {signal.type} signal was not read from a text: feedback trains the text classifiers (dismiss it "
+            "instead)", [{"row": None, "field": "label", "message": "no text classifier makes this type"}])
     kind, current = label_for_signal_type(signal.type)
     if correct:
         if label is not None and _label(kind, label) != current:

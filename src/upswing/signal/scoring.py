@@ -53,6 +53,9 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({
     "intent_expansion": 0.3,
     "intent_loan_need": 0.3,
     "intent_consulting_need": 0.2,
+    # Consented engagement on the lender's own portal (repayment/hardship pages, the calculator, return visits):
+    # the borrower is looking for a way to pay, a good moment to call, but weaker than a new income.
+    "portal_engagement": 0.45,
 })
 
 DEFAULT_OUTCOME_ADJUSTMENTS: Mapping[str, float] = MappingProxyType({

@@ -27,7 +27,7 @@ from upswing.core.names import company_key, title_key
 from upswing.core.pagination import capped_count, decode_cursor, encode_cursor
 from upswing.detection.events import CandidateEvent
 from upswing.lead.access import assignee_clause, can_see_lead, owner_scopes
-from upswing.lead.models import Lead, Portfolio, full_name
+from upswing.lead.models import HELD_REVIEW_STATES, Lead, Portfolio, full_name
 from upswing.lead.service import leads_matching
 from upswing.observation.models import Observation
 from upswing.settings import Settings, get_settings
@@ -332,7 +332,8 @@ def _load_targets(session: Session, lead_ids: set[uuid.UUID]) -> tuple[
     for chunk in _chunked(list(lead_ids)):
         rows = session.execute(
             select(Lead.id.label("lid"), Lead.balance, Lead.days_delinquent, Lead.assignee_id.label("owner_id"),
-                   Lead.team_id.label("owner_team_id"), Lead.holdout.label("lead_holdout"), Signal.id, Signal.type,
+                   Lead.team_id.label("owner_team_id"), Lead.holdout.label("lead_holdout"), Lead.review_state,
+                   Signal.id, Signal.type,
                    Signal.title, Signal.organization, Signal.effective_date, Signal.detected_at, Signal.confidence,
                    Signal.observation_ids, Signal.dedupe_key, Signal.outcome, Signal.dismiss_reason)
             .outerjoin(Signal, Signal.lead_id == Lead.id)
@@ -341,8 +342,10 @@ def _load_targets(session: Session, lead_ids: set[uuid.UUID]) -> tuple[
         for row in rows:
             lead = facts.get(row.lid)
             if lead is None:
+                # A discovered prospect not (yet) approved is no one's work: its signals are held out too.
+                held = bool(row.lead_holdout) or row.review_state in HELD_REVIEW_STATES
                 lead = facts[row.lid] = _LeadFacts(row.balance, row.days_delinquent, row.owner_id,
-                                                   row.owner_team_id, bool(row.lead_holdout))
+                                                   row.owner_team_id, held)
             if row.id is None:
                 continue
             outcome = _lead_outcome(row.outcome, row.dismiss_reason)

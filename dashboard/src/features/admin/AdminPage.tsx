@@ -1,5 +1,5 @@
 // Admin (admins only): users and teams, sources, compliance rules, webhooks, CRM connections, API clients, privacy
-// requests, the audit log and suppressed e-mail addresses, each a nested route under /admin.
+// requests, tracking sites, the audit log and suppressed e-mail addresses, each a nested route under /admin.
 import { Navigate, NavLink, Route, Routes } from "react-router-dom";
 import { Empty, PageHeader } from "@/components/states";
 import { ApiClientsSection } from "./ApiClientsSection";
@@ -9,6 +9,7 @@ import { CrmSection } from "./CrmSection";
 import { PrivacySection } from "./PrivacySection";
 import { SourcesSection } from "./SourcesSection";
 import { SuppressionsSection } from "./SuppressionsSection";
+import { TrackingSection } from "./TrackingSection";
 import { UsersSection } from "./UsersSection";
 import { WebhooksSection } from "./WebhooksSection";
 import "./admin.css";
@@ -21,6 +22,7 @@ export const ADMIN_SECTIONS = [
   { path: "crm", label: "CRM", element: <CrmSection /> },
   { path: "api-clients", label: "API clients", element: <ApiClientsSection /> },
   { path: "privacy", label: "Privacy", element: <PrivacySection /> },
+  { path: "tracking", label: "Tracking sites", element: <TrackingSection /> },
   { path: "audit", label: "Audit", element: <AuditSection /> },
   { path: "email-suppressions", label: "E-mail suppressions", element: <SuppressionsSection /> },
 ] as const;

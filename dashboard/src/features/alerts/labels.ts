@@ -20,6 +20,7 @@ export const SIGNAL_TYPE_LABELS: Record<Schemas["SignalType"], string> = {
   intent_financial_distress: "Intent: financial distress",
   intent_loan_need: "Intent: loan need",
   intent_consulting_need: "Intent: consulting need",
+  portal_engagement: "Portal engagement",
 };
 export const SIGNAL_TYPE_OPTIONS = options(SIGNAL_TYPE_LABELS);
 

@@ -22,7 +22,7 @@ const { todayUtc, addDays } = await import("./analytics");
 
 const TEAM = { id: "11111111-1111-4111-8111-111111111111", name: "North", created_at: "2026-01-01T00:00:00Z" };
 const SOUTH = { id: "22222222-2222-4222-8222-222222222222", name: "South", created_at: "2026-01-01T00:00:00Z" };
-const SECTIONS = ["signals", "funnel", "response-times", "outcomes", "model-quality"];
+const SECTIONS = ["signals", "funnel", "response-times", "outcomes", "model-quality", "recovery", "coverage", "source-health"];
 
 function base(query: Record<string, string>, label = "North") {
   return {
@@ -93,6 +93,64 @@ function report(path: string, query: Record<string, string>, empty: boolean) {
         rows: empty
           ? []
           : [{ type: "new_employment", kind: "person", confirmed: 1, corrected: 2, not_an_event: 1, confirmed_share: 0.3333, examples: 4 }],
+      };
+    case "/api/v1/analytics/recovery":
+      return {
+        ...base(query, label),
+        bucket: query.bucket ?? "day",
+        first_payments: empty ? 0 : 2,
+        days_to_first_payment_median: empty ? null : 9,
+        days_to_first_payment_p90: empty ? null : 21,
+        rows: empty
+          ? []
+          : [
+              { bucket: day, payments: 2, recovered: 1250.5, leads_paying: 2, promises: 3, promises_kept: 1, promises_broken: 1, kept_rate: 0.5 },
+            ],
+      };
+    case "/api/v1/analytics/coverage":
+      return {
+        ...base(query, label),
+        bucket: query.bucket ?? "day",
+        as_of: empty ? null : `${day}T12:00:00Z`,
+        rows: empty
+          ? []
+          : [
+              {
+                bucket: day,
+                leads: 10,
+                monitored: 8,
+                monitored_share: 0.8,
+                under_1_day: 5,
+                days_1_to_7: 2,
+                days_7_to_30: 1,
+                older: 0,
+                never: 2,
+                median_hours: 20,
+                p90_hours: 100,
+              },
+            ],
+      };
+    case "/api/v1/analytics/source-health":
+      return {
+        ...base(query, label),
+        rows: [
+          {
+            source: "apify-linkedin",
+            name: "LinkedIn profiles",
+            connector: "apify_linkedin",
+            enabled: true,
+            state: "failing",
+            last_run_at: null,
+            last_success_at: null,
+            last_error_at: null,
+            consecutive_failures: 3,
+            last_error: "HTTP 502 from the actor",
+            budget_used: 40,
+            budget_limit: 100,
+            budget_used_share: 0.4,
+            observations: empty ? 0 : 12,
+          },
+        ],
       };
     case "/api/v1/teams":
       return [TEAM, SOUTH];
@@ -173,6 +231,15 @@ describe("AnalyticsPage", () => {
     const today = todayUtc();
     expect(calls("/api/v1/analytics/funnel")[0]).toEqual({ from: addDays(today, -29), to: today });
     expect(screen.getByTestId("analytics-team")).toHaveValue(TEAM.id);
+    // Recovery: the range's dollars and the days to a first payment; coverage per day; each source's state.
+    const recovery = within(screen.getByTestId("analytics-recovery"));
+    expect(recovery.getByTestId("recovery-figures")).toHaveTextContent("$1,251");
+    expect(recovery.getByTestId("recovery-figures")).toHaveTextContent("9 / 21");
+    expect(within(screen.getByTestId("analytics-coverage")).getByRole("cell", { name: "80%" })).toBeInTheDocument();
+    const sources = within(screen.getByTestId("analytics-source-health"));
+    expect(sources.getByRole("cell", { name: "HTTP 502 from the actor" })).toBeInTheDocument();
+    expect(sources.getByRole("cell", { name: "40 / 100" })).toBeInTheDocument();
+    expect(calls("/api/v1/analytics/source-health")[0]).not.toHaveProperty("bucket");
   });
 
   it("changes the range with a preset and the team with the select", async () => {
@@ -212,6 +279,8 @@ describe("AnalyticsPage", () => {
     expect(screen.getByText("Your signals")).toBeInTheDocument();
     expect(calls("/api/v1/teams")).toHaveLength(0);
     expect(calls("/api/v1/analytics/outcomes").every((q) => !("team" in q))).toBe(true);
+    expect(await screen.findByTestId("analytics-recovery")).toBeInTheDocument();
+    expect(screen.queryByTestId("analytics-source-health")).not.toBeInTheDocument();
   });
 
   it("shows designed empty states, and the tables still", async () => {

@@ -19,7 +19,16 @@ import {
   type Range,
 } from "./analytics";
 import { fetchReport } from "./api";
-import { FunnelSection, ModelQualitySection, OutcomesSection, ResponseTimesSection, SignalsSection } from "./sections";
+import {
+  CoverageSection,
+  FunnelSection,
+  ModelQualitySection,
+  OutcomesSection,
+  RecoverySection,
+  ResponseTimesSection,
+  SignalsSection,
+  SourceHealthSection,
+} from "./sections";
 import "./analytics.css";
 
 type Changes = Record<string, string | null>;
@@ -171,6 +180,9 @@ export default function AnalyticsPage() {
           <OutcomesSection query={query} />
           <ModelQualitySection query={query} />
         </div>
+        <RecoverySection query={query} bucket={bucket} />
+        <CoverageSection query={query} bucket={bucket} />
+        {!isAgent && <SourceHealthSection query={query} />}
       </div>
     </div>
   );

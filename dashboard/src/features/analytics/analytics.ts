@@ -2,7 +2,15 @@
 // for the chart (zero-filled days or weeks), and the labels and number formats of the tables.
 import type { Schemas } from "@/api/client";
 
-export type ReportName = "signals" | "funnel" | "response-times" | "outcomes" | "model-quality";
+export type ReportName =
+  | "signals"
+  | "funnel"
+  | "response-times"
+  | "outcomes"
+  | "model-quality"
+  | "recovery"
+  | "coverage"
+  | "source-health";
 export type Bucket = Schemas["AnalyticsBucket"];
 
 export interface Reports {
@@ -11,6 +19,9 @@ export interface Reports {
   "response-times": Schemas["ResponseTimesReport"];
   outcomes: Schemas["OutcomesReport"];
   "model-quality": Schemas["ModelQualityReport"];
+  recovery: Schemas["RecoveryReport"];
+  coverage: Schemas["CoverageReport"];
+  "source-health": Schemas["SourceHealthReport"];
 }
 
 /** What every report is asked for (the API's query parameters). */
@@ -253,4 +264,16 @@ export function formatRange(from: string, to: string): string {
 /** The query for the API: the range, the team when one is chosen, the bucket for the signals report. */
 export function reportQuery(range: Range, team: string | null, bucket?: Bucket): ReportQuery {
   return { from: range.from, to: range.to, ...(team ? { team } : {}), ...(bucket ? { bucket } : {}) };
+}
+
+/** Dollars, whole (a recovery figure: cents would be noise at this scale). */
+export function formatMoney(value: number): string {
+  return value.toLocaleString("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+}
+
+/** Hours as "5 h" or "3.2 days"; "—" when unknown. */
+export function formatHours(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "—";
+  if (value < 48) return `${Math.round(value)} h`;
+  return `${(value / 24).toFixed(1)} days`;
 }

@@ -16,6 +16,14 @@ export async function fetchReport<N extends ReportName>(name: N, query: ReportQu
       return unwrap(await api.GET("/api/v1/analytics/outcomes", init)) as Reports[N];
     case "model-quality":
       return unwrap(await api.GET("/api/v1/analytics/model-quality", init)) as Reports[N];
+    case "recovery":
+      return unwrap(await api.GET("/api/v1/analytics/recovery", init)) as Reports[N];
+    case "coverage":
+      return unwrap(await api.GET("/api/v1/analytics/coverage", init)) as Reports[N];
+    case "source-health": {
+      const { bucket: _bucket, ...withoutBucket } = query; // a table of sources: no days
+      return unwrap(await api.GET("/api/v1/analytics/source-health", { params: { query: withoutBucket } })) as Reports[N];
+    }
   }
   throw new Error(`unknown report ${String(name)}`);
 }
@@ -39,6 +47,14 @@ async function fetchCsv(name: ReportName, query: ReportQuery): Promise<Fetched> 
       return api.GET("/api/v1/analytics/outcomes.csv", init);
     case "model-quality":
       return api.GET("/api/v1/analytics/model-quality.csv", init);
+    case "recovery":
+      return api.GET("/api/v1/analytics/recovery.csv", init);
+    case "coverage":
+      return api.GET("/api/v1/analytics/coverage.csv", init);
+    case "source-health": {
+      const { bucket: _bucket, ...withoutBucket } = query;
+      return api.GET("/api/v1/analytics/source-health.csv", { params: { query: withoutBucket }, parseAs: "blob" as const });
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-// The five reports: each a Recharts chart with its table under it, its notes and a CSV download.
+// The reports: each a Recharts chart with its table under it, its notes and a CSV download.
 import { keepPreviousData, useQuery, type UseQueryResult } from "@tanstack/react-query";
 import { useEffect, useState, type ReactNode } from "react";
 import {
@@ -17,6 +17,8 @@ import { Empty, ErrorState, Loading } from "@/components/states";
 import {
   formatCount,
   formatDay,
+  formatHours,
+  formatMoney,
   formatMinutes,
   formatRate,
   chartRowsFor,
@@ -463,6 +465,221 @@ export function ModelQualitySection({ query }: { query: ReportQuery }) {
               rows={data.rows}
               rowKey={(row) => `${row.kind}:${row.type}`}
               empty="No feedback in this range."
+            />
+            <Notes notes={data.notes} />
+          </>
+        )}
+      </Report>
+    </Section>
+  );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Recovery: dollars recovered, promises kept, days to first payment
+// ------------------------------------------------------------------------------------------------
+
+type RecoveryRow = Schemas["RecoveryRow"];
+
+const RECOVERY_COLUMNS: Column<RecoveryRow>[] = [
+  { key: "bucket", label: "Period", render: (r) => formatDay(r.bucket, true) },
+  { key: "recovered", label: "Recovered", numeric: true, render: (r) => formatMoney(r.recovered) },
+  { key: "payments", label: "Payments", numeric: true, render: (r) => formatCount(r.payments) },
+  { key: "leads_paying", label: "Leads paying", numeric: true, render: (r) => formatCount(r.leads_paying) },
+  { key: "promises", label: "Promises", numeric: true, render: (r) => formatCount(r.promises) },
+  { key: "promises_kept", label: "Kept", numeric: true, render: (r) => formatCount(r.promises_kept) },
+  { key: "promises_broken", label: "Broken", numeric: true, render: (r) => formatCount(r.promises_broken) },
+  { key: "kept_rate", label: "Kept rate", numeric: true, render: (r) => formatRate(r.kept_rate) },
+];
+
+export function RecoverySection({ query, bucket }: { query: ReportQuery; bucket: Bucket }) {
+  const report = useReport("recovery", { ...query, bucket });
+  return (
+    <Section
+      name="recovery"
+      title="Recovery"
+      intro="Dollars recovered and promises to pay, and how long leads took from their first signal to their first payment."
+      query={{ ...query, bucket }}
+    >
+      <Report result={report} what="recovery">
+        {(data) => {
+          const recovered = data.rows.reduce((sum, row) => sum + row.recovered, 0);
+          return (
+            <>
+              <dl className="analytics-figures" data-testid="recovery-figures">
+                <div>
+                  <dt>Recovered</dt>
+                  <dd>{formatMoney(recovered)}</dd>
+                </div>
+                <div>
+                  <dt>First payments</dt>
+                  <dd>{formatCount(data.first_payments)}</dd>
+                </div>
+                <div>
+                  <dt>Days to first payment (median / 90th percentile)</dt>
+                  <dd>
+                    {data.days_to_first_payment_median ?? "—"} / {data.days_to_first_payment_p90 ?? "—"}
+                  </dd>
+                </div>
+              </dl>
+              {data.rows.some((row) => row.recovered > 0) && (
+                <ChartFigure
+                  label={`Bar chart of dollars recovered per ${bucket} over ${data.rows.length} periods. The table below lists the figures.`}
+                  caption={`Dollars recovered per ${bucket}.`}
+                >
+                  <ResponsiveContainer width="100%" height={240}>
+                    <BarChart
+                      data={data.rows.map((row) => ({ ...row, label: formatDay(row.bucket) }))}
+                      accessibilityLayer={false}
+                      margin={{ top: 8, right: 16, left: 0, bottom: 0 }}
+                    >
+                      <CartesianGrid strokeDasharray="3 3" vertical={false} />
+                      <XAxis dataKey="label" tick={TICK} minTickGap={16} />
+                      <YAxis tick={TICK} tickFormatter={(value: number) => formatMoney(value)} width={72} />
+                      <Tooltip formatter={(value) => formatMoney(Number(value))} />
+                      <Bar dataKey="recovered" name="Recovered" fill={COLORS[2]} isAnimationActive={false} />
+                    </BarChart>
+                  </ResponsiveContainer>
+                </ChartFigure>
+              )}
+              <DataTable
+                caption="Recovery per period"
+                columns={RECOVERY_COLUMNS}
+                rows={data.rows}
+                rowKey={(row) => row.bucket}
+                empty="No payments or promises in this range."
+              />
+              <Notes notes={data.notes} />
+            </>
+          );
+        }}
+      </Report>
+    </Section>
+  );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Coverage: share of leads monitored and how fresh their latest observation is
+// ------------------------------------------------------------------------------------------------
+
+type CoverageRow = Schemas["CoverageRow"];
+
+const COVERAGE_COLUMNS: Column<CoverageRow>[] = [
+  { key: "bucket", label: "Period", render: (r) => formatDay(r.bucket, true) },
+  { key: "leads", label: "Leads", numeric: true, render: (r) => formatCount(r.leads) },
+  { key: "monitored_share", label: "Monitored", numeric: true, render: (r) => formatRate(r.monitored_share) },
+  { key: "under_1_day", label: "Seen < 1 day", numeric: true, render: (r) => formatCount(r.under_1_day) },
+  { key: "days_1_to_7", label: "1–7 days", numeric: true, render: (r) => formatCount(r.days_1_to_7) },
+  { key: "days_7_to_30", label: "7–30 days", numeric: true, render: (r) => formatCount(r.days_7_to_30) },
+  { key: "older", label: "Older", numeric: true, render: (r) => formatCount(r.older) },
+  { key: "never", label: "Never", numeric: true, render: (r) => formatCount(r.never) },
+  { key: "median_hours", label: "Median age", numeric: true, render: (r) => formatHours(r.median_hours) },
+  { key: "p90_hours", label: "90th pct age", numeric: true, render: (r) => formatHours(r.p90_hours) },
+];
+
+const FRESHNESS = [
+  ["under_1_day", "Seen < 1 day"],
+  ["days_1_to_7", "1–7 days"],
+  ["days_7_to_30", "7–30 days"],
+  ["older", "Older"],
+  ["never", "Never"],
+] as const;
+
+export function CoverageSection({ query, bucket }: { query: ReportQuery; bucket: Bucket }) {
+  const report = useReport("coverage", { ...query, bucket });
+  return (
+    <Section
+      name="coverage"
+      title="Coverage"
+      intro="How many leads are monitored, and how fresh each one's latest observation is."
+      query={{ ...query, bucket }}
+    >
+      <Report result={report} what="coverage">
+        {(data) => (
+          <>
+            {data.rows.length > 0 && (
+              <ChartFigure
+                label={`Stacked bar chart of leads by the age of their latest observation over ${data.rows.length} periods. The table below lists the figures.`}
+                caption="Leads by the age of their latest observation."
+              >
+                <ResponsiveContainer width="100%" height={240}>
+                  <BarChart
+                    data={data.rows.map((row) => ({ ...row, label: formatDay(row.bucket) }))}
+                    accessibilityLayer={false}
+                    margin={{ top: 8, right: 16, left: 0, bottom: 0 }}
+                  >
+                    <CartesianGrid strokeDasharray="3 3" vertical={false} />
+                    <XAxis dataKey="label" tick={TICK} minTickGap={16} />
+                    <YAxis tick={TICK} allowDecimals={false} />
+                    <Tooltip />
+                    <Legend itemSorter={inOrder(FRESHNESS.map(([key]) => key))} />
+                    {FRESHNESS.map(([key, label], index) => (
+                      <Bar key={key} dataKey={key} name={label} stackId="age" fill={COLORS[index % COLORS.length]} isAnimationActive={false} />
+                    ))}
+                  </BarChart>
+                </ResponsiveContainer>
+              </ChartFigure>
+            )}
+            <DataTable
+              caption="Coverage per period"
+              columns={COVERAGE_COLUMNS}
+              rows={data.rows}
+              rowKey={(row) => row.bucket}
+              empty="No coverage snapshot in this range yet: snapshots are taken hourly."
+            />
+            <Notes notes={data.notes} />
+          </>
+        )}
+      </Report>
+    </Section>
+  );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Source health
+// ------------------------------------------------------------------------------------------------
+
+type SourceRow = Schemas["SourceHealthRow"];
+
+function formatWhen(value: string | null): string {
+  return value ? new Date(value).toLocaleString() : "—";
+}
+
+const SOURCE_COLUMNS: Column<SourceRow>[] = [
+  { key: "name", label: "Source", render: (r) => r.name },
+  { key: "state", label: "State", render: (r) => (r.enabled ? humanize(r.state) : "Disabled") },
+  { key: "observations", label: "Observations", numeric: true, render: (r) => formatCount(r.observations) },
+  { key: "last_success_at", label: "Last success", render: (r) => formatWhen(r.last_success_at) },
+  { key: "consecutive_failures", label: "Failures in a row", numeric: true, render: (r) => formatCount(r.consecutive_failures) },
+  { key: "last_error", label: "Last error", render: (r) => r.last_error ?? "—" },
+  {
+    key: "budget_used",
+    label: "Budget used today",
+    numeric: true,
+    render: (r) =>
+      r.budget_limit === null
+        ? formatCount(r.budget_used)
+        : `${formatCount(r.budget_used)} / ${formatCount(r.budget_limit)}`,
+  },
+];
+
+export function SourceHealthSection({ query }: { query: ReportQuery }) {
+  const report = useReport("source-health", query);
+  return (
+    <Section
+      name="source-health"
+      title="Source health"
+      intro="Each source's state, what it observed in the range, its last error and today's budget."
+      query={query}
+    >
+      <Report result={report} what="source health">
+        {(data) => (
+          <>
+            <DataTable
+              caption="Sources"
+              columns={SOURCE_COLUMNS}
+              rows={data.rows}
+              rowKey={(row) => row.source}
+              empty="No sources are configured."
             />
             <Notes notes={data.notes} />
           </>

@@ -15,8 +15,10 @@ import { fieldLabel, formatDateTime, formatDays, formatMoney } from "./format";
 import { actorLabel } from "./labels";
 import { LeadAudit, LeadMatches, LeadSignals } from "./LeadActivity";
 import { OutcomesPanel } from "./OutcomesPanel";
+import { RecommendedServices, SimilarLeads } from "@/features/services/RecommendedServices";
 import { isNotFound, leadKeys, useLead, type Lead } from "./queries";
 import { Timeline } from "./Timeline";
+import { PortalActivity } from "@/features/tracking/PortalActivity";
 import "./leads.css";
 
 export default function LeadPage() {
@@ -118,7 +120,12 @@ function LeadView({ lead }: { lead: Lead }) {
         <FlagsAndConsents leadId={lead.id} />
       </div>
       <OutcomesPanel leadId={lead.id} />
+      <div className="lead-grid lead-grid-wide">
+        <RecommendedServices leadId={lead.id} />
+        <SimilarLeads leadId={lead.id} />
+      </div>
       <Timeline leadId={lead.id} />
+      <PortalActivity leadId={lead.id} />
       <div className="lead-grid lead-grid-wide">
         <LeadSignals leadId={lead.id} />
         <LeadMatches leadId={lead.id} />

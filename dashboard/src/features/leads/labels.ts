@@ -77,6 +77,7 @@ export const SIGNAL_TYPE_LABELS: Record<string, string> = {
   intent_financial_distress: "Intent: financial distress",
   intent_loan_need: "Intent: loan need",
   intent_consulting_need: "Intent: consulting need",
+  portal_engagement: "Portal engagement",
 };
 
 export function signalTypeLabel(type: string): string {

@@ -76,7 +76,13 @@ export async function apiModule(importOriginal: () => Promise<unknown>) {
   const original = (await importOriginal()) as Record<string, unknown>;
   return {
     ...original,
-    api: { GET: vi.fn(respond("GET")), POST: vi.fn(respond("POST")), PATCH: vi.fn(respond("PATCH")) },
+    api: {
+      GET: vi.fn(respond("GET")),
+      POST: vi.fn(respond("POST")),
+      PATCH: vi.fn(respond("PATCH")),
+      PUT: vi.fn(respond("PUT")),
+      DELETE: vi.fn(respond("DELETE")),
+    },
   };
 }
 

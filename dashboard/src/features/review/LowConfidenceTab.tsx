@@ -14,10 +14,13 @@ import { reviewKeys, safeUrl } from "./MatchesTab";
 
 type Text = Schemas["LowConfidenceRead"];
 type Pages = InfiniteData<Schemas["LowConfidencePage"], string | null>;
-type PersonEventType = Exclude<SignalTypeValue, `intent_${string}`>;
+// portal_engagement is raised by consented portal behaviour, never read from a text: no label of the classifier.
+type PersonEventType = Exclude<SignalTypeValue, `intent_${string}` | "portal_engagement">;
 
 // The classifier labels texts about a person; company intents are read elsewhere, and the API refuses them here.
-const PERSON_EVENT_TYPES = SIGNAL_TYPES.filter((type): type is PersonEventType => !type.startsWith("intent_"));
+const PERSON_EVENT_TYPES = SIGNAL_TYPES.filter(
+  (type): type is PersonEventType => !type.startsWith("intent_") && type !== "portal_engagement",
+);
 const NOT_AN_EVENT = "none";
 const PAGE_SIZE = 50;
 const labelMutationKey = [...reviewKeys.lowConfidence, "label"] as const;

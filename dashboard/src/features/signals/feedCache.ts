@@ -34,6 +34,7 @@ const SIGNAL_TYPES = new Set<string>([
   "intent_financial_distress",
   "intent_loan_need",
   "intent_consulting_need",
+  "portal_engagement",
 ]);
 
 /** What the signal will look like once the API accepts the change (the API's answer replaces it). */

@@ -16,6 +16,7 @@ export const TYPE_LABELS: Record<string, string> = {
   intent_financial_distress: "Employer in distress",
   intent_loan_need: "Employer seeking a loan",
   intent_consulting_need: "Employer seeking consulting",
+  portal_engagement: "Portal engagement",
 };
 
 export const STATUS_LABELS: Record<string, string> = {

@@ -217,6 +217,10 @@ def _enable_row_level_security() -> None:
     op.execute("""
 DO $$
 BEGIN
+    IF current_setting('server_version_num')::int >= 160000 THEN
+        -- A CREATEROLE (non-superuser) creator may then also SET ROLE to what it creates (PostgreSQL 16+).
+        PERFORM set_config('createrole_self_grant', 'set', true);
+    END IF;
     CREATE ROLE upswing_app NOLOGIN;
 EXCEPTION
     WHEN duplicate_object OR unique_violation THEN NULL;
@@ -226,6 +230,8 @@ EXCEPTION
 END $$""")
     op.execute("""
 DO $$
+DECLARE
+    may_set boolean;
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'upswing_app') THEN
         EXECUTE format('GRANT USAGE ON SCHEMA %I TO upswing_app', current_schema());
@@ -237,7 +243,14 @@ BEGIN
         EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT, UPDATE ON SEQUENCES '
                        'TO upswing_app', current_schema());
         EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO upswing_app', current_database());
-        IF NOT pg_has_role(session_user, 'upswing_app', 'MEMBER') THEN
+        -- PostgreSQL 16+: the CREATEROLE owner that created the role holds it WITH ADMIN but not SET; only
+        -- 'SET' says requests may switch to it ('SET' is unknown before 16, hence the two branches).
+        IF current_setting('server_version_num')::int >= 160000 THEN
+            may_set := pg_has_role(session_user, 'upswing_app', 'SET');
+        ELSE
+            may_set := pg_has_role(session_user, 'upswing_app', 'MEMBER');
+        END IF;
+        IF NOT may_set THEN
             BEGIN
                 EXECUTE format('GRANT upswing_app TO %I', session_user);
             EXCEPTION WHEN insufficient_privilege THEN

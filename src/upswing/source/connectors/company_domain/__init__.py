@@ -160,19 +160,38 @@ class CompanyDomainConnector(Connector[CompanyDomainConfig]):
                            payload={"company": company, "domain": choice.domain, "evidence": evidence})
         return None
 
-    def _search(self, config: CompanyDomainConfig, provider: str, query: str) -> list[SearchResult]:
+    def search(self, config: CompanyDomainConfig, providers: list[str], query: str, *,
+               start: int = 1) -> tuple[str, list[SearchResult]]:
+        """A web search (discovery's): ``(provider, results)`` from the first provider that answers; Google's
+        refusal (quota, closed, budget) moves this and later searches to Firecrawl (``providers`` is changed in
+        place). ``start`` pages Google (1, 11, 21 …); Firecrawl has one page. Raises ``BudgetExhausted`` when
+        every provider's budget is spent, other ``HttpError``s as they come."""
+        while providers:
+            provider = providers[0]
+            if provider != "google" and start > 1:
+                return provider, []
+            try:
+                return provider, self._search(config, provider, query, start=start)
+            except _GoogleUnavailable as exc:
+                providers.pop(0)
+                if not providers:
+                    raise exc.__cause__ if isinstance(exc.__cause__, HttpError) else Blocked(
+                        str(exc), url=None, status=429) from exc
+        raise Blocked("company-domain: no search provider configured", url=None, status=401)
+
+    def _search(self, config: CompanyDomainConfig, provider: str, query: str, *, start: int = 1) -> list[SearchResult]:
         if provider == "google":
-            return self._google(config, query)
+            return self._google(config, query, start=start)
         assert config.firecrawl_api_key is not None
         api = FirecrawlApi(self.http, config.firecrawl_api_key, config.firecrawl_base_url, config.firecrawl_api_version)
         self.http.spend(FIRECRAWL_BUDGET)
         return [SearchResult(hit.title, hit.url, hit.snippet)
                 for hit in api.search(query, limit=config.results_per_query)]
 
-    def _google(self, config: CompanyDomainConfig, query: str) -> list[SearchResult]:
+    def _google(self, config: CompanyDomainConfig, query: str, *, start: int = 1) -> list[SearchResult]:
         assert config.google_api_key is not None
         params = {"key": config.google_api_key.get_secret_value(), "cx": config.google_cx, "q": query,
-                  "num": config.results_per_query, "start": 1}
+                  "num": config.results_per_query, "start": start}
         try:
             body = self.http.request("GET", f"{config.google_base_url}/customsearch/v1", params=params,
                                      api=GOOGLE_API, budget=GOOGLE_BUDGET, retry=_GOOGLE_RETRY).json()

@@ -1,0 +1,1 @@
+"""Consented first-party tracking on the lender's own portal (docs/tracking.md)."""
