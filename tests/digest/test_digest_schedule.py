@@ -119,12 +119,23 @@ def brevo() -> Iterator[tuple[FakeBrevo, str]]:
         yield fake, url
 
 
-def _with_signal(session: Session) -> User:
+def _due_moment() -> datetime:
+    """The latest moment, not after now, at which a New York user's 07:30 digest is due: now from 08:00 local on,
+    else 23:00 local the day before (a run at 01:00 in New York must not find today's digest not yet due)."""
+    from zoneinfo import ZoneInfo
+
+    local = datetime.now(ZoneInfo("America/New_York"))
+    if local.hour < 8:
+        local = (local - timedelta(days=1)).replace(hour=23, minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
+
+
+def _with_signal(session: Session, now: datetime) -> User:
     agent = _user(session, "dana", "America/New_York", send_empty=False)
     lead = make_lead(session, assignee_id=agent.id)
     signal = session.get(Signal, make_signal(session, lead, SignalType.NEW_EMPLOYMENT))
     assert signal is not None
-    signal.detected_at = datetime.now(UTC) - timedelta(hours=1)
+    signal.detected_at = now - timedelta(hours=1)
     return agent
 
 
@@ -132,9 +143,9 @@ def test_a_crash_before_recording_sends_nothing_and_the_next_run_sends_once(
         db_session: Session, session_factory: sessionmaker[Session], brevo: tuple[FakeBrevo, str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     fake, url = brevo
-    agent = _with_signal(db_session)
+    now = _due_moment()
+    agent = _with_signal(db_session, now)
     db_session.commit()
-    now = datetime.now(UTC)
     real_record = service.record
 
     def crash_after_rendering(*args: Any, **kwargs: Any) -> Any:
@@ -161,9 +172,10 @@ def test_a_crash_after_sending_repeats_the_same_message_id(
         db_session: Session, session_factory: sessionmaker[Session], brevo: tuple[FakeBrevo, str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     fake, url = brevo
-    _with_signal(db_session)
+    now = _due_moment()
+    _with_signal(db_session, now)
     db_session.commit()
-    assert service.run(session_factory, settings=SETTINGS).queued == 1
+    assert service.run(session_factory, now=now, settings=SETTINGS).queued == 1
     settings = SETTINGS.model_copy(update={"alert_delivery_lease_seconds": 0.2})
     real_record = sending._record
 

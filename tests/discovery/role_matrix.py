@@ -14,6 +14,7 @@ from upswing.lead.models import Lead
 MANAGERS = {Role.ADMIN, Role.MANAGER}
 ROUTES: list[tuple[str, str, set[Role]]] = [
     ("POST", "/api/v1/discover", MANAGERS),
+    ("POST", "/api/v1/local/discover", MANAGERS),
     ("GET", "/api/v1/discover/runs", MANAGERS),
     ("GET", "/api/v1/discover/prospects", MANAGERS),
     ("POST", "/api/v1/discover/prospects/{lead_id}/review", MANAGERS),
@@ -23,7 +24,7 @@ ROUTES: list[tuple[str, str, set[Role]]] = [
 
 
 def prepare(session: Session, method: str, path: str, lead: Any, user: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    if path == "/api/v1/discover":
+    if path in ("/api/v1/discover", "/api/v1/local/discover"):
         return {}, {"json": {"area": "Austin, TX", "radius_km": 20, "category": "loan"}}
     if "{run_id}" in path:
         run = DiscoveryRun(status="done", criteria={"area": "Austin, TX"}, area="Austin, TX", requested_by="test",

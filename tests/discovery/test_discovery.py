@@ -292,3 +292,18 @@ def test_the_demo_run_leaves_prospects_waiting_for_review(db_session: Session) -
     assert all(item.signals == 1 and item.review_state == "pending" for item in page.items)
     run = db_session.scalar(select(DiscoveryRun).where(DiscoveryRun.requested_by == "demo"))
     assert run is not None and (run.found, run.created, run.skipped) == (4, 3, 1)
+
+
+def test_local_discover_is_the_same_run_with_the_second_specs_location(client: Any, app: Any,
+                                                                      db_session: Session) -> None:
+    """``POST /api/v1/local/discover`` (the second spec's path) queues the same run; ``location`` names the area."""
+    manager = make_user(db_session, Role.MANAGER)
+    db_session.commit()
+    answer = client.post("/api/v1/local/discover", json={"location": "Austin, TX", "radius_km": 15,
+                                                         "category": "loan"}, headers=auth(app, manager))
+    assert answer.status_code == 202, answer.text
+    run = client.get(f"/api/v1/discover/{answer.json()['id']}", headers=auth(app, manager)).json()
+    assert run["status"] == "queued" and run["criteria"]["area"] == "Austin, TX"
+    assert run["criteria"]["radius_km"] == 15 and run["criteria"]["category"] == "loan"
+    bad = client.post("/api/v1/local/discover", json={"location": "91,200"}, headers=auth(app, manager))
+    assert bad.status_code == 422 and "body.location" in bad.text  # named as the client sent it

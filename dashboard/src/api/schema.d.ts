@@ -2154,6 +2154,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/local/discover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Local Discover
+         * @description The second spec's local discovery: the same run as ``POST /api/v1/discover`` (an area — ``area`` or
+         *     ``location`` — and a radius); follow it with ``GET /api/v1/discover/{run_id}``.
+         */
+        post: operations["local_discover"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/local/map": {
         parameters: {
             query?: never;
@@ -4868,7 +4889,7 @@ export interface components {
         DiscoverRequest: {
             /**
              * Area
-             * @description "City, ST" (e.g. "Austin, TX") or "lat,lng"
+             * @description "City, ST" (e.g. "Austin, TX") or "lat,lng" (`location` is taken too, as the second spec names it)
              */
             area: string;
             /**
@@ -14909,6 +14930,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LeadTimeline"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    local_discover: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscoverRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunRead"];
                 };
             };
             /** @description Validation Error */

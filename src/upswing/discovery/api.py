@@ -37,6 +37,14 @@ def start(body: DiscoverRequest, user: ManagerOrAdmin, session: DbSession) -> Ru
     return RunRead.model_validate(run)
 
 
+@router.post("/local/discover", response_model=RunRead, status_code=status.HTTP_202_ACCEPTED,
+             operation_id="local_discover")
+def local_discover(body: DiscoverRequest, user: ManagerOrAdmin, session: DbSession) -> RunRead:
+    """The second spec's local discovery: the same run as ``POST /api/v1/discover`` (an area — ``area`` or
+    ``location`` — and a radius); follow it with ``GET /api/v1/discover/{run_id}``."""
+    return start(body, user, session)
+
+
 @router.get("/discover/runs", response_model=list[RunRead], operation_id="discover_runs")
 def runs(user: ManagerOrAdmin, session: DbSession,
          limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[RunRead]:

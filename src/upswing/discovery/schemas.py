@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from upswing.core.pagination import offset_field
 from upswing.discovery.compat import STATUS_NAMES
@@ -32,7 +32,9 @@ class DiscoverRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    area: str = Field(min_length=2, max_length=200, description='"City, ST" (e.g. "Austin, TX") or "lat,lng"')
+    area: str = Field(min_length=2, max_length=200, validation_alias=AliasChoices("area", "location"),
+                      description='"City, ST" (e.g. "Austin, TX") or "lat,lng" (`location` is taken too, as the '
+                                  'second spec names it)')
     radius_km: float = Field(default=25.0, gt=0, le=500, description="Around the area's centre")
     category: Category = Field(default="any", description="The intent the prospects' pages must show: loan "
                                "(loan_need), consulting (consulting_need), growth, expansion, distress "
