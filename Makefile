@@ -72,7 +72,8 @@ api-client: $(STAMP) $(NODE_STAMP)
 
 ## The documentation site (MkDocs, material theme) into site/; --strict: a broken link or a page missing from the
 ## build fails it. The schema, API and task reference pages are generated from the code as it builds (docs/hooks.py).
-docs: $(STAMP)
+## Mermaid, which draws the diagrams, ships with the site from the dashboard's npm packages (nothing from a CDN).
+docs: $(STAMP) $(NODE_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 lint: $(STAMP)

@@ -34,10 +34,17 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     latencies: list[float] = []
     counts = {"connect_errors": 0, "read_errors": 0, "write_errors": 0, "timeouts": 0, "non2xx": 0}
     sample: list[str] = []
+    by_status: dict[str, int] = {}  # "401 /api/v1/leads/{id}" or "ReadError /api/v1/signals": how many
+    samples: dict[str, str] = {}  # the first answer of each of those kinds
     started = time.perf_counter()
     deadline = started + float(spec["seconds"])
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=spec["base_url"], limits=limits, timeout=60.0) as http:
+
+        def note(exc: Exception, path: str) -> None:
+            kind = f"{type(exc).__name__} {path.split('?')[0]}"
+            by_status[kind] = by_status.get(kind, 0) + 1
+            samples.setdefault(kind, f"{exc} (after {time.perf_counter() - started:.0f} s)"[:300])
 
         async def client(number: int) -> None:
             headers = {"Authorization": f"Bearer {tokens[number % len(tokens)]}", "Accept": "application/json"}
@@ -48,19 +55,26 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 begun = time.perf_counter()
                 try:
                     response = await http.get(path, headers=headers)
-                except httpx.TimeoutException:
+                except httpx.TimeoutException as exc:
                     counts["timeouts"] += 1
+                    note(exc, path)
                     continue
-                except httpx.ConnectError:
+                except httpx.ConnectError as exc:
                     counts["connect_errors"] += 1
+                    note(exc, path)
                     await asyncio.sleep(0.05)
                     continue
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
                     counts["read_errors"] += 1
+                    note(exc, path)
                     continue
                 latencies.append((time.perf_counter() - begun) * 1e6)
                 if not 200 <= response.status_code < 300:
                     counts["non2xx"] += 1
+                    kind = f"{response.status_code} {path.split('?')[0]}"
+                    by_status[kind] = by_status.get(kind, 0) + 1
+                    samples.setdefault(kind, f"{response.text[:200]} (after {time.perf_counter() - started:.0f} s; "
+                                             f"{response.headers.get('www-authenticate', '')})")
                     if not sample:
                         sample.append(f"{response.status_code} {response.text[:300]}")
 
@@ -71,7 +85,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
             "p50_us": int(percentile(latencies, 50)), "p95_us": int(percentile(latencies, 95)),
             "p99_us": int(percentile(latencies, 99)),
             "mean_us": round(sum(latencies) / len(latencies), 1) if latencies else 0.0,
-            "max_us": int(latencies[-1]) if latencies else 0, **counts, "_sample": sample[0] if sample else ""}
+            "max_us": int(latencies[-1]) if latencies else 0, **counts, "errors_by_kind": by_status,
+            "error_samples": samples, "_sample": sample[0] if sample else ""}
 
 
 def main() -> None:

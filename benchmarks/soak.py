@@ -208,6 +208,8 @@ def main() -> None:
             windows: list[dict[str, Any]] = []
             while time.time() - started < seconds - 1:
                 length = min(window, seconds - (time.time() - started))
+                # Fresh access tokens for every window: they live 30 minutes (a dashboard renews its own).
+                tokens = [sign_in(base_url, users[n % len(users)]) for n in range(min(args.clients, len(users)))]
                 figures = load_window(base_url, paths, tokens, args.clients, length, work)
                 figures["rss_mb"] = {p.name: round(cycle.rss_kib(p.pid) / 1024, 1) for p in procs}
                 windows.append(figures)
@@ -266,6 +268,8 @@ def main() -> None:
         if p95_alert is not None else None, "lost": tally.lost, "duplicated": tally.duplicated,
         "failed_task_runs": failed, "dead_processes": dead,
         "first_error_sample": next((w["sample"] for w in windows if w.get("sample")), ""),
+        "errors_by_kind_by_window": [w.get("errors_by_kind", {}) for w in windows],
+        "error_samples": {kind: text for w in windows for kind, text in w.get("error_samples", {}).items()},
         "goal_met": errors == 0 and bool(growth) and max(growth.values()) <= 10.0,
         "load_avg_end": [round(x, 2) for x in os.getloadavg()],
     }

@@ -7,6 +7,10 @@
 
 Pages under ``docs/`` that the nav in ``mkdocs.yml`` does not list are added under "More" (so a new page never
 breaks the strict build, and never goes missing from the site).
+
+Mermaid ships with the site: ``javascripts/mermaid.min.js`` is copied from the dashboard's npm packages
+(``dashboard/node_modules/mermaid``, pinned in its package.json), so the diagrams render offline and no page loads
+anything from a CDN.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 OPENAPI = ROOT / "dashboard" / "src" / "api" / "openapi.json"
+MERMAID_JS = ROOT / "dashboard" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+#: Where the site serves it; mkdocs.yml lists it under extra_javascript, which Material's loader finds already
+#: loaded (a global ``mermaid``) instead of fetching it from unpkg.
+MERMAID_URI = "javascripts/mermaid.min.js"
 GENERATED_NOTE = "<!-- Generated at build time by docs/hooks.py: do not edit. -->\n\n"
 ROLE_ORDER = ("admin", "manager", "agent", "viewer")
 
@@ -66,7 +74,7 @@ def on_config(config: Any) -> Any:
                      if p.relative_to(DOCS).as_posix() not in listed)
     sections = {next(iter(item)): item[next(iter(item))] for item in nav
                 if isinstance(item, dict) and len(item) == 1 and isinstance(next(iter(item.values())), list)}
-    more = []
+    more: list[dict[str, str]] = []
     for page in missing:
         section = sections.get(PLACEMENT.get(page, ""))
         (section if section is not None else more).append({_title(DOCS / page): page})
@@ -97,7 +105,7 @@ def _postgres_dialect() -> Any:
     if _DIALECT is None:
         from sqlalchemy.dialects import postgresql
 
-        _DIALECT = postgresql.dialect()
+        _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
     return _DIALECT
 
 
@@ -360,7 +368,17 @@ def on_files(files: Any, config: Any) -> Any:
         sys.path.insert(0, str(ROOT / "src"))
     for uri, generate in GENERATORS.items():
         files.append(File.generated(config, uri, content=generate()))
+    files.append(File.generated(config, MERMAID_URI, abs_src_path=str(_mermaid_js())))
     return files
+
+
+def _mermaid_js() -> Path:
+    if not MERMAID_JS.is_file():
+        from mkdocs.exceptions import PluginError
+
+        raise PluginError(f"{MERMAID_JS.relative_to(ROOT)} is missing: the docs ship Mermaid from the dashboard's "
+                          "npm packages, run `npm ci` in dashboard/ first")
+    return MERMAID_JS
 
 
 def write_all(target: Path = DOCS) -> None:

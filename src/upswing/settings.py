@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections kept per API worker process")
     db_pool_max_overflow: int = Field(default=20, ge=0, le=500, description="Extra connections under load")
     db_pool_timeout_seconds: float = Field(default=10, gt=0, description="Wait for a connection, then answer 503")
+    http_keepalive_seconds: int = Field(default=75, ge=1, le=3600, description=(
+        "`upswing serve`: how long an idle keep-alive connection stays open. Longer than any client's or proxy's "
+        "own idle timeout (httpx 5 s, nginx 60 s), so the client closes first: with equal timeouts a request sent "
+        "as the server closes the connection is reset"))
     api_statement_timeout_ms: int = Field(default=10_000, ge=100,
                                           description="An API query running longer is cancelled")
     # Managed PostgreSQL behind a pooler (docs/deployment.md, "Supabase"): a transaction pooler hands each
@@ -114,7 +118,11 @@ class Settings(BaseSettings):
         "/readyz: how long the broker ping may take (Celery runner only)"))
     readiness_broker_cache_seconds: float = Field(default=5, ge=0, le=300, description=(
         "/readyz: reuse the broker ping's answer this long"))
-    task_poll_seconds: float = Field(default=2.0, gt=0, description="Embedded runner: how often it looks")
+    task_poll_seconds: float = Field(default=0.5, gt=0, description=(
+        "Embedded runner: how often it looks for runs queued by another process (its own process wakes it at "
+        "once)"))
+    task_threads: int = Field(default=2, ge=1, le=16, description=(
+        "Embedded runner: tasks run at once in the process (one can send alerts while another evaluates)"))
     task_modules: list[str] = Field(default_factory=list, description="Extra modules that declare tasks")
     event_retention_days: int = Field(default=30, ge=1, description="Keep delivered outbox events this long")
     idempotency_retention_hours: int = Field(default=24, ge=1, description=(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -34,4 +35,17 @@ def flaky(label: str, failures: int) -> None:
                      entity_id=f"{label}:attempt")
     if effects(f"{label}:attempt") <= failures:
         raise RuntimeError(f"planned failure of {label}")
+    record(label)
+
+
+@task("test.slow")
+def slow(label: str) -> None:
+    """A monitoring-like run that takes a while."""
+    time.sleep(0.3)
+    record(label)
+
+
+@task("test.urgent", realtime=True)
+def urgent(label: str) -> None:
+    """A realtime run (like sending alerts): its own Celery queue."""
     record(label)

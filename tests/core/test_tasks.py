@@ -3,6 +3,7 @@ idempotency key, retried with backoff, durable across a restart, and scheduled o
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -151,7 +152,38 @@ def test_runner_thread_is_woken_by_the_commit(settings_database: sessionmaker[Se
         assert test_tasks.effects("woken") == 1
     finally:
         runner.stop()
-    assert not any(t.name == "upswing-tasks" and t.is_alive() for t in threading.enumerate())
+    assert not any(t.name.startswith("upswing-tasks") and t.is_alive() for t in threading.enumerate())
+
+
+def test_runner_threads_run_different_tasks_at_once_never_one_task_twice(
+        settings_database: sessionmaker[Session], test_tasks: ModuleType) -> None:
+    """Two threads: a quick run is not held up behind a row of slow ones (it runs beside them), and two runs of
+    one task never overlap (a second sender beside the first would only split the same queue)."""
+    with settings_database() as session:
+        for n in range(3):
+            enqueue(session, "test.slow", f"slow-{n}", key=f"k-slow-{n}")
+        session.commit()
+    with settings_database() as session:
+        enqueue(session, "test.record", "quick", key="k-quick")
+        session.commit()
+    runner = EmbeddedRunner(factory=settings_database, poll_seconds=0.1, with_schedule=False, threads=2).start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not all(
+                test_tasks.effects(label) == 1 for label in ("slow-0", "slow-1", "slow-2", "quick")):
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+    done = {run.idempotency_key: run for run in runs(settings_database)}
+    assert all(run.status == "done" for run in done.values()), {k: r.status for k, r in done.items()}
+    slow = sorted((done[f"k-slow-{n}"] for n in range(3)), key=lambda run: run.started_at or datetime.min)
+    for earlier, later in itertools.pairwise(slow):
+        assert earlier.finished_at is not None and later.started_at is not None
+        assert earlier.finished_at <= later.started_at  # one test.slow at a time
+    quick = done["k-quick"]
+    assert quick.finished_at is not None and slow[-1].finished_at is not None
+    assert quick.finished_at < slow[1].started_at  # beside the first slow run, not after the row of them
+    assert not any(t.name.startswith("upswing-tasks") and t.is_alive() for t in threading.enumerate())
 
 
 def test_schedules_enqueue_once_per_period(settings_database: sessionmaker[Session]) -> None:

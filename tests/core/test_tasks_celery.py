@@ -72,7 +72,7 @@ def celery_worker(request: pytest.FixtureRequest, fresh_database_url: Callable[[
         log.close()
         import redis
 
-        redis.Redis.from_url(REDIS_URL).delete(queue)
+        redis.Redis.from_url(REDIS_URL).delete(queue, f"{queue}.realtime")
         get_engine().dispose()
         get_settings.cache_clear()
         get_celery_app.cache_clear()
@@ -115,7 +115,7 @@ def test_celery_worker_executes_committed_runs_once(celery_worker: sessionmaker[
     assert test_tasks.effects("via-celery") == 1
 
     # A duplicate message for the finished run (a redelivery) changes nothing.
-    tasks.dispatch([run_id])
+    tasks.dispatch([(run_id, "test.record")])
     # The flaky task failed once and was sent back with a countdown; the worker ran it again.
     assert wait_for(lambda: (run := run_status(factory, "celery-flaky")) is not None and run.status == "done")
     flaky = run_status(factory, "celery-flaky")
@@ -151,3 +151,57 @@ def test_scheduler_resends_runs_whose_message_was_lost(celery_worker: sessionmak
     assert monitor is not None
     assert wait_for(lambda: (run := run_status(factory, monitor.idempotency_key)) is not None
                     and run.status == "done")
+
+
+def test_a_realtime_run_does_not_wait_behind_the_backlog(celery_worker: sessionmaker[Session]) -> None:
+    """Alerts have a queue of their own that the worker reads beside the main one: a realtime run queued behind
+    a backlog of slow runs is executed within a run or two, not after the whole backlog."""
+    factory = celery_worker
+    settings = get_settings()
+    assert tasks.queue_for("test.urgent", settings) == f"{settings.celery_queue}.realtime"
+    assert tasks.queue_for("alerts.send", settings) == f"{settings.celery_queue}.realtime"
+    assert tasks.queue_for("events.deliver", settings) == f"{settings.celery_queue}.realtime"
+    assert tasks.queue_for("test.slow", settings) == settings.celery_queue
+    assert tasks.queue_for("source.run", settings) == settings.celery_queue
+    with factory() as session:
+        for n in range(12):
+            enqueue(session, "test.slow", f"backlog-{n}", key=f"celery-backlog-{n}")
+        session.commit()
+    time.sleep(0.2)
+    with factory() as session:
+        enqueue(session, "test.urgent", "urgent", key="celery-urgent")
+        session.commit()
+
+    assert wait_for(lambda: (run := run_status(factory, "celery-urgent")) is not None and run.status == "done")
+    assert wait_for(lambda: all((run := run_status(factory, f"celery-backlog-{n}")) is not None
+                                and run.status == "done" for n in range(12)))
+    urgent = run_status(factory, "celery-urgent")
+    assert urgent is not None and urgent.finished_at is not None
+    before = [n for n in range(12) if (run := run_status(factory, f"celery-backlog-{n}")) is not None
+              and run.finished_at is not None and run.finished_at < urgent.finished_at]
+    assert len(before) <= 4, f"{len(before)} of 12 backlog runs finished before the realtime run"
+
+
+def _probe(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True, timeout=90,  # noqa: S603
+                          check=False)
+
+
+def test_the_deployed_liveness_probes_ping_the_worker(celery_worker: sessionmaker[Session]) -> None:
+    """The worker's health checks, exactly as deploy/ writes them (compose and Kubernetes), answer 0 against a
+    running ``upswing worker`` and fail when no worker of that name answers (a hung or dead one is restarted)."""
+    import yaml
+
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    compose = yaml.safe_load((deploy / "docker-compose.yml").read_text(encoding="utf-8"))
+    kind, compose_command = compose["services"]["worker"]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    worker = next(doc for doc in yaml.safe_load_all((deploy / "k8s" / "worker.yaml").read_text(encoding="utf-8"))
+                  if doc and doc.get("kind") == "Deployment")
+    shell, flag, k8s_command = worker["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["exec"]["command"]
+    assert (shell, flag) == ("sh", "-c")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "PYTHONPATH": os.pathsep.join(p for p in (str(TESTS_DIR), os.environ.get("PYTHONPATH")) if p)}
+    for command in (compose_command.replace("$$", "$"), k8s_command):  # $$: compose's escape for a literal $
+        assert wait_for(lambda c=command: _probe(c, env).returncode == 0, 60), _probe(command, env).stderr[-2000:]
+    assert _probe(k8s_command, {**env, "UPSWING_CELERY_QUEUE": "no-such-worker"}).returncode != 0

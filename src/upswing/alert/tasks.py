@@ -28,7 +28,7 @@ def evaluate(session: Session, events: Sequence[Event]) -> None:
 
 
 @tasks.scheduled(every=timedelta(seconds=30))
-@tasks.task(service.SEND_TASK, max_attempts=1, lease=timedelta(minutes=10))
+@tasks.task(service.SEND_TASK, max_attempts=1, lease=timedelta(minutes=10), realtime=True)
 def send() -> int:
     """Send due e-mail and webhook deliveries (enqueued after each commit that made some, and every 30 s for
     retries and the end of quiet hours)."""

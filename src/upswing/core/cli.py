@@ -61,7 +61,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
         # The access log goes through the same PII filter as every other log line (core/logging.py).
         uvicorn.run("upswing.app:create_served_app", factory=True, host=host, port=port, reload=reload,
                     workers=None if reload else workers, log_level=settings.log_level.lower(),
-                    log_config=uvicorn_log_config())
+                    log_config=uvicorn_log_config(), timeout_keep_alive=settings.http_keepalive_seconds)
     finally:
         if runner is not None:
             runner.stop()

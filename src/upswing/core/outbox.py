@@ -391,7 +391,7 @@ DELIVER_TASK = "events.deliver"
 
 
 @tasks.scheduled(every=timedelta(seconds=30))
-@tasks.task(DELIVER_TASK, max_attempts=1, lease=timedelta(minutes=10))
+@tasks.task(DELIVER_TASK, max_attempts=1, lease=timedelta(minutes=10), realtime=True)
 def deliver_task() -> int:
     """Deliver pending events to their consumers (enqueued after each commit that emitted events, and every
     30 s so that nothing waits on a lost message). One batch per consumer per run, then a follow-up run is queued:

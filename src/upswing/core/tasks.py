@@ -31,7 +31,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -48,7 +48,7 @@ from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, read_session,
 from upswing.core.logging import get_logger
 from upswing.core.metrics import TASK_DURATION, TASK_RUNS, Sample, declare_gauge
 from upswing.core.request_id import REQUEST_ID_KWARG, bound_request_id, current_request_id
-from upswing.settings import get_settings
+from upswing.settings import Settings, get_settings
 
 log = get_logger(__name__)
 P = ParamSpec("P")
@@ -105,6 +105,9 @@ class Task(Generic[P, R]):
     max_attempts: int = 3
     retry_delay: timedelta = timedelta(seconds=30)  # doubled after each failed attempt
     lease: timedelta = timedelta(minutes=30)  # a claim older than this belongs to a dead worker
+    #: Seconds matter (alerts): on the Celery runner it has a queue of its own (``realtime_queue``), which every
+    #: worker reads beside the main one, so it never waits behind a backlog of monitoring runs.
+    realtime: bool = False
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the task here and now (tests, CLI): the same code the runners execute."""
@@ -136,11 +139,12 @@ _SCHEDULES: list[Schedule] = []
 
 
 def task(name: str, *, max_attempts: int = 3, retry_delay: timedelta = timedelta(seconds=30),
-         lease: timedelta = timedelta(minutes=30)) -> Callable[[Callable[P, R]], Task[P, R]]:
+         lease: timedelta = timedelta(minutes=30), realtime: bool = False) -> Callable[[Callable[P, R]], Task[P, R]]:
     """Register a function as the task ``name`` (``domain.verb``)."""
 
     def register(fn: Callable[P, R]) -> Task[P, R]:
-        declared = Task(name, fn, max_attempts=max_attempts, retry_delay=retry_delay, lease=lease)
+        declared = Task(name, fn, max_attempts=max_attempts, retry_delay=retry_delay, lease=lease,
+                        realtime=realtime)
         existing = _TASKS.get(name)
         if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"two tasks share the name {name!r}")
@@ -215,12 +219,12 @@ def enqueue(session: Session, name: str, *args: Any, key: str, run_after: dateti
             session.add(run)
     except IntegrityError:
         return None
-    _after_commit(session).append(run.id)
+    _after_commit(session).append((run.id, name))
     return run.id
 
 
-def _after_commit(session: Session) -> list[uuid.UUID]:
-    pending: list[uuid.UUID] | None = session.info.get(_PENDING)
+def _after_commit(session: Session) -> list[tuple[uuid.UUID, str]]:
+    pending: list[tuple[uuid.UUID, str]] | None = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = []
         event.listen(session, "after_commit", _dispatch_pending)
@@ -229,10 +233,10 @@ def _after_commit(session: Session) -> list[uuid.UUID]:
 
 
 def _dispatch_pending(session: Session) -> None:
-    pending: list[uuid.UUID] = session.info.get(_PENDING, [])
+    pending: list[tuple[uuid.UUID, str]] = session.info.get(_PENDING, [])
     if pending:
-        run_ids, pending[:] = list(pending), []
-        dispatch(run_ids)
+        runs, pending[:] = list(pending), []
+        dispatch(runs)
 
 
 def _forget_pending(session: Session) -> None:
@@ -246,7 +250,7 @@ _WAKE = threading.Event()
 def _execute_from_celery(run_id: str, hostname: str) -> str:
     outcome = execute(uuid.UUID(run_id), worker=worker_name(f"celery:{hostname}"))
     if outcome.status == "retry":
-        dispatch([uuid.UUID(run_id)], countdown=outcome.retry_in)
+        dispatch([(uuid.UUID(run_id), outcome.task)], countdown=outcome.retry_in)
     return outcome.status
 
 
@@ -256,18 +260,40 @@ def get_celery_app() -> Celery:
     return create_celery_app(get_settings(), _execute_from_celery)
 
 
-def dispatch(run_ids: Iterable[uuid.UUID], *, countdown: float | None = None) -> None:
-    """Tell the configured runner about committed runs. Losing this message loses nothing: the embedded
-    runner polls the table and ``upswing scheduler`` re-sends queued Celery runs."""
-    run_ids = list(run_ids)
-    if get_settings().task_runner == "celery":
-        settings = get_settings()
-        try:
-            app = get_celery_app()
-            for run_id in run_ids:
-                app.send_task(EXECUTE_TASK, args=[str(run_id)], queue=settings.celery_queue, countdown=countdown)
-        except Exception as exc:  # broker down: the rows stay queued for the scheduler's sweep
-            log.warning("tasks.dispatch_failed", runs=len(run_ids), error=str(exc))
+def realtime_queue(settings: Settings) -> str:
+    """The Celery queue of realtime tasks (alerts): the main queue's name + ``.realtime``."""
+    return f"{settings.celery_queue}.realtime"
+
+
+def worker_queues(settings: Settings) -> list[str]:
+    """The queues a worker reads when none is named: the realtime one and the main one (Celery takes from them
+    in turn, so a realtime run waits for at most the run a worker has in hand)."""
+    return [realtime_queue(settings), settings.celery_queue]
+
+
+def queue_for(name: str, settings: Settings) -> str:
+    declared = _TASKS.get(name)
+    if declared is None:
+        load_task_modules()
+        declared = _TASKS.get(name)
+    return realtime_queue(settings) if declared is not None and declared.realtime else settings.celery_queue
+
+
+def dispatch(runs: Iterable[tuple[uuid.UUID, str]], *, countdown: float | None = None) -> None:
+    """Tell the configured runner about committed runs (id, task name). Losing this message loses nothing: the
+    embedded runner polls the table and ``upswing scheduler`` re-sends queued Celery runs."""
+    runs = list(runs)
+    settings = get_settings()
+    if settings.task_runner == "celery":
+        app = get_celery_app()
+        failed, error = 0, ""
+        for run_id, name in runs:  # one failed send must not drop the rest of the list
+            try:
+                app.send_task(EXECUTE_TASK, args=[str(run_id)], queue=queue_for(name, settings), countdown=countdown)
+            except Exception as exc:  # broker down: the rows stay queued for the scheduler's sweep
+                failed, error = failed + 1, f"{type(exc).__name__}: {exc}"
+        if failed:
+            log.warning("tasks.dispatch_failed", runs=len(runs), failed=failed, error=error[:300])
         return
     _WAKE.set()
 
@@ -281,6 +307,7 @@ class Outcome:
     status: str  # done | retry | failed | skipped (another worker has it, or it is finished)
     retry_in: float | None = None
     error: str | None = None
+    task: str = ""  # the run's task name (once the run was claimed)
 
 
 def worker_name(kind: str) -> str:
@@ -319,7 +346,7 @@ def execute(run_id: uuid.UUID, *, worker: str, factory: sessionmaker[Session] | 
         if declared is None:
             TASK_RUNS.labels(name, "failed").inc()
             return _finish(factory, run_id, worker, TaskStatus.FAILED, error=f"no task {name!r} is registered")
-        return _run(factory, declared, run_id, worker, args, kwargs, attempts, max_attempts)
+        return replace(_run(factory, declared, run_id, worker, args, kwargs, attempts, max_attempts), task=name)
 
 
 def _run(factory: sessionmaker[Session], declared: Task[Any, Any], run_id: uuid.UUID, worker: str,
@@ -368,10 +395,12 @@ def _finish(factory: sessionmaker[Session], run_id: uuid.UUID, worker: str, stat
     return Outcome(label, retry_in=retry_in, error=error)
 
 
-def next_claimable(session: Session, now: datetime | None = None, *, limit: int = 20) -> list[uuid.UUID]:
+def next_claimable(session: Session, now: datetime | None = None, *, limit: int = 20) -> list[tuple[uuid.UUID, str]]:
+    """The next runs a worker may claim, oldest due first, as (id, task name)."""
     now = now or utcnow()
-    return list(session.scalars(select(TaskRun.id).where(_claimable(now))
-                                .order_by(TaskRun.run_after, TaskRun.created_at).limit(limit)))
+    return [(run_id, name) for run_id, name in session.execute(
+        select(TaskRun.id, TaskRun.name).where(_claimable(now))
+        .order_by(TaskRun.run_after, TaskRun.created_at).limit(limit))]
 
 
 def enqueue_schedules(session: Session, now: datetime | None = None) -> list[uuid.UUID]:
@@ -385,10 +414,12 @@ def enqueue_schedules(session: Session, now: datetime | None = None) -> list[uui
     return created
 
 
-def stale_queued(session: Session, older_than: timedelta, now: datetime | None = None) -> list[uuid.UUID]:
-    """Queued runs that are due but were handed out a while ago (a Celery message lost with a broker)."""
+def stale_queued(session: Session, older_than: timedelta, now: datetime | None = None) -> list[tuple[uuid.UUID, str]]:
+    """Queued runs (id, task name) that are due but were handed out a while ago (a Celery message lost with a
+    broker)."""
     now = now or utcnow()
-    return list(session.scalars(select(TaskRun.id).where(_claimable(now), TaskRun.run_after <= now - older_than)))
+    return [(run_id, name) for run_id, name in session.execute(
+        select(TaskRun.id, TaskRun.name).where(_claimable(now), TaskRun.run_after <= now - older_than))]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -420,9 +451,10 @@ def queue_gauges(session: Session) -> list[Sample]:
                        max((now - oldest_at).total_seconds(), 0.0) if oldest_at else 0.0)]
     settings = get_settings()
     if settings.task_runner == "celery":
-        length = celery_queue_length(settings.celery_broker_url, settings.celery_queue)
-        if length is not None:
-            samples.append(Sample("upswing_celery_queue_length", float(length), {"queue": settings.celery_queue}))
+        for queue in worker_queues(settings):
+            length = celery_queue_length(settings.celery_broker_url, queue)
+            if length is not None:
+                samples.append(Sample("upswing_celery_queue_length", float(length), {"queue": queue}))
     return samples
 
 
@@ -464,21 +496,33 @@ def purge_finished(done_days: int = 30, failed_days: int = 90) -> int:
 
 class EmbeddedRunner:
     """Runs queued tasks in this process, reading the durable table (so nothing queued is lost on restart),
-    and enqueues scheduled work when ``with_schedule`` is on."""
+    and enqueues scheduled work when ``with_schedule`` is on.
+
+    ``threads`` (``UPSWING_TASK_THREADS``) runs that many tasks at once, like a Celery worker's concurrency:
+    while one thread waits on a provider (sending alerts), another evaluates the next signals. Every run is
+    claimed in the table, so two threads never run the same one, and they never run two runs of one task at
+    once: a second ``alerts.send`` or ``events.deliver`` beside the first would only split the same queue between
+    them, while the other thread is better spent on the next kind of work. Only the first thread enqueues
+    schedules."""
 
     def __init__(self, *, factory: sessionmaker[Session] | None = None, poll_seconds: float | None = None,
-                 with_schedule: bool = True) -> None:
+                 with_schedule: bool = True, threads: int | None = None) -> None:
+        settings = get_settings()
         self.factory = factory or session_factory()
-        self.poll_seconds = poll_seconds if poll_seconds is not None else get_settings().task_poll_seconds
+        self.poll_seconds = poll_seconds if poll_seconds is not None else settings.task_poll_seconds
         self.with_schedule = with_schedule
+        self.threads = threads if threads is not None else settings.task_threads
         self.worker = worker_name("embedded")
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._running: set[str] = set()  # task names a thread of this runner is executing now
+        self._running_lock = threading.Lock()
         self._next_tick = utcnow()
 
-    def run_pending(self, *, max_runs: int | None = None) -> list[Outcome]:
+    def run_pending(self, *, max_runs: int | None = None, worker: str | None = None) -> list[Outcome]:
         """Execute every run that is due now (tests and one-shot use); returns their outcomes."""
         load_task_modules()
+        worker = worker or self.worker
         outcomes: list[Outcome] = []
         while not self._stop.is_set():
             with read_session(self.factory) as session:
@@ -486,8 +530,16 @@ class EmbeddedRunner:
             if not candidates:
                 break
             executed = 0
-            for run_id in candidates:
-                outcome = execute(run_id, worker=self.worker, factory=self.factory)
+            for run_id, name in candidates:
+                with self._running_lock:
+                    if name in self._running:
+                        continue  # another thread of this runner is on it
+                    self._running.add(name)
+                try:
+                    outcome = execute(run_id, worker=worker, factory=self.factory)
+                finally:
+                    with self._running_lock:
+                        self._running.discard(name)
                 if outcome.status != "skipped":
                     outcomes.append(outcome)
                     executed += 1
@@ -503,27 +555,47 @@ class EmbeddedRunner:
                 enqueue_schedules(session)
             self._next_tick = utcnow() + timedelta(seconds=max(self.poll_seconds, 5.0))
 
-    def run_forever(self) -> None:
-        log.info("tasks.embedded_runner_started", worker=self.worker, schedule=self.with_schedule)
+    def _loop(self, *, schedules: bool) -> None:
+        worker = worker_name("embedded")
+        log.info("tasks.embedded_runner_started", worker=worker, schedule=schedules and self.with_schedule)
         while not self._stop.is_set():
             try:
-                self.tick()
-                ran = self.run_pending()
+                if schedules:
+                    self.tick()
+                ran = self.run_pending(worker=worker)
             except Exception as exc:  # a database hiccup must not kill the runner thread
                 log.error("tasks.embedded_runner_error", error=f"{type(exc).__name__}: {exc}")
                 ran = []
             if not ran:
                 _WAKE.wait(self.poll_seconds)
                 _WAKE.clear()
-        log.info("tasks.embedded_runner_stopped", worker=self.worker)
+        log.info("tasks.embedded_runner_stopped", worker=worker)
+
+    def run_forever(self) -> None:
+        """Run in the foreground until ``stop`` (or Ctrl-C): this thread and ``threads - 1`` more."""
+        extra = [self._thread_for(n) for n in range(1, self.threads)]
+        for thread in extra:
+            thread.start()
+        self._threads.extend(extra)
+        try:
+            self._loop(schedules=True)
+        finally:
+            self.stop()
+
+    def _thread_for(self, number: int) -> threading.Thread:
+        return threading.Thread(target=self._loop, kwargs={"schedules": number == 0},
+                                name=f"upswing-tasks-{number + 1}", daemon=True)
 
     def start(self) -> EmbeddedRunner:
-        self._thread = threading.Thread(target=self.run_forever, name="upswing-tasks", daemon=True)
-        self._thread.start()
+        self._threads = [self._thread_for(n) for n in range(self.threads)]
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         _WAKE.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))

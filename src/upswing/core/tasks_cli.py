@@ -19,7 +19,8 @@ def worker_command(
     embedded: bool = typer.Option(False, "--embedded", help="Run tasks in this process from the database "
                                                             "(no Redis); also enqueues scheduled work"),
     once: bool = typer.Option(False, "--once", help="With --embedded: run what is due now, then exit"),
-    queue: str | None = typer.Option(None, help="Celery queue (default: UPSWING_CELERY_QUEUE)"),
+    queue: str | None = typer.Option(None, help="Celery queues to read, comma-separated (default: "
+                                     "UPSWING_CELERY_QUEUE and its .realtime queue)"),
     concurrency: int = typer.Option(1, min=1, help="Celery worker processes"),
     pool: str = typer.Option("prefork", help="Celery pool: prefork, solo or threads"),
     loglevel: str = typer.Option("INFO", help="Celery log level"),
@@ -54,7 +55,8 @@ def worker_command(
     if settings.task_runner != "celery":
         console.print("[yellow]UPSWING_TASK_RUNNER is not 'celery': runs enqueued by the app go to the embedded "
                       "runner, not to this worker (set UPSWING_TASK_RUNNER=celery, or use --embedded)[/]")
-    tasks.get_celery_app().worker_main(["worker", "--queues", queue or settings.celery_queue,
+    queues = queue or ",".join(tasks.worker_queues(settings))
+    tasks.get_celery_app().worker_main(["worker", "--queues", queues,
                                   "--concurrency", str(concurrency), "--pool", pool, "--loglevel", loglevel,
                                   "--hostname", f"upswing@%h-{queue or settings.celery_queue}"])
 
