@@ -236,3 +236,18 @@ def test_worker_embedded_once_runs_what_is_due(cli: Callable[..., object]) -> No
     assert "task run(s): done" in result.output  # type: ignore[attr-defined]  # this period's schedules
     again = cli("worker", "--embedded", "--once")
     assert "0 task run(s)" in again.output  # type: ignore[attr-defined]
+
+
+def test_the_scheduler_resends_a_stale_run_once_per_interval() -> None:
+    """A run still queued after its re-send waits behind a long queue: it is sent again only after another
+    interval, not at every look (which filled a 100k-lead cycle's queue with 22,000 repeats)."""
+    import uuid
+
+    first, second = (uuid.uuid4(), "source.run"), (uuid.uuid4(), "alerts.send")
+    resends = tasks.Resends(every=300)
+    assert resends.due([first], now=1000) == [first]
+    assert resends.due([first, second], now=1005) == [second]  # first was re-sent 5 s ago
+    assert resends.due([first, second], now=1299) == []
+    assert resends.due([first, second], now=1300) == [first]
+    assert resends.due([second], now=1305) == [second]  # first ran: forgotten
+    assert resends.due([first], now=1306) == [first]  # queued again later (a retry): a new run of re-sends

@@ -2,8 +2,9 @@
 (``javascripts/mermaid.min.js``, from the dashboard's npm packages), offline: a headless Chromium that may reach
 nothing but loopback renders them, and no request leaves the machine.
 
-Builds the site into a temporary directory (``mkdocs build``, a few seconds); skipped only outside CI when the
-dashboard's npm packages (which hold Mermaid) are not installed, or when Debian's chromium or Playwright is missing.
+Builds the site into a temporary directory (``mkdocs build``, a few seconds). Outside CI it is skipped when the
+dashboard's npm packages (which hold Mermaid), Debian's chromium or Playwright for Python are missing; in CI
+(``CI`` set) that is a failure.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import pytest
@@ -34,10 +35,17 @@ ALL_DRAWN = ("() => { const diagrams = [...document.querySelectorAll('.mermaid')
 MERMAID = ROOT / "dashboard" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
 
 
+def _missing(what: str) -> NoReturn:
+    """CI has everything this needs (.ci/run installs it): there a missing piece is a failure, not a skip."""
+    if os.environ.get("CI"):
+        pytest.fail(what)
+    pytest.skip(what)
+
+
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not MERMAID.is_file() and not os.environ.get("CI"):
-        pytest.skip("the dashboard's npm packages are not installed (cd dashboard && npm ci)")
+    if not MERMAID.is_file():
+        _missing("the dashboard's npm packages are not installed (cd dashboard && npm ci)")
     site = tmp_path_factory.mktemp("site")
     build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(site)],  # noqa: S603
                            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
@@ -78,9 +86,12 @@ def test_pages_with_diagrams_load_the_shipped_mermaid(built_site: Path) -> None:
 
 
 def test_diagrams_render_offline_in_chromium(built_site: Path, site_url: str) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _missing("Playwright for Python is not installed (pip install -e '.[dev]')")
     if not CHROMIUM.is_file():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+        _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
     # The smallest page with a diagram: the same loader on every page, and a few diagrams render in about a second.
     page_path = min(_pages_with_diagrams(built_site), key=lambda path: path.stat().st_size)
     url = f"{site_url}/{page_path.relative_to(built_site).as_posix()}"

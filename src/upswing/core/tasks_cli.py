@@ -75,11 +75,12 @@ def scheduler_command(
     tasks.load_task_modules()
     for schedule in tasks.schedules():
         console.print(f"schedule: {schedule.task_name} every {schedule.every}")
+    resends = tasks.Resends(resend_after)
     while True:
         try:
             with transaction() as session:
                 created = tasks.enqueue_schedules(session)
-                stale = tasks.stale_queued(session, timedelta(seconds=resend_after))
+                stale = resends.due(tasks.stale_queued(session, timedelta(seconds=resend_after)), time.monotonic())
         except Exception as exc:  # the database restarting (or failing over) must not stop the schedule
             if once:
                 raise
