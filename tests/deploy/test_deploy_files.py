@@ -94,6 +94,8 @@ def test_compose_runs_every_part(compose: dict[str, Any]) -> None:
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert _environment(services[name])["UPSWING_TASK_RUNNER"] == "celery"
     assert services["migrate"]["restart"] == "no"
+    server = " ".join(services["postgres"]["command"])  # sized for a book, not the image's laptop defaults
+    assert "shared_buffers=" in server and "max_wal_size=" in server
 
 
 def test_compose_health_checks_and_restarts(compose: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from factories import make_lead, make_signal, make_team, make_user
@@ -112,6 +112,33 @@ def test_dedupe_key_depends_on_lead_type_and_identity(db_session: Session) -> No
     key = service.dedupe_key(lead.id, _event())
     assert key == service.dedupe_key(lead.id, _event(confidence=0.1))
     assert key != service.dedupe_key(lead.id, _event(identity="other|analyst"))
+
+
+def test_a_retyped_signal_still_absorbs_sightings_of_its_first_key(db_session: Session) -> None:
+    # A correction changes a signal's type but not its dedupe key: the next sighting of the first type must
+    # join it (the loader only loads the sightings' types, so it looks such keys up apart), never fail on
+    # the key's uniqueness or make a second signal.
+    lead = make_lead(db_session)
+    signal_id = make_signal(db_session, lead, identity="acme|analyst")
+    db_session.execute(update(Signal).where(Signal.id == signal_id).values(type=SignalType.PROMOTION.value))
+    result = service.upsert_events(db_session, [_profile(db_session, lead, _event())])
+    assert (result.created, result.merged) == (0, 1)
+    assert [(s.id, s.type) for s in _signals(db_session)] == [(signal_id, SignalType.PROMOTION.value)]
+
+
+def test_new_signals_score_the_outcomes_of_the_leads_other_types(db_session: Session) -> None:
+    manager = make_user(db_session, Role.MANAGER)
+    worked, fresh = make_lead(db_session), make_lead(db_session)
+    for lead in (worked, fresh):
+        make_signal(db_session, lead, SignalType.CERTIFICATION, identity="c|d")
+    certification = db_session.scalar(select(Signal.id).where(Signal.lead_id == worked.id))
+    assert certification is not None
+    service.record_action(db_session, certification, SignalAction.CALL, user=manager)
+    service.record_outcome(db_session, certification, SignalOutcome.PROMISE_TO_PAY, user=manager)
+    service.upsert_events(db_session, [_profile(db_session, lead, _event()) for lead in (worked, fresh)])
+    breakdown = dict(db_session.execute(select(Signal.lead_id, Signal.score_breakdown).where(
+        Signal.type == SignalType.NEW_EMPLOYMENT.value)).all())
+    assert breakdown[worked.id]["outcomes"] > breakdown[fresh.id]["outcomes"]
 
 
 def test_same_observation_twice_adds_no_evidence(db_session: Session) -> None:

@@ -144,21 +144,25 @@ def _consumer_names() -> tuple[str, ...]:
 
 
 def _outbox_lag(connection: Connection, max_lag_seconds: float) -> tuple[bool, str | None]:
-    """The age of the oldest pending receipt's event. Filtered by consumer name, so the receipts' (consumer,
-    status, …) index finds the pending ones without reading the done ones (millions, until purged)."""
+    """The age of the oldest pending receipt's event. One look-up per consumer: each is the first entry of the
+    receipts' (consumer, status, event_at) index, however long the backlog (an ``IN`` over the consumers would
+    read every pending receipt)."""
     receipts = outbox.OutboxReceipt
-    query = select(func.min(receipts.event_at)).where(receipts.status == outbox.ReceiptStatus.PENDING.value)
+    pending = receipts.status == outbox.ReceiptStatus.PENDING.value
     names = _consumer_names()
-    if names:
-        query = query.where(receipts.consumer.in_(names))
-    oldest = connection.execute(query).scalar()
+    queries = ([select(func.min(receipts.event_at)).where(receipts.consumer == name, pending) for name in names]
+               or [select(func.min(receipts.event_at)).where(pending)])
+    found = [at for at in (connection.execute(query).scalar() for query in queries) if at is not None]
+    oldest = min(found, key=_aware) if found else None
     if oldest is None:
         return True, "lag 0 s"
-    if oldest.tzinfo is None:  # SQLite hands back naive UTC
-        oldest = oldest.replace(tzinfo=UTC)
-    lag = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+    lag = max(0.0, (datetime.now(UTC) - _aware(oldest)).total_seconds())
     detail = f"lag {lag:.0f} s (limit {max_lag_seconds:.0f} s)"
     return lag <= max_lag_seconds, detail
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
 
 
 # --------------------------------------------------------------------------------------------------

@@ -86,7 +86,8 @@ class OutboxReceipt(Base):
 
     __tablename__ = "outbox_receipts"
     __table_args__ = (
-        Index("ix_outbox_receipts_consumer_status_run_after", "consumer", "status", "run_after"),
+        # In the order a claim takes them (oldest event first) and readiness reads the oldest pending one.
+        Index("ix_outbox_receipts_consumer_status_event_at", "consumer", "status", "event_at", "event_id"),
     )
 
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outbox_events.id", ondelete="CASCADE"),

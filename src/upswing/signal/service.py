@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Integer, Table, Uuid, literal, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Integer, Table, Uuid, and_, literal, or_, select, true, tuple_, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from upswing.account.models import Role, Team, User
@@ -207,7 +207,9 @@ def upsert_events(session: Session, sightings: Sequence[SightedEvent], *, window
     config = config or scoring_config(settings)
     now = now or utcnow()
 
-    facts, by_key, by_lead_type = _load_targets(session, {s.lead_id for s in sightings})
+    facts, by_key, by_lead_type = _load_targets(
+        session, {s.lead_id for s in sightings}, types={s.event.type.value for s in sightings},
+        keys={dedupe_key(s.lead_id, s.event) for s in sightings})
     origin = _observation_origins(session, [s for s in sightings if s.source is None or s.observed_at is None])
 
     evidence_rows: list[dict[str, Any]] = []
@@ -324,42 +326,56 @@ def _fill_missing(target: _Target, event: CandidateEvent) -> None:
                 target.filled[name] = value
 
 
-def _load_targets(session: Session, lead_ids: set[uuid.UUID]) -> tuple[
+def _load_targets(session: Session, lead_ids: set[uuid.UUID], *, types: set[str], keys: set[str]) -> tuple[
         dict[uuid.UUID, _LeadFacts], dict[str, _Target], defaultdict[tuple[uuid.UUID, str], list[_Target]]]:
+    """The batch's leads, and of their signals those a sighting could join and those whose outcome the score
+    reads: the signals of the sightings' types, those with an outcome, and (a second look-up, on the unique
+    index) any other holding a sighting's dedupe key, which a signal whose type was corrected keeps. A lead of
+    a big book holds signals of many types; loading only these keeps ingest fast at a million leads."""
     facts: dict[uuid.UUID, _LeadFacts] = {}
     by_key: dict[str, _Target] = {}
     by_lead_type: defaultdict[tuple[uuid.UUID, str], list[_Target]] = defaultdict(list)
+    columns = (Signal.id, Signal.lead_id, Signal.type, Signal.title, Signal.organization, Signal.effective_date,
+               Signal.detected_at, Signal.confidence, Signal.observation_ids, Signal.dedupe_key, Signal.outcome,
+               Signal.dismiss_reason)
+
+    def keep(row: Any) -> None:
+        lead = facts.get(row.lead_id)
+        if lead is None:
+            return  # a key's signal moved to a lead outside the batch (a merge): as before, not joined
+        outcome = _lead_outcome(row.outcome, row.dismiss_reason)
+        if outcome:
+            lead.outcomes[row.id] = outcome
+        target = _Target(id=row.id, lead_id=row.lead_id, type=row.type, title=row.title,
+                         organization=row.organization, effective_date=row.effective_date,
+                         detected_at=row.detected_at, confidence=row.confidence,
+                         observation_ids=list(row.observation_ids or []), new=False)
+        by_key[row.dedupe_key] = target
+        by_lead_type[(row.lead_id, row.type)].append(target)
+
+    joinable = or_(Signal.type.in_(types), Signal.outcome.is_not(None),
+                   Signal.dismiss_reason == DismissReason.WRONG_PERSON.value)
     for chunk in _chunked(list(lead_ids)):
         rows = session.execute(
             select(Lead.id.label("lid"), Lead.balance, Lead.days_delinquent, Lead.assignee_id.label("owner_id"),
                    Lead.team_id.label("owner_team_id"), Lead.holdout.label("lead_holdout"), Lead.review_state,
-                   Signal.id, Signal.type,
-                   Signal.title, Signal.organization, Signal.effective_date, Signal.detected_at, Signal.confidence,
-                   Signal.observation_ids, Signal.dedupe_key, Signal.outcome, Signal.dismiss_reason)
-            .outerjoin(Signal, Signal.lead_id == Lead.id)
+                   *columns)
+            .outerjoin(Signal, and_(Signal.lead_id == Lead.id, joinable))
             .where(Lead.id.in_(chunk))
         )
         for row in rows:
-            lead = facts.get(row.lid)
-            if lead is None:
+            if row.lid not in facts:
                 # A discovered prospect not (yet) approved is no one's work: its signals are held out too.
                 held = bool(row.lead_holdout) or row.review_state in HELD_REVIEW_STATES
-                lead = facts[row.lid] = _LeadFacts(row.balance, row.days_delinquent, row.owner_id,
-                                                   row.owner_team_id, held)
-            if row.id is None:
-                continue
-            outcome = _lead_outcome(row.outcome, row.dismiss_reason)
-            if outcome:
-                lead.outcomes[row.id] = outcome
-            target = _Target(id=row.id, lead_id=row.lid, type=row.type, title=row.title,
-                             organization=row.organization, effective_date=row.effective_date,
-                             detected_at=row.detected_at, confidence=row.confidence,
-                             observation_ids=list(row.observation_ids or []), new=False)
-            by_key[row.dedupe_key] = target
-            by_lead_type[(row.lid, row.type)].append(target)
+                facts[row.lid] = _LeadFacts(row.balance, row.days_delinquent, row.owner_id, row.owner_team_id, held)
+            if row.id is not None:
+                keep(row)
     missing = lead_ids - facts.keys()
     if missing:
         raise NotFoundError(f"no lead {sorted(map(str, missing))[0]}")
+    for chunk in _chunked(list(keys - by_key.keys())):
+        for keyed in session.execute(select(*columns).where(Signal.dedupe_key.in_(chunk))):
+            keep(keyed)
     return facts, by_key, by_lead_type
 
 
