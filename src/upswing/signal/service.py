@@ -207,16 +207,15 @@ def upsert_events(session: Session, sightings: Sequence[SightedEvent], *, window
     config = config or scoring_config(settings)
     now = now or utcnow()
 
+    keys = [dedupe_key(s.lead_id, s.event) for s in sightings]
     facts, by_key, by_lead_type = _load_targets(
-        session, {s.lead_id for s in sightings}, types={s.event.type.value for s in sightings},
-        keys={dedupe_key(s.lead_id, s.event) for s in sightings})
+        session, {s.lead_id for s in sightings}, types={s.event.type.value for s in sightings}, keys=set(keys))
     origin = _observation_origins(session, [s for s in sightings if s.source is None or s.observed_at is None])
 
     evidence_rows: list[dict[str, Any]] = []
     touched: dict[uuid.UUID, _Target] = {}
-    for sighting in sightings:
+    for sighting, key in zip(sightings, keys, strict=True):
         event = sighting.event
-        key = dedupe_key(sighting.lead_id, event)
         observation_id = str(sighting.observation_id)
         source, observed_at = sighting.source, sighting.observed_at
         if source is None or observed_at is None:
