@@ -205,3 +205,49 @@ def test_the_deployed_liveness_probes_ping_the_worker(celery_worker: sessionmake
     for command in (compose_command.replace("$$", "$"), k8s_command):  # $$: compose's escape for a literal $
         assert wait_for(lambda c=command: _probe(c, env).returncode == 0, 60), _probe(command, env).stderr[-2000:]
     assert _probe(k8s_command, {**env, "UPSWING_CELERY_QUEUE": "no-such-worker"}).returncode != 0
+
+
+def test_the_scheduler_reads_when_the_oldest_waiting_message_was_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``backlog_since`` reads the send time off the oldest message still in a task's Redis queue (what
+    ``Resends`` compares a stale run's last send with); an empty queue is ``inf``; what it cannot know is None."""
+    import math
+
+    import redis
+
+    from upswing.core.celery_app import EXECUTE_TASK
+
+    problem = _redis_problem()
+    if problem is not None:
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({problem}); the test needs it (CI has it)")
+    queue = f"upswing-test-{uuid.uuid4().hex[:12]}"
+    for name, value in {"UPSWING_TASK_RUNNER": "celery", "UPSWING_CELERY_BROKER_URL": REDIS_URL,
+                        "UPSWING_CELERY_QUEUE": queue, "UPSWING_TASK_MODULES": '["core.tasks_for_tests"]'}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    get_celery_app.cache_clear()
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        settings = get_settings()
+        waiting_since = tasks.backlog_since(settings)
+        assert waiting_since("test.slow") == math.inf  # nothing waits
+        before = time.time()
+        tasks.dispatch([(uuid.uuid4(), "test.slow")])
+        middle = time.time()
+        tasks.dispatch([(uuid.uuid4(), "test.slow")])
+        after = time.time()
+        first = waiting_since("test.slow")
+        assert first is not None and before <= first <= middle
+        assert waiting_since("test.urgent") == math.inf  # the realtime queue is another list, empty
+        client.rpop(queue)  # a worker takes the oldest: the next one is now the oldest waiting
+        second = waiting_since("test.slow")
+        assert second is not None and middle <= second <= after
+        client.rpop(queue)
+        get_celery_app().send_task(EXECUTE_TASK, args=[str(uuid.uuid4())], queue=queue)  # sent without the header
+        assert waiting_since("test.slow") is None
+        other_broker = settings.model_copy(update={"celery_broker_url": "amqp://guest:guest@127.0.0.1:5672//"})
+        assert tasks.backlog_since(other_broker)("test.slow") is None
+    finally:
+        client.delete(queue, f"{queue}.realtime")
+        client.close()
+        get_settings.cache_clear()
+        get_celery_app.cache_clear()

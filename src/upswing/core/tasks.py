@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import math
 import os
 import socket
 import threading
@@ -32,7 +33,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Generic, ParamSpec, TypeVar, cast
@@ -233,6 +234,10 @@ def _after_commit(session: Session) -> list[tuple[uuid.UUID, str]]:
 
 
 def _dispatch_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        # SQLAlchemy calls after_commit when a savepoint is released too (``enqueue`` makes one): the transaction
+        # has not committed, so a worker handed the run now would not find it, skip it and drop the message.
+        return
     pending: list[tuple[uuid.UUID, str]] = session.info.get(_PENDING, [])
     if pending:
         runs, pending[:] = list(pending), []
@@ -240,7 +245,9 @@ def _dispatch_pending(session: Session) -> None:
 
 
 def _forget_pending(session: Session) -> None:
-    if not session.in_transaction():  # the whole transaction is gone, not just a savepoint
+    # The whole transaction is gone, not just a savepoint (during this event the session is still "in" the
+    # transaction being rolled back, so ``in_transaction()`` cannot tell them apart).
+    if not session.in_nested_transaction():
         session.info.get(_PENDING, []).clear()
 
 
@@ -279,6 +286,11 @@ def queue_for(name: str, settings: Settings) -> str:
     return realtime_queue(settings) if declared is not None and declared.realtime else settings.celery_queue
 
 
+#: Message header: when the message was sent (epoch seconds), read by the scheduler (``Resends``) off the oldest
+#: message still waiting in a queue.
+SENT_AT_HEADER = "upswing_sent_at"
+
+
 def dispatch(runs: Iterable[tuple[uuid.UUID, str]], *, countdown: float | None = None) -> None:
     """Tell the configured runner about committed runs (id, task name). Losing this message loses nothing: the
     embedded runner polls the table and ``upswing scheduler`` re-sends queued Celery runs."""
@@ -289,7 +301,8 @@ def dispatch(runs: Iterable[tuple[uuid.UUID, str]], *, countdown: float | None =
         failed, error = 0, ""
         for run_id, name in runs:  # one failed send must not drop the rest of the list
             try:
-                app.send_task(EXECUTE_TASK, args=[str(run_id)], queue=queue_for(name, settings), countdown=countdown)
+                app.send_task(EXECUTE_TASK, args=[str(run_id)], queue=queue_for(name, settings), countdown=countdown,
+                              headers={SENT_AT_HEADER: time.time()})
             except Exception as exc:  # broker down: the rows stay queued for the scheduler's sweep
                 failed, error = failed + 1, f"{type(exc).__name__}: {exc}"
         if failed:
@@ -414,31 +427,87 @@ def enqueue_schedules(session: Session, now: datetime | None = None) -> list[uui
     return created
 
 
-def stale_queued(session: Session, older_than: timedelta, now: datetime | None = None) -> list[tuple[uuid.UUID, str]]:
-    """Queued runs (id, task name) that are due but were handed out a while ago (a Celery message lost with a
-    broker)."""
+def stale_queued(session: Session, older_than: timedelta,
+                 now: datetime | None = None) -> list[tuple[uuid.UUID, str, datetime]]:
+    """Queued runs (id, task name, due time) that are due but were handed out a while ago (a Celery message lost
+    with a broker)."""
     now = now or utcnow()
-    return [(run_id, name) for run_id, name in session.execute(
-        select(TaskRun.id, TaskRun.name).where(_claimable(now), TaskRun.run_after <= now - older_than))]
+    found = session.execute(select(TaskRun.id, TaskRun.name, TaskRun.run_after)
+                            .where(_claimable(now), TaskRun.run_after <= now - older_than))
+    return [(run_id, name, run_after) for run_id, name, run_after in found]
 
 
 class Resends:
-    """Which stale runs to re-send now: each at most once per ``every`` seconds. A run still queued after the
-    re-send is usually waiting behind a long queue, not lost again; re-sending it at every look would fill the
-    queue with repeats (each then skipped by ``execute``) — 22,000 of them in a 100k-lead cycle."""
+    """Which stale runs to re-send now. A run still queued long after its message was sent is either lost (a
+    broker restart) or waiting behind a long queue. ``waiting_since(task name)`` tells them apart: the send time
+    of the oldest message still waiting in that task's queue (``math.inf``: the queue is empty; ``None``: not
+    known). A run whose last message was sent after that may still be waiting and is not sent again: at a
+    million leads 10,000 monitoring runs wait over an hour, and a re-send every interval would put ~16 repeats
+    of each in the queue (each then skipped by ``execute``). A run's send time is taken as when it fell due (its
+    message goes out when the transaction that wrote it commits, seconds later, up to a minute and a half for the
+    benchmark's 10,000 runs in one transaction) or when it was re-sent, so "after" allows ``every`` seconds of
+    slack: a lost message is re-sent once the queue has moved that far past it. When it is not known (another
+    broker, messages of an older version), each run is re-sent at most once per ``every`` seconds, as before
+    (22,000 repeats in a 100k-lead cycle without even that)."""
 
     def __init__(self, every: float) -> None:
         self.every = every
         self._sent: dict[uuid.UUID, float] = {}
 
-    def due(self, stale: Iterable[tuple[uuid.UUID, str]], now: float) -> list[tuple[uuid.UUID, str]]:
+    def due(self, stale: Iterable[tuple[uuid.UUID, str, datetime]], now: float, *,
+            waiting_since: Callable[[str], float | None] = lambda _name: None) -> list[tuple[uuid.UUID, str]]:
+        """``stale`` as ``stale_queued`` gives it; ``now`` in epoch seconds (``time.time()``)."""
         stale = list(stale)
-        still = {run_id for run_id, _ in stale}
+        still = {run_id for run_id, _, _ in stale}
         self._sent = {run_id: at for run_id, at in self._sent.items() if run_id in still}  # forget finished runs
-        due = [(run_id, name) for run_id, name in stale
-               if now - self._sent.get(run_id, float("-inf")) >= self.every]
+        since: dict[str, float | None] = {}
+        due: list[tuple[uuid.UUID, str]] = []
+        for run_id, name, due_at in stale:
+            resent = self._sent.get(run_id, float("-inf"))
+            if now - resent < self.every:
+                continue
+            if name not in since:
+                since[name] = waiting_since(name)
+            oldest_waiting = since[name]
+            # Sent about when it fell due (or when re-sent): its message may be behind the oldest one waiting.
+            if oldest_waiting is not None and max(as_epoch(due_at), resent) >= oldest_waiting - self.every:
+                continue
+            due.append((run_id, name))
         self._sent.update((run_id, now) for run_id, _ in due)
         return due
+
+
+def as_epoch(moment: datetime) -> float:
+    """Epoch seconds of a stored time (SQLite hands back naive UTC)."""
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def backlog_since(settings: Settings) -> Callable[[str], float | None]:
+    """``Resends.due``'s ``waiting_since`` for the Celery queues in Redis: the ``SENT_AT_HEADER`` of the oldest
+    message waiting in a task's queue (Kombu pushes on the left and workers pop on the right, so it is the last
+    item of the list), ``math.inf`` for an empty queue, ``None`` for another broker, a message without the header
+    or a Redis that does not answer."""
+    if settings.task_runner != "celery" or not settings.celery_broker_url.startswith(("redis://", "rediss://")):
+        return lambda _name: None
+
+    def waiting_since(name: str) -> float | None:
+        import redis
+
+        try:
+            client = redis.Redis.from_url(settings.celery_broker_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            try:
+                oldest = client.lindex(queue_for(name, settings), -1)
+            finally:
+                client.close()
+            if oldest is None:
+                return math.inf
+            sent_at = orjson.loads(oldest).get("headers", {}).get(SENT_AT_HEADER)
+            return float(sent_at) if isinstance(sent_at, int | float) else None
+        except Exception as exc:  # unknown: re-send as before
+            log.warning("scheduler.backlog_unreadable", error=f"{type(exc).__name__}: {exc}"[:200])
+            return None
+
+    return waiting_since
 
 
 # --------------------------------------------------------------------------------------------------

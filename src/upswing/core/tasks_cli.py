@@ -76,11 +76,13 @@ def scheduler_command(
     for schedule in tasks.schedules():
         console.print(f"schedule: {schedule.task_name} every {schedule.every}")
     resends = tasks.Resends(resend_after)
+    waiting_since = tasks.backlog_since(get_settings())
     while True:
         try:
             with transaction() as session:
                 created = tasks.enqueue_schedules(session)
-                stale = resends.due(tasks.stale_queued(session, timedelta(seconds=resend_after)), time.monotonic())
+                stale = resends.due(tasks.stale_queued(session, timedelta(seconds=resend_after)), time.time(),
+                                    waiting_since=waiting_since)
         except Exception as exc:  # the database restarting (or failing over) must not stop the schedule
             if once:
                 raise

@@ -98,6 +98,8 @@ def _wake_later(session: Session, users: Iterable[uuid.UUID]) -> None:
 
 
 def _wake_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released (after_commit fires then too): not committed yet
+        return
     wakes: set[uuid.UUID] = session.info.get(_PENDING_WAKES, set())
     for user_id in list(wakes):
         BROADCASTER.wake(user_id)
@@ -105,7 +107,7 @@ def _wake_after_commit(session: Session) -> None:
 
 
 def _forget_wakes(session: Session) -> None:
-    if not session.in_transaction():
+    if not session.in_nested_transaction():  # the whole transaction rolled back, not just a savepoint
         session.info.get(_PENDING_WAKES, set()).clear()
 
 
