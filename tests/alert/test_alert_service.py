@@ -216,6 +216,33 @@ def test_over_the_hourly_cap_alerts_go_to_the_digest(db_session: Session) -> Non
     assert len(_alerts(db_session, agent)) == 3  # the inbox still lists every alert
 
 
+def test_the_hourly_count_stops_at_each_recipients_cap(db_session: Session) -> None:
+    # Read under the stream lock: a recipient's hour may hold thousands of deliveries, the cap needs only its own
+    # number of them. Digest-diverted deliveries, older ones and other channels do not count.
+    busy, quiet = make_user(db_session), make_user(db_session)
+    lead = make_lead(db_session, assignee_id=busy.id)
+    alert = Alert(id=uuid.uuid4(), user_id=busy.id, lead_id=lead.id, kind="signal", priority="high",
+                  status="unread", title="t", routed_by="owner", signal_count=1, window_ends_at=NOW,
+                  created_at=NOW, updated_at=NOW)
+    db_session.add(alert)
+
+    def deliveries(user: User, channel: str, count: int, *, minutes_ago: int = 5, status: str = "sent") -> None:
+        db_session.add_all(AlertDelivery(id=uuid.uuid4(), alert_id=alert.id, channel=channel, user_id=user.id,
+                                         status=status, run_after=NOW, attempts=1,
+                                         created_at=NOW - timedelta(minutes=minutes_ago)) for _ in range(count))
+
+    deliveries(busy, "email", 7)
+    deliveries(busy, "email", 4, minutes_ago=61)
+    deliveries(busy, "in_app", 2)
+    deliveries(quiet, "email", 1)
+    deliveries(quiet, "email", 3, status=DeliveryStatus.DIGEST.value)
+    db_session.flush()
+    counts = service.sent_last_hour(db_session, {(busy.id, "email"): 5, (busy.id, "in_app"): 5,
+                                                 (quiet.id, "email"): 5, (quiet.id, "in_app"): 5}, NOW)
+    assert counts == {(busy.id, "email"): 5, (busy.id, "in_app"): 2, (quiet.id, "email"): 1,
+                      (quiet.id, "in_app"): 0}
+
+
 def test_a_ceased_lead_gets_only_an_in_app_note_to_the_assignee(db_session: Session) -> None:
     team = make_team(db_session)
     _only_rule(db_session, channels=["in_app", "email"], recipients={"to": "named", "users": [
