@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import JSON, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
@@ -229,3 +229,38 @@ def in_short_transactions(step: Callable[[Session], int], engine: Engine | None 
         total += done
         if not done:
             return total
+
+
+#: What ``held_until_commit`` keeps: a list (in order) or a set (once each).
+Held = TypeVar("Held", list[Any], set[Any])
+
+
+def held_until_commit(session: Session, key: str, new: Callable[[], Held],
+                      on_commit: Callable[[Held], None]) -> Held:
+    """A collection kept in ``session.info[key]`` for what may only leave the process once the session's
+    transaction is committed (task runs handed to a broker, live-stream wake-ups): ``on_commit`` gets its items
+    when the outermost transaction commits, and a rollback of it forgets them.
+
+    SQLAlchemy fires ``after_commit`` when a savepoint is released too, and ``after_rollback`` when one is rolled
+    back: neither is the transaction's end, so both are told apart with ``in_nested_transaction()`` (during the
+    event the session is still "in" the transaction, so ``in_transaction()`` cannot tell)."""
+    held: Held | None = session.info.get(key)
+    if held is not None:
+        return held
+    held = session.info[key] = new()
+
+    def committed(committed_session: Session) -> None:
+        if committed_session.in_nested_transaction():
+            return
+        items = held.copy()
+        held.clear()  # before handing them on: what on_commit does cannot see them twice
+        if items:
+            on_commit(items)
+
+    def rolled_back(rolled_back_session: Session) -> None:
+        if not rolled_back_session.in_nested_transaction():
+            held.clear()
+
+    event.listen(session, "after_commit", committed)
+    event.listen(session, "after_rollback", rolled_back)
+    return held

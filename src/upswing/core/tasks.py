@@ -40,12 +40,21 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 import orjson
 from celery import Celery  # type: ignore[import-untyped]
-from sqlalchemy import CursorResult, Index, Integer, String, Text, Uuid, and_, event, or_, select, update
+from sqlalchemy import CursorResult, Index, Integer, String, Text, Uuid, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from upswing.core.celery_app import EXECUTE_TASK, create_celery_app
-from upswing.core.db import Base, JSONType, UTCDateTime, new_uuid, read_session, session_factory, utcnow
+from upswing.core.db import (
+    Base,
+    JSONType,
+    UTCDateTime,
+    held_until_commit,
+    new_uuid,
+    read_session,
+    session_factory,
+    utcnow,
+)
 from upswing.core.logging import get_logger
 from upswing.core.metrics import TASK_DURATION, TASK_RUNS, Sample, declare_gauge
 from upswing.core.request_id import REQUEST_ID_KWARG, bound_request_id, current_request_id
@@ -225,30 +234,8 @@ def enqueue(session: Session, name: str, *args: Any, key: str, run_after: dateti
 
 
 def _after_commit(session: Session) -> list[tuple[uuid.UUID, str]]:
-    pending: list[tuple[uuid.UUID, str]] | None = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
-        event.listen(session, "after_commit", _dispatch_pending)
-        event.listen(session, "after_rollback", _forget_pending)
-    return pending
-
-
-def _dispatch_pending(session: Session) -> None:
-    if session.in_nested_transaction():
-        # SQLAlchemy calls after_commit when a savepoint is released too (``enqueue`` makes one): the transaction
-        # has not committed, so a worker handed the run now would not find it, skip it and drop the message.
-        return
-    pending: list[tuple[uuid.UUID, str]] = session.info.get(_PENDING, [])
-    if pending:
-        runs, pending[:] = list(pending), []
-        dispatch(runs)
-
-
-def _forget_pending(session: Session) -> None:
-    # The whole transaction is gone, not just a savepoint (during this event the session is still "in" the
-    # transaction being rolled back, so ``in_transaction()`` cannot tell them apart).
-    if not session.in_nested_transaction():
-        session.info.get(_PENDING, []).clear()
+    # Handed to the runner once the transaction commits: a worker handed a run before would not find its row.
+    return held_until_commit(session, _PENDING, list, dispatch)
 
 
 _WAKE = threading.Event()

@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Uuid, event, select, text
+from sqlalchemy import BigInteger, Index, Integer, String, Uuid, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from upswing.core.db import Base, JSONType, UTCDateTime, is_transaction_pooler, utcnow
+from upswing.core.db import Base, JSONType, UTCDateTime, held_until_commit, is_transaction_pooler, utcnow
 from upswing.core.logging import get_logger
 
 log = get_logger(__name__)
@@ -89,26 +89,12 @@ def publish_many(session: Session, events: Sequence[tuple[uuid.UUID, str, dict[s
 
 
 def _wake_later(session: Session, users: Iterable[uuid.UUID]) -> None:
-    wakes: set[uuid.UUID] | None = session.info.get(_PENDING_WAKES)
-    if wakes is None:
-        wakes = session.info[_PENDING_WAKES] = set()
-        event.listen(session, "after_commit", _wake_after_commit)
-        event.listen(session, "after_rollback", _forget_wakes)
-    wakes.update(users)
+    held_until_commit(session, _PENDING_WAKES, set, _wake).update(users)
 
 
-def _wake_after_commit(session: Session) -> None:
-    if session.in_nested_transaction():  # a savepoint released (after_commit fires then too): not committed yet
-        return
-    wakes: set[uuid.UUID] = session.info.get(_PENDING_WAKES, set())
-    for user_id in list(wakes):
+def _wake(users: set[uuid.UUID]) -> None:
+    for user_id in users:
         BROADCASTER.wake(user_id)
-    wakes.clear()
-
-
-def _forget_wakes(session: Session) -> None:
-    if not session.in_nested_transaction():  # the whole transaction rolled back, not just a savepoint
-        session.info.get(_PENDING_WAKES, set()).clear()
 
 
 def read_since(session: Session, user_id: uuid.UUID, after_id: int, *, limit: int = 200) -> list[StreamEvent]:
