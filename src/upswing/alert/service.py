@@ -17,7 +17,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Uuid, and_, func, literal, or_, select, union_all, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -551,8 +552,18 @@ def on_signals(session: Session, signal_ids: Sequence[uuid.UUID], *, now: dateti
     return result
 
 
-#: Per-recipient counts asked in one statement; SQLite allows 500 terms in a compound SELECT.
-_COUNTS_PER_STATEMENT = 200
+#: The hourly counts on PostgreSQL: one statement of one shape for any number of recipients, each count stopped
+#: at its own cap (SQLite cannot take a LIMIT from the outer row, so it asks recipient by recipient, in process).
+_SENT_LAST_HOUR_POSTGRES = sql_text("""
+    SELECT pair.user_id, pair.channel, (
+        SELECT count(*) FROM (
+            SELECT 1 FROM alert_deliveries d
+            WHERE d.user_id = pair.user_id AND d.channel = pair.channel AND d.created_at > :since
+              AND d.status <> :digest
+            LIMIT pair.cap) AS recent) AS sent
+    FROM unnest(CAST(:users AS uuid[]), CAST(:channels AS text[]), CAST(:caps AS integer[]))
+         AS pair(user_id, channel, cap)
+""")
 
 
 def sent_last_hour(session: Session, caps: dict[tuple[uuid.UUID, str], int],
@@ -561,19 +572,21 @@ def sent_last_hour(session: Session, caps: dict[tuple[uuid.UUID, str], int],
     further than its cap: that is all the cap needs to know, and a busy recipient's hour can hold thousands of
     rows, read under the stream lock."""
     since = now - timedelta(hours=1)
+    if not caps:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        pairs = list(caps)
+        rows = session.execute(_SENT_LAST_HOUR_POSTGRES, {
+            "since": since, "digest": DeliveryStatus.DIGEST.value, "users": [user_id for user_id, _ in pairs],
+            "channels": [channel for _, channel in pairs], "caps": [caps[pair] for pair in pairs]})
+        return {(user_id, channel): sent for user_id, channel, sent in rows}
     counts: dict[tuple[uuid.UUID, str], int] = {}
-    pairs = sorted(caps, key=lambda pair: (str(pair[0]), pair[1]))
-    for start in range(0, len(pairs), _COUNTS_PER_STATEMENT):
-        parts = []
-        for user_id, channel in pairs[start:start + _COUNTS_PER_STATEMENT]:
-            recent = (select(AlertDelivery.id)
-                      .where(AlertDelivery.user_id == user_id, AlertDelivery.channel == channel,
-                             AlertDelivery.created_at > since, AlertDelivery.status != DeliveryStatus.DIGEST.value)
-                      .limit(caps[(user_id, channel)]).subquery())
-            parts.append(select(literal(user_id, Uuid()).label("user_id"), literal(channel).label("channel"),
-                                select(func.count()).select_from(recent).scalar_subquery().label("sent")))
-        for user_id, channel, sent in session.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
-            counts[(user_id, channel)] = sent
+    for (user_id, channel), cap in caps.items():
+        recent = (select(AlertDelivery.id)
+                  .where(AlertDelivery.user_id == user_id, AlertDelivery.channel == channel,
+                         AlertDelivery.created_at > since, AlertDelivery.status != DeliveryStatus.DIGEST.value)
+                  .limit(cap).subquery())
+        counts[(user_id, channel)] = session.scalar(select(func.count()).select_from(recent)) or 0
     return counts
 
 
