@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
+import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -388,3 +389,23 @@ def test_no_healthy_proxy_refuses_instead_of_going_direct(fake_time: FakeTime) -
 ])
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, NOW) == expected
+
+
+# ---- TLS context
+
+def test_clients_share_one_tls_context(web: FakeWeb, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Building a TLS context reads the whole CA bundle (~26 ms); a worker builds clients per task.
+    from upswing.notify.email import BrevoTransport
+
+    def clients() -> None:
+        assert make_client(fake_time).get_json(f"{web.url}/data.json") == {"ok": True}
+        BrevoTransport(api_key="k", base_url=web.url, sender_email="alerts@example.com")
+
+    clients()  # the first may build the process's one
+    built: list[object] = []
+    original = ssl.SSLContext.load_verify_locations
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations",
+                        lambda self, *args, **kwargs: (built.append(self), original(self, *args, **kwargs))[1])
+    clients()
+    clients()
+    assert built == []

@@ -25,6 +25,7 @@ import ipaddress
 import random
 import re
 import socket
+import ssl
 import threading
 import time
 from collections import OrderedDict
@@ -33,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import urljoin, urlsplit
 
@@ -498,7 +500,8 @@ class ProxyPool:
         for proxy in self.proxies:
             try:
                 kwargs: dict[str, Any] = {"transport": transport_for(proxy)} if transport_for else {"proxy": proxy}
-                with httpx.Client(timeout=timeout_s, headers={"User-Agent": USER_AGENT}, **kwargs) as client:
+                with httpx.Client(timeout=timeout_s, headers={"User-Agent": USER_AGENT}, verify=ssl_context(),
+                                  **kwargs) as client:
                     healthy = client.get(check_url).status_code < 500
             except httpx.HTTPError:
                 healthy = False
@@ -708,14 +711,22 @@ class _GuardedBackend(httpcore.SyncBackend):
         raise failure
 
 
+@lru_cache(maxsize=1)
+def ssl_context() -> ssl.SSLContext:
+    """The process's one TLS client context (certificates verified against the CA bundle, no environment
+    overrides). Building one reads the whole bundle, ~26 ms here; httpx builds a new one for every client and
+    transport unless given one, and a worker builds clients per task (an e-mail batch, a source run)."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _GuardedTransport(httpx.HTTPTransport):
     """httpx's transport on a connection pool whose connections go through ``_GuardedBackend`` (TLS is
     negotiated with the URL's host name, so certificates are verified for it, not for the address)."""
 
     def __init__(self, policy: OutboundPolicy, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
+        super().__init__(verify=ssl_context(), limits=limits, trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
+            ssl_context=ssl_context(), max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
             network_backend=_GuardedBackend(policy))
 
@@ -1017,7 +1028,7 @@ class HttpClient:
                     kwargs["transport"] = _GuardedTransport(self._outbound, limits)
                 client = httpx.Client(
                     headers={"User-Agent": self.user_agent, "Accept": "application/json, */*"},
-                    follow_redirects=False, trust_env=False, limits=limits, **kwargs)
+                    follow_redirects=False, trust_env=False, limits=limits, verify=ssl_context(), **kwargs)
                 self._clients[proxy] = client
             return client
 

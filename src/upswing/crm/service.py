@@ -35,6 +35,7 @@ from upswing.compliance.service import check_contacts
 from upswing.core import tasks
 from upswing.core.db import session_factory, utcnow
 from upswing.core.errors import ConflictError, NotFoundError, ValidationFailedError
+from upswing.core.http import ssl_context
 from upswing.core.logging import get_logger
 from upswing.crm.connector import (
     RECONCILE_BATCH,
@@ -140,7 +141,8 @@ def list_connections(session: Session) -> list[CrmConnection]:
 
 
 def make_connector(connection: CrmConnection, http: httpx.Client | None = None) -> CrmConnector:
-    return connector_for(connection.system)(dict(connection.config), http or httpx.Client(timeout=30.0))
+    return connector_for(connection.system)(dict(connection.config),
+                                            http or httpx.Client(timeout=30.0, verify=ssl_context()))
 
 
 def connect(session: Session, connection: CrmConnection, *, http: httpx.Client | None = None,

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import httpx
 import orjson
 
-from upswing.core.http import USER_AGENT, parse_retry_after, safe_url
+from upswing.core.http import USER_AGENT, parse_retry_after, safe_url, ssl_context
 from upswing.notify.errors import SendFailed
 from upswing.settings import Settings
 
@@ -155,7 +155,8 @@ class BrevoTransport:
         # One client per transport: keep-alive matters when a burst of alerts goes out.
         self._client = httpx.Client(
             headers={"api-key": api_key, "Accept": "application/json", "User-Agent": USER_AGENT},
-            timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False, transport=transport)
+            timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False, transport=transport,
+            verify=ssl_context())
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BrevoTransport:
