@@ -52,6 +52,13 @@ class StreamEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+#: The stream locks of many users, taken in the order given: the sorted subquery feeds the aggregate row by row.
+_LOCK_IN_ORDER = text("""
+    SELECT count(pg_advisory_xact_lock(:namespace, hashtext(u)))
+    FROM (SELECT u FROM unnest(CAST(:users AS text[])) WITH ORDINALITY AS given(u, n) ORDER BY n) AS in_order
+""")
+
+
 def lock_streams(session: Session, user_ids: Iterable[uuid.UUID]) -> None:
     """Take the users' stream locks until the transaction ends (PostgreSQL; SQLite has one writer at a time).
 
@@ -61,9 +68,9 @@ def lock_streams(session: Session, user_ids: Iterable[uuid.UUID]) -> None:
     are locked in one sorted order, so two transactions never wait on each other."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for user_id in sorted(set(user_ids), key=str):
-        session.execute(text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:user_id))"),
-                        {"namespace": _LOCK_NAMESPACE, "user_id": str(user_id)})
+    users = sorted({str(user_id) for user_id in user_ids})
+    if users:  # one round trip for any number of users (an alert batch reaches hundreds)
+        session.execute(_LOCK_IN_ORDER, {"namespace": _LOCK_NAMESPACE, "users": users})
 
 
 def publish(session: Session, user_id: uuid.UUID, kind: str, data: dict[str, Any]) -> None:
@@ -82,9 +89,8 @@ def publish_many(session: Session, events: Sequence[tuple[uuid.UUID, str, dict[s
                      for user_id, kind, data in events])
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
-        for user_id in sorted(users, key=str):
-            session.execute(text("SELECT pg_notify(:channel, :user_id)"),
-                            {"channel": CHANNEL, "user_id": str(user_id)})
+        session.execute(text("SELECT count(pg_notify(:channel, u)) FROM unnest(CAST(:users AS text[])) AS u"),
+                        {"channel": CHANNEL, "users": sorted(str(user_id) for user_id in users)})
     _wake_later(session, users)
 
 
