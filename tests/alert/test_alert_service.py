@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from factories import make_lead, make_portfolio, make_signal, make_team, make_user
 from upswing.account.models import Role, User
 from upswing.alert import service
-from upswing.alert.models import Alert, AlertDelivery, AlertRule, AlertSignal, AlertSuppression, DeliveryStatus
+from upswing.alert.models import (
+    Alert,
+    AlertDelivery,
+    AlertRule,
+    AlertSendCount,
+    AlertSignal,
+    AlertSuppression,
+    DeliveryStatus,
+)
 from upswing.alert.quiet import quiet_until
 from upswing.alert.schemas import RuleCreate
 from upswing.compliance import service as compliance
@@ -216,31 +224,28 @@ def test_over_the_hourly_cap_alerts_go_to_the_digest(db_session: Session) -> Non
     assert len(_alerts(db_session, agent)) == 3  # the inbox still lists every alert
 
 
-def test_the_hourly_count_stops_at_each_recipients_cap(db_session: Session) -> None:
-    # Read under the stream lock: a recipient's hour may hold thousands of deliveries, the cap needs only its own
-    # number of them. Digest-diverted deliveries, older ones and other channels do not count.
-    busy, quiet = make_user(db_session), make_user(db_session)
-    lead = make_lead(db_session, assignee_id=busy.id)
-    alert = Alert(id=uuid.uuid4(), user_id=busy.id, lead_id=lead.id, kind="signal", priority="high",
-                  status="unread", title="t", routed_by="owner", signal_count=1, window_ends_at=NOW,
-                  created_at=NOW, updated_at=NOW)
-    db_session.add(alert)
+def test_an_alert_counts_against_the_hourly_cap_for_an_hour_and_then_no_more(db_session: Session) -> None:
+    _only_rule(db_session, channels=["in_app", "email"])
+    agent = make_user(db_session)
+    agent.email, agent.alert_hourly_cap = "agent@example.com", 1
+    portfolio = make_portfolio(db_session)
 
-    def deliveries(user: User, channel: str, count: int, *, minutes_ago: int = 5, status: str = "sent") -> None:
-        db_session.add_all(AlertDelivery(id=uuid.uuid4(), alert_id=alert.id, channel=channel, user_id=user.id,
-                                         status=status, run_after=NOW, attempts=1,
-                                         created_at=NOW - timedelta(minutes=minutes_ago)) for _ in range(count))
+    def alert_at(when: datetime) -> Counter[tuple[str, str]]:
+        lead = make_lead(db_session, portfolio, assignee_id=agent.id)
+        signal_id = make_signal(db_session, lead)
+        service.on_signal(db_session, signal_id, now=when)
+        alert_id = db_session.scalar(select(Alert.id).where(Alert.signal_id == signal_id))
+        return Counter((d.channel, d.status) for d in db_session.scalars(
+            select(AlertDelivery).where(AlertDelivery.alert_id == alert_id)))
 
-    deliveries(busy, "email", 7)
-    deliveries(busy, "email", 4, minutes_ago=61)
-    deliveries(busy, "in_app", 2)
-    deliveries(quiet, "email", 1)
-    deliveries(quiet, "email", 3, status=DeliveryStatus.DIGEST.value)
-    db_session.flush()
-    counts = service.sent_last_hour(db_session, {(busy.id, "email"): 5, (busy.id, "in_app"): 5,
-                                                 (quiet.id, "email"): 5, (quiet.id, "in_app"): 5}, NOW)
-    assert counts == {(busy.id, "email"): 5, (busy.id, "in_app"): 2, (quiet.id, "email"): 1,
-                      (quiet.id, "in_app"): 0}
+    assert alert_at(NOW) == {("in_app", "sent"): 1, ("email", "pending"): 1}
+    assert alert_at(NOW + timedelta(minutes=59)) == {("in_app", "digest"): 1, ("email", "digest"): 1}
+    assert service.sent_last_hour(db_session, [agent.id], NOW + timedelta(minutes=59)) == {
+        (agent.id, "in_app"): 1, (agent.id, "email"): 1}  # what went to the digest is not counted
+    assert alert_at(NOW + timedelta(minutes=66)) == {("in_app", "sent"): 1, ("email", "pending"): 1}
+    # Only the steps a window can still reach are kept: the first alert's step is gone.
+    steps = list(db_session.scalars(select(AlertSendCount.step_start).where(AlertSendCount.user_id == agent.id)))
+    assert len(steps) == 2 and all(step > NOW for step in steps)
 
 
 def test_a_ceased_lead_gets_only_an_in_app_note_to_the_assignee(db_session: Session) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from conftest import POSTGRES_ADMIN_URL
 from upswing.core import migrate
@@ -104,4 +104,44 @@ def test_altering_a_table_on_sqlite_keeps_the_rows_that_refer_to_it(fresh_databa
         assert connection.scalar(select(func.count()).select_from(tables["evidence"])) == 1
         assert connection.scalar(select(func.count()).select_from(tables["signals"])) == 1
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on after the migration
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_last_hours_alerts_still_count_against_the_cap_after_the_counters_arrive(
+        kind: str, fresh_database_url: Callable[[str], str]) -> None:
+    """Migration 0031 carries each user's rule alerts of the last hour into the hourly cap's counters."""
+    import uuid as uuid_module
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.orm import Session
+
+    from factories import make_user
+    from upswing.alert.models import Alert, AlertDelivery, AlertSendCount
+
+    if kind == "postgresql" and POSTGRES_ADMIN_URL is None:
+        pytest.skip("PostgreSQL not reachable and UPSWING_TEST_POSTGRES_URL not set")
+    engine = make_engine(fresh_database_url(kind))
+    migrate.upgrade(engine, "0030")
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        agent, other = make_user(session), make_user(session)
+        alert = Alert(id=uuid_module.uuid4(), user_id=agent.id, kind="signal", priority="high", status="unread",
+                      title="t", routed_by="owner", signal_count=1, window_ends_at=now, created_at=now,
+                      updated_at=now)
+        session.add(alert)
+        for user, channel, status, minutes_ago, count in (
+                (agent, "email", "sent", 10, 3), (agent, "in_app", "sent", 50, 2), (agent, "email", "digest", 5, 4),
+                (agent, "email", "sent", 70, 5), (other, "in_app", "pending", 1, 1)):
+            session.add_all(AlertDelivery(id=uuid_module.uuid4(), alert_id=alert.id, user_id=user.id,
+                                          channel=channel, status=status, attempts=0,
+                                          created_at=now - timedelta(minutes=minutes_ago)) for _ in range(count))
+        session.commit()
+        users = {agent.id: "agent", other.id: "other"}
+
+    migrate.upgrade(engine)
+
+    with Session(engine) as session:
+        counted = {(users[row.user_id], row.channel): row.sent for row in session.scalars(select(AlertSendCount))}
+    assert counted == {("agent", "email"): 3, ("agent", "in_app"): 2, ("other", "in_app"): 1}
     engine.dispose()

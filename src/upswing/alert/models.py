@@ -178,6 +178,19 @@ class AlertDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class AlertSendCount(Base):
+    """How many rule alerts went to a user on a channel within one step of ``CAP_STEP`` (5 minutes): the hourly
+    cap adds up at most 13 of these per user and channel, where counting the hour's deliveries read up to the
+    cap's worth of rows per recipient under the stream lock (thousands per batch at a million leads)."""
+
+    __tablename__ = "alert_send_counts"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    step_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer)
+
+
 class AlertSuppression(Base):
     """An alert or a channel that was not sent, and why (dedup_window, out_of_office, lead_restricted,
     no_recipient, no_email_address, hourly_cap, quiet_hours)."""

@@ -13,12 +13,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy import text as sql_text
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ from upswing.alert.models import (
     AlertChannel,
     AlertDelivery,
     AlertRule,
+    AlertSendCount,
     AlertSignal,
     AlertStatus,
     AlertSuppression,
@@ -463,6 +464,7 @@ class _Batch:
     existing: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)  # (user, signal) alerted already
     open_alerts: dict[tuple[uuid.UUID, uuid.UUID, str], Alert] = field(default_factory=dict)  # (user, lead, kind)
     sent_last_hour: dict[tuple[uuid.UUID, str], int] = field(default_factory=dict)  # (user, channel) → count
+    counted: dict[tuple[uuid.UUID, str], int] = field(default_factory=dict)  # this batch's, for the counters
     subscriptions: list[tuple[WebhookSubscription, User]] = field(default_factory=list)
     stream_events: list[tuple[uuid.UUID, str, dict[str, Any]]] = field(default_factory=list)
     first_due_alert: uuid.UUID | None = None
@@ -534,10 +536,7 @@ def on_signals(session: Session, signal_ids: Sequence[uuid.UUID], *, now: dateti
             Alert.lead_id.in_([lead.id for lead in work_leads]), Alert.user_id.in_(users),
             Alert.window_ends_at > now).order_by(Alert.created_at)):
         batch.open_alerts[(alert.user_id, alert.lead_id, alert.kind)] = alert  # type: ignore[index]
-    caps = {(plan.user.id, channel): plan.user.alert_hourly_cap or settings.alert_hourly_cap
-            for _, _, plans in work for plan in plans.values() for channel in plan.channels
-            if channel != AlertChannel.WEBHOOK.value}
-    batch.sent_last_hour = sent_last_hour(session, caps, now)
+    batch.sent_last_hour = sent_last_hour(session, users, now)
     if any(AlertChannel.WEBHOOK.value in plan.channels for _, _, plans in work for plan in plans.values()):
         batch.subscriptions = _subscriptions(session)
 
@@ -546,48 +545,49 @@ def on_signals(session: Session, signal_ids: Sequence[uuid.UUID], *, now: dateti
         for plan in plans.values():
             _alert_user(session, plan, lead, signal, guards[lead.id], batch, result)
     session.flush()
+    _count_sent(session, batch.counted, now)
     stream.publish_many(session, batch.stream_events)
     if batch.first_due_alert is not None:
         tasks.enqueue(session, SEND_TASK, key=f"{SEND_TASK}:{batch.first_due_alert}", max_attempts=1)
     return result
 
 
-#: The hourly counts on PostgreSQL: one statement of one shape for any number of recipients, each count stopped
-#: at its own cap (SQLite cannot take a LIMIT from the outer row, so it asks recipient by recipient, in process).
-_SENT_LAST_HOUR_POSTGRES = sql_text("""
-    SELECT pair.user_id, pair.channel, (
-        SELECT count(*) FROM (
-            SELECT 1 FROM alert_deliveries d
-            WHERE d.user_id = pair.user_id AND d.channel = pair.channel AND d.created_at > :since
-              AND d.status <> :digest
-            LIMIT pair.cap) AS recent) AS sent
-    FROM unnest(CAST(:users AS uuid[]), CAST(:channels AS text[]), CAST(:caps AS integer[]))
-         AS pair(user_id, channel, cap)
-""")
+#: The hourly cap's granularity: rule alerts are counted per user, channel and step (``AlertSendCount``).
+CAP_STEP = timedelta(minutes=5)
 
 
-def sent_last_hour(session: Session, caps: dict[tuple[uuid.UUID, str], int],
-                   now: datetime) -> dict[tuple[uuid.UUID, str], int]:
-    """Deliveries (not diverted to the digest) in the hour before ``now`` per (user, channel), each counted no
-    further than its cap: that is all the cap needs to know, and a busy recipient's hour can hold thousands of
-    rows, read under the stream lock."""
-    since = now - timedelta(hours=1)
-    if not caps:
-        return {}
-    if session.get_bind().dialect.name == "postgresql":
-        pairs = list(caps)
-        rows = session.execute(_SENT_LAST_HOUR_POSTGRES, {
-            "since": since, "digest": DeliveryStatus.DIGEST.value, "users": [user_id for user_id, _ in pairs],
-            "channels": [channel for _, channel in pairs], "caps": [caps[pair] for pair in pairs]})
-        return {(user_id, channel): sent for user_id, channel, sent in rows}
-    counts: dict[tuple[uuid.UUID, str], int] = {}
-    for (user_id, channel), cap in caps.items():
-        recent = (select(AlertDelivery.id)
-                  .where(AlertDelivery.user_id == user_id, AlertDelivery.channel == channel,
-                         AlertDelivery.created_at > since, AlertDelivery.status != DeliveryStatus.DIGEST.value)
-                  .limit(cap).subquery())
-        counts[(user_id, channel)] = session.scalar(select(func.count()).select_from(recent)) or 0
-    return counts
+def _step_of(moment: datetime) -> datetime:
+    step = CAP_STEP.total_seconds()
+    return datetime.fromtimestamp(moment.timestamp() // step * step, UTC)
+
+
+def sent_last_hour(session: Session, users: Iterable[uuid.UUID], now: datetime) -> dict[tuple[uuid.UUID, str], int]:
+    """Rule alerts sent (or due) per (user, channel) in the 60 minutes before ``now``, from the counters: every
+    step that overlaps the hour counts whole, so an alert counts against the cap for 60 to 65 minutes and the cap
+    holds for every 60-minute window."""
+    since = now - timedelta(hours=1) - CAP_STEP
+    return {(user_id, channel): int(sent) for user_id, channel, sent in session.execute(
+        select(AlertSendCount.user_id, AlertSendCount.channel, func.sum(AlertSendCount.sent))
+        .where(AlertSendCount.user_id.in_(set(users)), AlertSendCount.step_start > since)
+        .group_by(AlertSendCount.user_id, AlertSendCount.channel))}
+
+
+def _count_sent(session: Session, sent: dict[tuple[uuid.UUID, str], int], now: datetime) -> None:
+    """Add this batch's rule alerts to the counters and drop the users' steps that no window reaches any more.
+    The caller holds the users' stream locks, so no other transaction counts for them meanwhile."""
+    if not sent:
+        return
+    step = _step_of(now)
+    insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(AlertSendCount).values([
+        {"user_id": user_id, "channel": channel, "step_start": step, "sent": count}
+        for (user_id, channel), count in sorted(sent.items(), key=lambda item: (str(item[0][0]), item[0][1]))])
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[AlertSendCount.user_id, AlertSendCount.channel, AlertSendCount.step_start],
+        set_={"sent": AlertSendCount.sent + statement.excluded.sent}))
+    session.execute(delete(AlertSendCount).where(
+        AlertSendCount.user_id.in_({user_id for user_id, _ in sent}),
+        AlertSendCount.step_start <= now - timedelta(hours=1) - CAP_STEP))
 
 
 def _restricted_plans(session: Session, lead: Lead, signal: Signal, plans: dict[uuid.UUID, _Plan], now: datetime,
@@ -682,6 +682,7 @@ def _alert_user(session: Session, plan: _Plan, lead: Lead, signal: Signal, guard
                       alert_id=alert.id, channel=channel, result=result)
         else:
             batch.sent_last_hour[(user.id, channel)] = batch.sent_last_hour.get((user.id, channel), 0) + 1
+            batch.counted[(user.id, channel)] = batch.counted.get((user.id, channel), 0) + 1
             if channel == AlertChannel.IN_APP.value:
                 # The inbox row and the stream event are the in-app delivery: done in this transaction.
                 delivery.status, delivery.sent_at, delivery.attempts = DeliveryStatus.SENT.value, now, 1
