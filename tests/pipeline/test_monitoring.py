@@ -302,3 +302,33 @@ def test_deployment_defaults_come_from_the_environment(db_session: Session, monk
         assert not sources["firecrawl-about"].enabled  # nothing configured for it
     finally:
         get_settings.cache_clear()
+
+
+def test_schedule_rows_are_written_in_lead_id_order(db_session: Session, behaviour: Behaviour) -> None:
+    # Two runs writing the same schedule rows each in their own order deadlock (a scheduled run's lease of every
+    # due lead against a run marking its own leads checked); one order for every writer cannot.
+    from sqlalchemy import event
+
+    source = configure(db_session)
+    leads = [lead.id for lead in seed_leads(db_session, behaviour, 12)]
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    service.lease(db_session, source, leads[:6], now=now)  # six exist, six are new
+    written: list[list[str]] = []
+    # The drivers' parameters hold the ids as UUIDs (PostgreSQL) or 32 hex digits (SQLite), by name or position.
+    names = {form: str(lead_id) for lead_id in leads for form in (lead_id, str(lead_id), lead_id.hex)}
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        if "source_lead_schedule" in statement and not statement.lstrip().upper().startswith("SELECT"):
+            rows = parameters if many else [parameters]
+            written.append([next(names[v] for v in (row.values() if isinstance(row, dict) else row)
+                                 if isinstance(v, str | uuid.UUID) and v in names) for row in rows])
+
+    bind = db_session.get_bind()
+    event.listen(bind, "before_cursor_execute", capture)
+    try:
+        service.lease(db_session, source, list(reversed(leads)), now=now)
+        db_session.flush()
+    finally:
+        event.remove(bind, "before_cursor_execute", capture)
+    assert [len(rows) for rows in written] == [6, 6]  # the new rows inserted, the others updated
+    assert all(rows == sorted(rows) for rows in written)

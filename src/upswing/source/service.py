@@ -524,19 +524,23 @@ def _set_schedule(session: Session, source: Source, values: Mapping[uuid.UUID, d
     columns to set: ``next_due_at``, optionally ``last_checked_at``, and ``checks: True`` to count a fetch."""
     if not values:
         return
-    ids = list(values)
+    # Every writer of schedule rows goes in lead-id order: a run leasing its leads and another marking its own as
+    # checked deadlocked when each went in its own order (a scheduled run's lease at a million leads, retried).
+    ids = sorted(values, key=str)
     existing: set[uuid.UUID] = set()
     for start in range(0, len(ids), 500):
         existing.update(session.scalars(select(LeadSchedule.lead_id).where(
             LeadSchedule.source_id == source.id, LeadSchedule.lead_id.in_(ids[start:start + 500]))))
-    fresh = [{"source_id": source.id, "lead_id": lead_id, "last_checked_at": row.get("last_checked_at"),
-              "next_due_at": row["next_due_at"], "checks": 1 if row.get("checks") else 0}
-             for lead_id, row in values.items() if lead_id not in existing]
+    fresh = [{"source_id": source.id, "lead_id": lead_id, "last_checked_at": values[lead_id].get("last_checked_at"),
+              "next_due_at": values[lead_id]["next_due_at"], "checks": 1 if values[lead_id].get("checks") else 0}
+             for lead_id in ids if lead_id not in existing]
     if fresh:
         session.execute(_SCHEDULE.insert(), fresh)
     # One statement per shape of change, executed for many rows at once.
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for lead_id in existing:
+    for lead_id in ids:
+        if lead_id not in existing:
+            continue
         row = values[lead_id]
         params = {f"b_{k}": v for k, v in row.items() if k != "checks"}
         groups.setdefault(tuple(sorted(row)), []).append({"b_lead_id": lead_id, **params})
