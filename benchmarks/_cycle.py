@@ -374,6 +374,10 @@ def public_id(run: str, n: int) -> str:
     return f"cyc-{run}-{n:07d}"
 
 
+#: Specialists per team in the seeded book.
+TEAM_SIZE = 20
+
+
 def seed(factory: sessionmaker[Session], fakes: Fakes, leads: int, *, agents: int = 20, batch_size: int = 25,
          run: str | None = None, profiles: bool = True, importer: str = "bulk", crm_connection: bool = True,
          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -397,21 +401,24 @@ def seed(factory: sessionmaker[Session], fakes: Fakes, leads: int, *, agents: in
     run = run or uuid.uuid4().hex[:6]
     started = time.perf_counter()
     with factory() as session, session.begin():
-        team = Team(name=f"cycle-{run}")
-        session.add(team)
+        # Teams of TEAM_SIZE: an agent's digest and feed cover their team's signals, and one team of thousands
+        # made every digest read the whole cycle's signals.
+        teams = [Team(name=f"cycle-{run}" if t == 0 else f"cycle-{run}-{t}")
+                 for t in range(max(1, -(-agents // TEAM_SIZE)))]
+        session.add_all(teams)
         session.flush()
         password = hash_password(PASSWORD)
         users = [User(username=f"cycle.{run}.agent{n:02d}", email=f"agent{n:02d}.{run}@cycle.example",
-                      full_name=f"Agent {n:02d}", password_hash=password, role=Role.AGENT.value, team_id=team.id,
-                      timezone="UTC") for n in range(agents)]
+                      full_name=f"Agent {n:02d}", password_hash=password, role=Role.AGENT.value,
+                      team_id=teams[n // TEAM_SIZE].id, timezone="UTC") for n in range(agents)]
         session.add_all(users)
         session.flush()
         user_ids = [u.id for u in users]
-        team_id = team.id
+        team_ids = [teams[n // TEAM_SIZE].id for n in range(agents)]
         from upswing.digest.models import DigestPreference
 
         # The morning digest waits until ``release_digests`` (scale.py): the cycle's signals first.
-        session.add(DigestPreference(team_id=team.id, send_time="23:59", updated_by="cycle"))
+        session.add_all(DigestPreference(team_id=team.id, send_time="23:59", updated_by="cycle") for team in teams)
         portfolio = Portfolio(name=f"cycle-{run}")
         session.add(portfolio)
         session.flush()
@@ -441,7 +448,7 @@ def seed(factory: sessionmaker[Session], fakes: Fakes, leads: int, *, agents: in
                          "linkedin_url": f"https://www.linkedin.com/in/{pid}", "linkedin_public_id": pid,
                          "employer": employer, "title": title, "balance": Decimal(1000 + (n % 50) * 500),
                          "days_delinquent": 90 + n % 300, "assignee_id": user_ids[n % len(user_ids)],
-                         "team_id": team_id})
+                         "team_id": team_ids[n % len(user_ids)]})
             if profiles:
                 items.append(harvest_item(pid, "Casey", last, title, employer, n, now))
         if importer == "import":
