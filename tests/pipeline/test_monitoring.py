@@ -332,3 +332,31 @@ def test_schedule_rows_are_written_in_lead_id_order(db_session: Session, behavio
         event.remove(bind, "before_cursor_execute", capture)
     assert [len(rows) for rows in written] == [6, 6]  # the new rows inserted, the others updated
     assert all(rows == sorted(rows) for rows in written)
+
+
+def test_a_failed_run_locks_its_source_before_giving_its_leads_back(
+        db_session: Session, session_factory: sessionmaker[Session], behaviour: Behaviour) -> None:
+    # Planning locks the source row, then the schedule rows; a failed run's finish took them the other way
+    # round and deadlocked with a run planning meanwhile. (SQLite has one writer: nothing to order.)
+    from sqlalchemy import event
+
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's")
+    configure(db_session)
+    seed_leads(db_session, behaviour, 4)
+    behaviour.failures[2] = ServerError("HTTP 500 after retries", url=None, status=500)  # the second batch
+    statements: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    bind = db_session.get_bind()
+    event.listen(bind, "before_cursor_execute", capture)
+    try:
+        assert MonitoringEngine(session_factory, batch_size=2).run(SLUG).stopped == "error"
+    finally:
+        event.remove(bind, "before_cursor_execute", capture)
+    release = max(n for n, sql in enumerate(statements) if sql.startswith("UPDATE source_lead_schedule"))
+    locked = [n for n, sql in enumerate(statements) if sql.startswith("SELECT") and "FROM sources" in sql
+              and sql.endswith("FOR UPDATE")]
+    assert locked and locked[-1] < release

@@ -272,7 +272,9 @@ class MonitoringEngine:
                 unfetched: list[uuid.UUID], actor: str) -> None:
         now = self.clock()
         with self._transaction() as session:
-            source = session.get(Source, plan.source_id)
+            # The source row before the schedule rows, as planning takes them: a failed run giving back its leads
+            # first deadlocked with a run planning meanwhile (a scheduled run over a million leads, 2026-12-07).
+            source = session.get(Source, plan.source_id, with_for_update=True)
             assert source is not None
             service.release(session, source, unfetched, now=now)
             if failure is None:
