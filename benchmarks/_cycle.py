@@ -417,8 +417,10 @@ def seed(factory: sessionmaker[Session], fakes: Fakes, leads: int, *, agents: in
         team_ids = [teams[n // TEAM_SIZE].id for n in range(agents)]
         from upswing.digest.models import DigestPreference
 
-        # The morning digest waits until ``release_digests`` (scale.py): the cycle's signals first.
-        session.add_all(DigestPreference(team_id=team.id, send_time="23:59", updated_by="cycle") for team in teams)
+        # The digest waits until ``release_digests`` (scale.py): the cycle's signals first. Off, not late in the
+        # day: with a send time of 23:59 a run going through that minute sent the digests before the alerts.
+        session.add_all(DigestPreference(team_id=team.id, frequency="off", send_time="00:00", updated_by="cycle")
+                        for team in teams)
         portfolio = Portfolio(name=f"cycle-{run}")
         session.add(portfolio)
         session.flush()
@@ -494,9 +496,10 @@ def connect_hubspot(factory: sessionmaker[Session], fakes: Fakes, run: str) -> N
 
 
 def release_digests(factory: sessionmaker[Session]) -> None:
-    """Move the cycle's teams' digest send time to 00:00 (passed): the next ``digest.run`` records them."""
+    """Turn the cycle's teams' daily digest on at 00:00 (passed): the next ``digest.run`` records them."""
     with factory() as session, session.begin():
-        session.execute(text("UPDATE digest_preferences SET send_time = '00:00' WHERE updated_by = 'cycle'"))
+        session.execute(text("UPDATE digest_preferences SET frequency = 'daily', send_time = '00:00' "
+                             "WHERE updated_by = 'cycle'"))
 
 
 def lead_ids(factory: sessionmaker[Session], portfolio_id: uuid.UUID) -> list[uuid.UUID]:

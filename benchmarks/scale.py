@@ -2,7 +2,8 @@
 
     python benchmarks/scale.py                          # --leads 10000 (the spec's size)
     python benchmarks/scale.py --leads 10000,100000     # both sizes: per-lead cost side by side
-       [--postgres-url ADMIN_URL] [--chunk 100] [--workers 2] [--crm] [--keep] [--timeout-minutes 60]
+       [--postgres-url ADMIN_URL] [--chunk 100] [--leads-per-run N] [--workers 2] [--crm] [--keep]
+       [--timeout-minutes 60]
 
 For each size, on a scratch database ``upswing_scale_cycle`` of the local server (``--postgres-url``: an admin
 URL; dropped and created anew per size, dropped after unless ``--keep``: the cycle writes into it, so a second
@@ -15,21 +16,25 @@ the fakes (Apify, Brevo, and with ``--crm`` HubSpot) in this process:
    ``import_leads_per_s``. The real path, not the bulk builder of ``api_scale.py``: the import is one of the
    stages whose per-lead cost is looked at. The fake Apify gets one harvestapi profile per lead with a new
    current position, so each lead's first observation makes exactly one ``new_employment`` signal;
-2. **cycle**: ``upswing worker --pool solo`` × ``--workers`` (2) and ``upswing scheduler`` on the private Redis;
-   one ``source.run`` per ``--chunk`` (100) leads is enqueued (one actor run each through the fake Apify), then
-   everything follows by itself: ingest → signals (``signal.created`` in the outbox) → ``events.deliver`` →
-   the alert consumer → alerts and deliveries → ``alerts.send`` → the fake Brevo (and ``crm.enqueue`` →
-   ``crm.push`` → the fake HubSpot with ``--crm``). When every e-mail is sent, the team's digest time is moved
-   to 00:00 and ``digest.run`` enqueued: one digest per agent, sent through the fake Brevo too.
+2. **cycle**: ``upswing worker --pool solo`` × ``--workers`` (2) on the private Redis; the clock starts when this
+   quarter hour's scheduled runs are enqueued (``source.monitor`` among them, as ``upswing scheduler`` would; it
+   starts next and enqueues the later quarter hours'). From there everything follows by itself, as deployed: the
+   monitor queues the source's round, whose first part puts the leads on the schedule; each part of
+   ``UPSWING_MONITOR_LEADS_PER_RUN`` leads (``--leads-per-run``; the product's default unless given) queues the
+   next (``pipeline/tasks.py``) and fetches through the fake Apify, one actor run per ``--chunk`` (100) leads;
+   ingest → signals (``signal.created`` in the outbox) → ``events.deliver`` → the alert consumer → alerts and
+   deliveries → ``alerts.send`` → the fake Brevo (and ``crm.enqueue`` → ``crm.push`` → the fake HubSpot with
+   ``--crm``). When every e-mail is sent, the team's digest time is moved to 00:00 and ``digest.run`` enqueued:
+   one digest per agent, sent through the fake Brevo too.
 3. **truth**: one observation, signal, alert, in-app and e-mail delivery and received e-mail (and CRM note) per
    lead; ``lost``/``duplicated`` count the differences (``_cycle.count``).
 
-Figures per size: ``import_leads_per_s``; ``profiles_per_s`` (observations ÷ enqueue → last observation
-committed); ``signals_per_s`` (signals ÷ enqueue → last signal); ``alerts_delivered`` and ``alerts_p95_s`` (p50,
+Figures per size: ``import_leads_per_s``; ``profiles_per_s`` (observations ÷ start → last observation
+committed); ``signals_per_s`` (signals ÷ start → last signal); ``alerts_delivered`` and ``alerts_p95_s`` (p50,
 max: signal committed (``signals.created_at``) → e-mail accepted by the fake Brevo (``alert_deliveries.
-sent_at``)); ``digests`` and ``digests_per_s``; ``cycle_seconds`` (enqueue → the last digest sent); per-lead
-costs (``cycle_ms_per_lead``, ``import_ms_per_lead``); the workers' RSS. The last line is one JSON object: the
-last size's figures, with the other sizes' under ``<leads>_`` prefixes.
+sent_at``)); ``digests`` and ``digests_per_s``; ``cycle_seconds`` (start → the last digest sent); per-lead
+costs (``cycle_ms_per_lead``, ``import_ms_per_lead``); ``source_runs`` (the rounds' parts); the workers' RSS.
+The last line is one JSON object: the last size's figures, with the other sizes' under ``<leads>_`` prefixes.
 
 The machine has 2 cores shared with other work; the figures move with it (the load average is reported).
 """
@@ -66,7 +71,7 @@ def scalar(factory: Any, sql: str, **params: Any) -> Any:
 def run_size(leads: int, args: argparse.Namespace, root: Path) -> dict[str, Any]:
     from upswing.core import migrate
     from upswing.core.db import make_engine, session_factory
-    from upswing.core.tasks import enqueue, get_celery_app
+    from upswing.core.tasks import enqueue, enqueue_schedules, get_celery_app
     from upswing.settings import get_settings
 
     url = postgres_database(args.postgres_url, DATABASE)
@@ -80,7 +85,8 @@ def run_size(leads: int, args: argparse.Namespace, root: Path) -> dict[str, Any]
     engine = None
     try:
         queue = f"upswing-scale-{uuid.uuid4().hex[:8]}"
-        env = cycle.environment(url, redis.url, queue, fakes, work, cycle.new_keys())
+        extra = {"UPSWING_MONITOR_LEADS_PER_RUN": str(args.leads_per_run)} if args.leads_per_run else {}
+        env = cycle.environment(url, redis.url, queue, fakes, work, cycle.new_keys(), **extra)
         for key, value in env.items():
             if key.startswith("UPSWING_"):
                 os.environ[key] = value
@@ -101,20 +107,19 @@ def run_size(leads: int, args: argparse.Namespace, root: Path) -> dict[str, Any]
         # sequential scan of the leads, 300 ms each, until analyzed by hand).
         with engine.begin() as connection:
             connection.execute(text("ANALYZE"))
-        ids = cycle.lead_ids(factory, seeded["portfolio_id"])
         for n in range(args.workers):
             procs.append(cycle.worker(f"worker-{n + 1}", env, work).start())
-        # The scheduler as deployed (re-sends a run whose message has not been taken after 300 s: at 100k leads
-        # runs wait in the queue longer than the default 120 s, and each re-send is a duplicate message).
-        procs.append(cycle.scheduler(env, work, interval=5, resend_after=300).start())
         time.sleep(4)  # the workers' start-up (imports, broker connection) is not the cycle's
-        rss_start = {p.name: cycle.rss_kib(p.pid) for p in procs}
         load_start = os.getloadavg()
 
         started = time.time()
-        runs = cycle.enqueue_cycle(factory, ids, chunk=args.chunk, tag=f"scale-{leads}")
-        enqueue_s = time.time() - started
-        log(f"{runs} source.run runs enqueued in {enqueue_s:.1f} s")
+        with factory() as session, session.begin():
+            enqueue_schedules(session)  # this quarter hour's source.monitor (and the other schedules)
+        # The scheduler as deployed (re-sends a run whose message has not been taken after 300 s, as a lost
+        # message would be), for the later quarter hours: each starts a new round beside the running one.
+        procs.append(cycle.scheduler(env, work, interval=5, resend_after=300).start())
+        rss_start = {p.name: cycle.rss_kib(p.pid) for p in procs}
+        log("the monitoring round is queued")
         marks: dict[str, float] = {}
         deadline = time.monotonic() + args.timeout_minutes * 60
         last_note = 0.0
@@ -143,8 +148,9 @@ def run_size(leads: int, args: argparse.Namespace, root: Path) -> dict[str, Any]
             if "digests" in marks:
                 break
             if now - last_note > 30:
+                runs = scalar(factory, "SELECT count(*) FROM task_runs WHERE name = 'source.run'")
                 log(f"{now - started:.0f} s: observations {obs}, signals {sig}, e-mails sent {sent}, "
-                    f"notes {notes}, digests {digests_sent}; queue {redis.depth(queue)}")
+                    f"notes {notes}, digests {digests_sent}; source runs {runs}; queue {redis.depth(queue)}")
                 last_note = now
             for proc in procs:
                 if not proc.alive():
@@ -166,6 +172,8 @@ def run_size(leads: int, args: argparse.Namespace, root: Path) -> dict[str, Any]
             digests = session.scalar(text("SELECT count(*) FROM digests")) or 0
             failed = session.execute(text("SELECT name, count(*) FROM task_runs WHERE status = 'failed' "
                                           "GROUP BY name")).all()
+            runs = session.scalar(text("SELECT count(*) FROM task_runs WHERE name = 'source.run'")) or 0
+            retried = session.scalar(text("SELECT count(*) FROM task_runs WHERE attempts > 1")) or 0
         monitoring_s = (last_observation.timestamp() - started) if last_observation else None
         signals_s = (last_signal.timestamp() - started) if last_signal else None
         digest_s = end - marks["digests_enqueued"] if "digests_enqueued" in marks and "digests" in marks else None
@@ -192,7 +200,9 @@ def run_size(leads: int, args: argparse.Namespace, root: Path) -> dict[str, Any]
             "cycle_ms_per_lead": round((end - started) * 1000 / leads, 2),
             "import_ms_per_lead": round(import_s * 1000 / leads, 3),
             "stage_marks_s": {k: round(v - started, 1) for k, v in marks.items()},
-            "source_runs": runs, "enqueue_s": round(enqueue_s, 1), "chunk": args.chunk, "workers": args.workers,
+            "source_runs": runs, "retried_task_runs": retried, "chunk": args.chunk,
+            "leads_per_run": int(env.get("UPSWING_MONITOR_LEADS_PER_RUN") or get_settings().monitor_leads_per_run),
+            "workers": args.workers,
             "agents": agents, "crm": args.crm,
             "rss_mb_start": {k: round(v / 1024, 1) for k, v in rss_start.items()},
             "rss_mb_end": {k: round(v / 1024, 1) for k, v in rss_end.items()},
@@ -224,7 +234,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--leads", default="10000", help="One size or several, comma-separated")
     parser.add_argument("--postgres-url", default=os.environ.get("UPSWING_TEST_POSTGRES_URL", LOCAL_POSTGRES))
-    parser.add_argument("--chunk", type=int, default=100, help="Leads per source.run (one actor run)")
+    parser.add_argument("--chunk", type=int, default=100, help="Leads per actor run")
+    parser.add_argument("--leads-per-run", type=int, default=None,
+                        help="Leads per part of the monitoring round (default: the product's setting)")
     parser.add_argument("--workers", type=int, default=2, help="upswing worker processes")
     parser.add_argument("--agents", type=int, default=None,
                         help="Specialists sharing the leads (default: one per 500 leads, at least 20)")

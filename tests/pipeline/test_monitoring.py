@@ -149,6 +149,32 @@ def test_budget_caps_what_is_fetched_and_the_next_run_continues(
     assert count(db_session, Observation) == 5
 
 
+def test_a_round_puts_new_leads_on_the_schedule_once_and_its_parts_plan_from_it(
+        db_session: Session, session_factory: sessionmaker[Session], behaviour: Behaviour) -> None:
+    configure(db_session)
+    first_leads = seed_leads(db_session, behaviour, 5)
+    engine = MonitoringEngine(session_factory)
+
+    first = engine.run(SLUG, max_targets=2, scheduled=True)  # a round's first part
+    assert first.targets == 2
+    rows = {r.lead_id: r for r in db_session.scalars(select(LeadSchedule))}
+    assert set(rows) == {lead.id for lead in first_leads}  # every lead it could fetch for is on the schedule
+    waiting = [lead for lead in first_leads if rows[lead.id].checks == 0]
+    assert len(waiting) == 3 and all(rows[lead.id].next_due_at == lead.created_at for lead in waiting)
+
+    late = seed_leads(db_session, behaviour, 1)[0]  # arrives in mid-round
+    second = engine.run(SLUG, max_targets=2, continuing=True, scheduled=True)
+    third = engine.run(SLUG, max_targets=2, continuing=True, scheduled=True)
+    assert (second.targets, third.targets) == (2, 1)
+    fetched = [value for call in behaviour.calls for value in call]
+    assert sorted(fetched) == sorted(lead.linkedin_url for lead in first_leads)  # each once, the late one not yet
+    assert count(db_session, LeadSchedule, LeadSchedule.lead_id == late.id) == 0
+
+    next_round = engine.run(SLUG, max_targets=2, scheduled=True)
+    assert next_round.targets == 1 and behaviour.calls[-1] == [late.linkedin_url]
+    assert count(db_session, Observation) == 6
+
+
 def test_budget_store_never_spends_past_the_limit(db_session: Session, session_factory: sessionmaker[Session],
                                                   behaviour: Behaviour) -> None:
     source = configure(db_session)

@@ -17,6 +17,7 @@ from upswing.core import tasks
 from upswing.core.tasks import EmbeddedRunner, TaskRun
 from upswing.fakes.apify import HARVEST_PROFILES, FakeApify
 from upswing.observation.models import Observation
+from upswing.settings import get_settings
 from upswing.source import service
 from upswing.source.models import Source
 from upswing.source.schemas import SourceUpdate
@@ -91,3 +92,32 @@ def test_a_retried_source_run_does_not_store_anything_twice(settings_database: s
         service.configure(session, "apify-linkedin", SourceUpdate(enabled=False), actor="test")
         session.commit()
     assert "disabled" in run_source("apify-linkedin")["skipped"]  # recorded, not retried
+
+
+def test_a_scheduled_round_is_worked_in_parts_of_the_configured_size(
+        settings_database: sessionmaker[Session], fake_apify: FakeApify, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UPSWING_MONITOR_LEADS_PER_RUN", "2")
+    get_settings.cache_clear()
+    with settings_database() as session:
+        portfolio = make_portfolio(session)
+        for n in range(5):
+            make_lead(session, portfolio, linkedin_url=f"https://www.linkedin.com/in/part-{n}",
+                      linkedin_public_id=f"part-{n}")
+        service.configure(session, "apify-linkedin", SourceUpdate(
+            config={"token": fake_apify.token, "base_url": fake_apify.url}, enabled=True), actor="test")
+        session.commit()
+    fake_apify.add_profiles(HARVEST_PROFILES, [old_job_profile(f"part-{n}") for n in range(5)])
+    runner = EmbeddedRunner(factory=settings_database)
+
+    runner.tick()
+    outcomes = runner.run_pending()  # the monitor, then each part queued by the one before it
+    assert all(o.status == "done" for o in outcomes)
+    with settings_database() as session:
+        runs = session.scalars(select(TaskRun).where(TaskRun.name == "source.run")
+                               .order_by(TaskRun.created_at)).all()
+        keys = [run.idempotency_key for run in runs]
+        assert len(runs) == 3 and [run.kwargs["part"] for run in runs[1:]] == [1, 2]
+        assert keys[1:] == [f"{keys[0]}:1", f"{keys[0]}:2"]  # the part that found fewer than 2 due queued none
+    # Each part fetched its own two leads (one actor run each): every lead once, none twice.
+    assert [len(r.json()["queries"]) for r in fake_apify.requests_to("run-sync")] == [2, 2, 1]
+    assert count(settings_database, Observation) == 5

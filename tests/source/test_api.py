@@ -94,3 +94,5 @@ def test_run_is_queued_for_the_task_runner_once_per_key(client: Any, admin_heade
     run = db_session.scalars(select(TaskRun).where(TaskRun.name == "source.run")).one()
     assert (run.args, run.status) == (["apify-linkedin"], "queued")
     assert run.idempotency_key == "source.run:apify-linkedin@api:run-42"
+    # Without leads it is the first part of a round of its own; its later parts' keys derive from this one's.
+    assert run.kwargs["round_key"].startswith("api:") and "part" not in run.kwargs

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Uuid, and_, func, literal, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from upswing.audit import service as audit
@@ -134,15 +135,20 @@ class MonitoringEngine:
     # ---- running
 
     def run(self, slug: str, *, lead_ids: Sequence[uuid.UUID] | None = None, limit: int | None = None,
-            actor: str = service.SYSTEM, scheduled: bool = False,
-            progress: Callable[[int], None] | None = None, on_plan: Callable[[int], None] | None = None) -> RunReport:
+            max_targets: int | None = None, continuing: bool = False, actor: str = service.SYSTEM,
+            scheduled: bool = False, progress: Callable[[int], None] | None = None,
+            on_plan: Callable[[int], None] | None = None) -> RunReport:
         """Fetch what is due for source ``slug`` (or exactly ``lead_ids``, due or not).
 
+        ``limit``: at most this many targets, and items from a pull source. ``max_targets``: at most this many
+        targets (a part of a round; ``on_plan`` hears how many were taken, so a caller can queue the next part).
+        ``continuing``: a later part of a round, whose first part put the leads new to the source on its schedule.
         ``scheduled``: skip quietly when the source is blocked (a person has to act first); an operator's
         run tries anyway, so it is how a fixed source is brought back.
         """
         report = RunReport(slug=slug)
-        plan = self._plan(slug, lead_ids=lead_ids, limit=limit, scheduled=scheduled, report=report)
+        plan = self._plan(slug, lead_ids=lead_ids, limit=limit, max_targets=max_targets, enrol=not continuing,
+                          scheduled=scheduled, report=report)
         if on_plan is not None:
             on_plan(len(plan.items) if plan is not None else 0)
         if plan is None:
@@ -189,8 +195,8 @@ class MonitoringEngine:
             raise failure  # a bug or a database error: the task runner retries, the CLI shows it
         return report
 
-    def _plan(self, slug: str, *, lead_ids: Sequence[uuid.UUID] | None, limit: int | None, scheduled: bool,
-              report: RunReport) -> Plan | None:
+    def _plan(self, slug: str, *, lead_ids: Sequence[uuid.UUID] | None, limit: int | None,
+              max_targets: int | None, enrol: bool, scheduled: bool, report: RunReport) -> Plan | None:
         now = self.clock()
         with self._transaction() as session:
             source = service.get_source(session, slug)
@@ -213,7 +219,7 @@ class MonitoringEngine:
             if targeting.budget is not None and targeting.budget in budgets:
                 used = service.budget_usage(session, source).get(targeting.budget, 0)
                 plan.budget_left = max(0, budgets[targeting.budget] - used)
-            cap = min(x for x in (limit, plan.budget_left, 1_000_000) if x is not None)
+            cap = min(x for x in (limit, max_targets, plan.budget_left, 1_000_000) if x is not None)
             if targeting.kind == "pull":
                 plan.items = [Planned(Target(key=source.slug, value=source.slug), [])]
             elif cap == 0:
@@ -222,6 +228,8 @@ class MonitoringEngine:
                                      f"({budgets.get(targeting.budget or '')} a day); the next run continues")
                 return None
             else:
+                if lead_ids is None and enrol:
+                    _enrol(session, source, targeting.kind)
                 plan.items = _PLANNERS[targeting.kind](session, source, now, cap, lead_ids)
                 service.lease(session, source, [lead for p in plan.items for lead in p.lead_ids], now=now)
             report.targets = 0 if targeting.kind == "pull" else len(plan.items)
@@ -324,39 +332,80 @@ def _schedule_join(source: Source) -> Any:
     return and_(LeadSchedule.lead_id == Lead.id, LeadSchedule.source_id == source.id)
 
 
-def _due(now: datetime) -> Any:
-    return or_(LeadSchedule.lead_id.is_(None), LeadSchedule.next_due_at <= now)
+#: The leads each kind of source fetches for, due or not.
+_ELIGIBLE: dict[str, Callable[[], list[Any]]] = {
+    "profiles": lambda: [or_(Lead.linkedin_url.is_not(None), Lead.linkedin_public_id.is_not(None)),
+                         Lead.merged_into_id.is_(None)],
+    "company_domain": lambda: [Lead.employer.is_not(None), Lead.employer != "", Lead.company_domain.is_(None),
+                               Lead.merged_into_id.is_(None)],
+    "company_about": lambda: [Lead.company_domain.is_not(None), Lead.company_about.is_(None),
+                              Lead.merged_into_id.is_(None)],
+}
 
 
-def _profiles_query(source: Source, now: datetime) -> Any:
-    return (select(Lead.id, Lead.linkedin_url, Lead.linkedin_public_id, Lead.balance)
-            .outerjoin(LeadSchedule, _schedule_join(source))
-            .where(or_(Lead.linkedin_url.is_not(None), Lead.linkedin_public_id.is_not(None)),
-                   Lead.merged_into_id.is_(None), _due(now)))
+def _due_query(kind: str, columns: Any, source: Source, now: datetime, enrolled: bool) -> Any:
+    """``columns`` of the due leads. ``enrolled``: only leads with a schedule row (``_enrol`` gave every lead one),
+    found through the index on ``(source_id, next_due_at)``; otherwise also leads without one (due since they were
+    created), which takes a scan of the leads."""
+    if enrolled:
+        return columns.join(LeadSchedule, _schedule_join(source)).where(*_ELIGIBLE[kind](),
+                                                                        LeadSchedule.next_due_at <= now)
+    return columns.outerjoin(LeadSchedule, _schedule_join(source)).where(
+        *_ELIGIBLE[kind](), or_(LeadSchedule.lead_id.is_(None), LeadSchedule.next_due_at <= now))
 
 
-def _company_domain_query(source: Source, now: datetime) -> Any:
-    return (select(Lead.id, Lead.employer)
-            .outerjoin(LeadSchedule, _schedule_join(source))
-            .where(Lead.employer.is_not(None), Lead.employer != "", Lead.company_domain.is_(None),
-                   Lead.merged_into_id.is_(None), _due(now)))
+def _profiles_query(source: Source, now: datetime, enrolled: bool = False) -> Any:
+    columns = select(Lead.id, Lead.linkedin_url, Lead.linkedin_public_id, Lead.balance)
+    return _due_query("profiles", columns, source, now, enrolled)
 
 
-def _company_about_query(source: Source, now: datetime) -> Any:
-    return (select(Lead.id, Lead.company_domain, Lead.employer)
-            .outerjoin(LeadSchedule, _schedule_join(source))
-            .where(Lead.company_domain.is_not(None), Lead.company_about.is_(None),
-                   Lead.merged_into_id.is_(None), _due(now)))
+def _company_domain_query(source: Source, now: datetime, enrolled: bool = False) -> Any:
+    return _due_query("company_domain", select(Lead.id, Lead.employer), source, now, enrolled)
 
 
-_DUE_QUERIES: dict[str, Callable[[Source, datetime], Any]] = {
+def _company_about_query(source: Source, now: datetime, enrolled: bool = False) -> Any:
+    return _due_query("company_about", select(Lead.id, Lead.company_domain, Lead.employer), source, now, enrolled)
+
+
+def _enrol(session: Session, source: Source, kind: str) -> int:
+    """Give every lead the source could fetch for and has not seen a schedule row, due since the lead was created;
+    returns how many.
+
+    Run by the first part of a round (under the source row's lock), so every part plans from the schedule's
+    index; a lead that arrives in mid-round waits for the next round (15 minutes). Concurrent writers of the
+    same rows (a run marking its own leads checked) win: their row stays as they wrote it."""
+    missing = ~select(LeadSchedule.lead_id).where(LeadSchedule.source_id == source.id,
+                                                  LeadSchedule.lead_id == Lead.id).exists()
+    rows = select(literal(source.id, Uuid), Lead.id, Lead.created_at, literal(0)).where(*_ELIGIBLE[kind](), missing)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert: Any = postgresql.insert if postgres else sqlite.insert
+    if postgres:
+        # A hash anti-join reads the schedule once. Planned from statistics that show it (nearly) empty, a nested
+        # loop re-read the whole schedule for each lead while this statement filled it: over 3 minutes at a
+        # million leads instead of 22 s.
+        previous = session.scalar(text("SELECT current_setting('enable_nestloop')"))
+        session.execute(text("SELECT set_config('enable_nestloop', 'off', true)"))
+    result = session.execute(insert(LeadSchedule).from_select(
+        ["source_id", "lead_id", "next_due_at", "checks"], rows).on_conflict_do_nothing())
+    enrolled = max(0, result.rowcount or 0)  # type: ignore[attr-defined]
+    if postgres:
+        session.execute(text("SELECT set_config('enable_nestloop', :value, true)"), {"value": previous})
+        if enrolled >= 10_000:  # the parts' due queries plan from the schedule's statistics: bring them up to date
+            session.execute(text("ANALYZE source_lead_schedule"))
+    if enrolled:
+        log.info("source.enrolled", source=source.slug, leads=enrolled)
+    return enrolled
+
+
+_DUE_QUERIES: dict[str, Callable[..., Any]] = {
     "profiles": _profiles_query, "company_domain": _company_domain_query, "company_about": _company_about_query}
 
 
 def _plan_profiles(session: Session, source: Source, now: datetime, cap: int,
                    lead_ids: Sequence[uuid.UUID] | None) -> list[Planned]:
-    query = _profiles_query(source, now) if lead_ids is None else _forced(_profiles_query, source, now, lead_ids)
-    rows = session.execute(_ordered(query).limit(cap)).all()
+    query = (_profiles_query(source, now, enrolled=True) if lead_ids is None
+             else _forced(_profiles_query, source, now, lead_ids))
+    rows = session.execute(_ordered(query, enrolled=lead_ids is None).limit(cap)).all()
     planned = []
     for row in rows:
         url = row.linkedin_url or f"https://www.linkedin.com/in/{row.linkedin_public_id}"
@@ -366,11 +415,11 @@ def _plan_profiles(session: Session, source: Source, now: datetime, cap: int,
 
 def _plan_company_domain(session: Session, source: Source, now: datetime, cap: int,
                          lead_ids: Sequence[uuid.UUID] | None) -> list[Planned]:
-    query = (_company_domain_query(source, now) if lead_ids is None
+    query = (_company_domain_query(source, now, enrolled=True) if lead_ids is None
              else _forced(_company_domain_query, source, now, lead_ids))
     # Several leads often share an employer: one search answers all of them.
     groups: dict[str, Planned] = {}
-    for row in session.execute(_ordered(query).limit(cap * 20)):
+    for row in session.execute(_ordered(query, enrolled=lead_ids is None).limit(cap * 20)):
         name = " ".join(row.employer.split())
         group = groups.get(name.casefold())
         if group is None:
@@ -383,10 +432,10 @@ def _plan_company_domain(session: Session, source: Source, now: datetime, cap: i
 
 def _plan_company_about(session: Session, source: Source, now: datetime, cap: int,
                         lead_ids: Sequence[uuid.UUID] | None) -> list[Planned]:
-    query = (_company_about_query(source, now) if lead_ids is None
+    query = (_company_about_query(source, now, enrolled=True) if lead_ids is None
              else _forced(_company_about_query, source, now, lead_ids))
     groups: dict[str, Planned] = {}
-    for row in session.execute(_ordered(query).limit(cap * 20)):
+    for row in session.execute(_ordered(query, enrolled=lead_ids is None).limit(cap * 20)):
         domain = row.company_domain.strip().casefold()
         group = groups.get(domain)
         if group is None:
@@ -398,15 +447,17 @@ def _plan_company_about(session: Session, source: Source, now: datetime, cap: in
     return list(groups.values())
 
 
-def _forced(build: Callable[[Source, datetime], Any], source: Source, now: datetime,
+def _forced(build: Callable[..., Any], source: Source, now: datetime,
             lead_ids: Sequence[uuid.UUID]) -> Any:
     """The due query without its "due" condition, for leads an operator named."""
     far_future = now + timedelta(days=365 * 100)
     return build(source, far_future).where(Lead.id.in_(list(lead_ids)))
 
 
-def _ordered(query: Any) -> Any:
-    # Longest overdue first; a lead never fetched is due since it was created.
+def _ordered(query: Any, *, enrolled: bool) -> Any:
+    # Longest overdue first; a lead never fetched is due since it was created (enrolled with that time).
+    if enrolled:
+        return query.order_by(LeadSchedule.next_due_at, LeadSchedule.lead_id)
     return query.order_by(func.coalesce(LeadSchedule.next_due_at, Lead.created_at), Lead.id)
 
 

@@ -6,8 +6,9 @@ writes (and commits) the rows it creates. Secrets are accepted by PUT and never 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, status
 from pydantic import BaseModel, Field
@@ -74,6 +75,8 @@ def run_source(slug: str, user: Admin, session: DbSession, body: RunRequest | No
     key = (f"source.run:{slug}@api:{idempotency_key}" if idempotency_key
            else f"source.run:{slug}@api:{utcnow():%Y-%m-%dT%H:%M}:{','.join(lead_ids or [])}")[:255]
     args: list[object] = [source.slug] + ([lead_ids] if lead_ids else [])
-    run_id = enqueue(session, "source.run", *args, key=key)
+    # Without leads the run is the first part of a round; its later parts' keys derive from this one's.
+    parts: dict[str, Any] = {} if lead_ids else {"round_key": f"api:{hashlib.sha256(key.encode()).hexdigest()[:16]}"}
+    run_id = enqueue(session, "source.run", *args, key=key, **parts)
     session.commit()
     return RunQueued(slug=slug, task_run_id=run_id, idempotency_key=key)
