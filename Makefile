@@ -90,6 +90,7 @@ bench: $(STAMP) $(DIST)
 	$(BIN)/python benchmarks/linkage.py
 	$(BIN)/python benchmarks/classify.py
 	$(BIN)/python benchmarks/monitoring.py
+	$(BIN)/python benchmarks/monitor_plan.py
 	$(BIN)/python benchmarks/import_memory.py
 	$(BIN)/python benchmarks/api_scale.py
 	$(BIN)/python benchmarks/alerts.py

@@ -112,6 +112,7 @@ def run_size(leads: int, args: argparse.Namespace, root: Path) -> dict[str, Any]
         time.sleep(4)  # the workers' start-up (imports, broker connection) is not the cycle's
         load_start = os.getloadavg()
 
+        statistics = cycle.StatisticsKeeper(engine).start()  # what autovacuum does, when the server has it off
         started = time.time()
         with factory() as session, session.begin():
             enqueue_schedules(session)  # this quarter hour's source.monitor (and the other schedules)
@@ -158,6 +159,7 @@ def run_size(leads: int, args: argparse.Namespace, root: Path) -> dict[str, Any]
             # Three counts over the growing tables: every 0.5 s they would cost a 1M-lead run a share of a core.
             time.sleep(0.5 if leads < 200_000 else 5)
         rss_end = {p.name: cycle.rss_kib(p.pid) for p in procs}
+        statistics.stop()
         end = marks.get("digests", time.time())
         tally = cycle.count(factory, fakes, seeded["portfolio_id"], leads, crm=args.crm)
         with factory() as session:
@@ -202,7 +204,7 @@ def run_size(leads: int, args: argparse.Namespace, root: Path) -> dict[str, Any]
             "stage_marks_s": {k: round(v - started, 1) for k, v in marks.items()},
             "source_runs": runs, "retried_task_runs": retried, "chunk": args.chunk,
             "leads_per_run": int(env.get("UPSWING_MONITOR_LEADS_PER_RUN") or get_settings().monitor_leads_per_run),
-            "workers": args.workers,
+            "workers": args.workers, "autovacuum": statistics.autovacuum, "analyzes": statistics.analyzes,
             "agents": agents, "crm": args.crm,
             "rss_mb_start": {k: round(v / 1024, 1) for k, v in rss_start.items()},
             "rss_mb_end": {k: round(v / 1024, 1) for k, v in rss_end.items()},

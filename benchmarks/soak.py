@@ -203,6 +203,7 @@ def main() -> None:
                     stop.wait(args.ingest_every)
 
             feeder = threading.Thread(target=ingest, name="ingest", daemon=True)
+            statistics = cycle.StatisticsKeeper(engine).start()  # what autovacuum does, when the server has it off
             started = time.time()
             feeder.start()
             windows: list[dict[str, Any]] = []
@@ -216,6 +217,7 @@ def main() -> None:
                 log(f"window {len(windows)}: {figures['requests']} requests, p95 {figures['p95_us'] / 1000:.0f} ms, "
                     f"errors {sum(figures[k] for k in ('connect_errors', 'read_errors', 'timeouts', 'non2xx'))}")
             stop.set()
+            statistics.stop()
             feeder.join(timeout=30)
             rss_end = {p.name: cycle.rss_kib(p.pid) for p in procs}
             load_s = time.time() - started
@@ -266,7 +268,8 @@ def main() -> None:
         "clients": args.clients, "load_s": round(load_s, 1), "ingested": expected,
         "alerts_delivered": tally.counts.get("deliveries_email_sent"), "alerts_p95_s": round(float(p95_alert), 2)
         if p95_alert is not None else None, "lost": tally.lost, "duplicated": tally.duplicated,
-        "failed_task_runs": failed, "dead_processes": dead,
+        "failed_task_runs": failed, "dead_processes": dead, "autovacuum": statistics.autovacuum,
+        "analyzes": statistics.analyzes,
         "first_error_sample": next((w["sample"] for w in windows if w.get("sample")), ""),
         "errors_by_kind_by_window": [w.get("errors_by_kind", {}) for w in windows],
         "error_samples": {kind: text for w in windows for kind, text in w.get("error_samples", {}).items()},

@@ -61,6 +61,7 @@ class FakeBrevo(FakeServer):
         self.api_key = api_key
         self.rate_limit_per_s = rate_limit_per_s
         self._sent: list[SentEmail] = []
+        self.keep_bodies = True  # off for long runs: the messages' HTML and text are dropped, their headers kept
         self._by_key: dict[str, str] = {}
         self._window = (0, 0)  # (second, requests in it)
         self._arrived = threading.Condition(self._lock)
@@ -119,9 +120,9 @@ class FakeBrevo(FakeServer):
                 self._by_key[key] = message_id
             self._sent.append(SentEmail(
                 message_id=message_id, sender=body.get("sender") or {}, to=list(body.get("to") or []),
-                subject=body.get("subject"), html_content=body.get("htmlContent"),
-                text_content=body.get("textContent"), headers=headers, tags=list(body.get("tags") or []),
-                accepted_at=time.time(), repeat=repeat))
+                subject=body.get("subject"), html_content=body.get("htmlContent") if self.keep_bodies else None,
+                text_content=body.get("textContent") if self.keep_bodies else None, headers=headers,
+                tags=list(body.get("tags") or []), accepted_at=time.time(), repeat=repeat))
             self._arrived.notify_all()
         return Reply.json({"messageId": message_id}, 201, limit_headers)
 
