@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -341,8 +342,6 @@ class StatisticsKeeper:
     minute of one ANALYZE by hand (2026-12-08)."""
 
     def __init__(self, engine: Any, *, every_s: float = 300.0) -> None:
-        import threading
-
         self.engine, self.every_s = engine, every_s
         self.analyzes = 0
         self._stop = threading.Event()

@@ -203,7 +203,7 @@ def run_size(leads: int, args: argparse.Namespace, root: Path) -> dict[str, Any]
             "import_ms_per_lead": round(import_s * 1000 / leads, 3),
             "stage_marks_s": {k: round(v - started, 1) for k, v in marks.items()},
             "source_runs": runs, "retried_task_runs": retried, "chunk": args.chunk,
-            "leads_per_run": int(env.get("UPSWING_MONITOR_LEADS_PER_RUN") or get_settings().monitor_leads_per_run),
+            "leads_per_run": get_settings().monitor_leads_per_run,  # the environment above, or the default
             "workers": args.workers, "autovacuum": statistics.autovacuum, "analyzes": statistics.analyzes,
             "agents": agents, "crm": args.crm,
             "rss_mb_start": {k: round(v / 1024, 1) for k, v in rss_start.items()},
